@@ -1,0 +1,76 @@
+"""The ``localchat`` command: parse arguments, call into the core, print.
+
+Subcommands live in ``localchat/commands/<name>.py``; each exposes ``add_parser(subparsers)``
+and a ``run(args) -> int`` that imports what it needs when it runs, so ``--help`` and
+``--version`` never import llama_cpp or textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from localchat import __version__
+from localchat.errors import LocalChatError
+
+DESCRIPTION = (
+    "A terminal chat assistant that sets itself up for this machine: it probes the hardware, "
+    "recommends the model, quant and context that fit, downloads the GGUF and chats offline. "
+    "Run without a command to open the chat."
+)
+
+
+def _command_modules() -> list:
+    import localchat.commands as pkg
+
+    modules = [
+        importlib.import_module(f"localchat.commands.{info.name}")
+        for info in pkgutil.iter_modules(pkg.__path__)
+        if not info.name.startswith("_")
+    ]
+    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="localchat", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"localchat {__version__}")
+    parser.add_argument("--model", metavar="PATH", help="open the chat on this GGUF file")
+    parser.add_argument("--ctx", type=int, metavar="N", help="context length for --model")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        module.add_parser(sub)
+    return parser
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("LOCALCHAT_DEBUG", "") not in ("", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from localchat.tui import run_tui
+
+            return run_tui(model=args.model, ctx=args.ctx)
+        return int(args.func(args) or 0)
+    except LocalChatError as exc:
+        if debug_enabled():
+            raise
+        print(f"localchat: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if debug_enabled():
+            raise
+        print("\nlocalchat: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`); silence the flush error at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -1,0 +1,99 @@
+"""``localchat ask``: one question, the reply streamed to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from localchat.commands._common import add_model_options, load_settings, model_path, positive_int
+
+ORDER = 10
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ask", help="ask a model one question and stream the reply",
+                       description="Ask one question; the reply streams to stdout.")
+    add_model_options(p, default_ctx=4096)
+    p.add_argument("--max-tokens", type=positive_int, default=512, metavar="N",
+                   help="longest reply in tokens (default 512)")
+    p.add_argument("--temperature", type=float, default=None, metavar="T",
+                   help="sampling temperature (default: from config, 0.7)")
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
+    p.add_argument("--system", default=None, metavar="TEXT",
+                   help="system prompt (default: from config)")
+    p.add_argument("--json", action="store_true",
+                   help="after the reply, print one line of JSON with the text and stats")
+    p.add_argument("prompt", nargs="?", default=None, metavar="PROMPT",
+                   help="the question; read from stdin when omitted or '-'")
+    p.set_defaults(func=run)
+
+
+def read_prompt(arg: str | None) -> str:
+    from localchat.errors import LocalChatError
+
+    if arg is not None and arg != "-":
+        text = arg
+    elif sys.stdin is None or sys.stdin.isatty():
+        raise LocalChatError("no prompt given", "pass it as an argument or pipe it on stdin")
+    else:
+        text = sys.stdin.read()
+    if not text.strip():
+        raise LocalChatError("the prompt is empty", "pass a question as an argument or on stdin")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    from localchat.config import load_config
+    from localchat.engine import Message, ReplyStats, Sampling, load_engine
+
+    prompt = read_prompt(args.prompt)
+    chat_defaults = load_config().chat
+    path = model_path(args)
+    engine = load_engine(str(path), load_settings(args))
+    system = chat_defaults.system_prompt if args.system is None else args.system
+    messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
+    sampling = Sampling(
+        temperature=chat_defaults.temperature if args.temperature is None else args.temperature,
+        top_p=chat_defaults.top_p,
+        max_tokens=args.max_tokens,
+        seed=args.seed,
+    )
+    out = sys.stdout
+    stats: ReplyStats | None = None
+    try:
+        for event in engine.chat(messages, sampling):
+            if isinstance(event, ReplyStats):
+                stats = event
+            else:
+                out.write(event.text)
+                out.flush()
+    except KeyboardInterrupt:
+        out.write("\n")
+        out.flush()
+        print("localchat: stopped", file=sys.stderr)
+        return 130
+    finally:
+        engine.close()
+    out.write("\n")
+    if args.json and stats is not None:
+        info = engine.info
+        record = {
+            "text": stats.text,
+            "model": info.name,
+            "model_path": info.path,
+            "quant": info.quant,
+            "n_ctx": stats.n_ctx,
+            "prompt_tokens": stats.prompt_tokens,
+            "prompt_eval_tokens": stats.prompt_eval_tokens,
+            "completion_tokens": stats.completion_tokens,
+            "ttft_s": round(stats.ttft_s, 4),
+            "prompt_tps": round(stats.prompt_tps, 2),
+            "gen_tps": round(stats.gen_tps, 2),
+            "total_s": round(stats.total_s, 4),
+            "finish_reason": stats.finish_reason,
+            "dropped_messages": stats.dropped_messages,
+        }
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+    return 0

@@ -1,0 +1,301 @@
+"""The real engine: llama.cpp through llama-cpp-python.
+
+Every load setting is explicit (llama-cpp-python would otherwise give n_ctx=512 and its own
+thread guess). Replies stream token by token with the GGUF's own chat template; the KV cache is
+kept between turns, so turn N evaluates only the tokens after the longest common prefix with what
+is already in the cache (llama-cpp-python's ``Llama.generate`` does the prefix match).
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from localchat.engine import logcapture
+from localchat.engine.fit import fit_messages
+from localchat.engine.types import (
+    FinishReason,
+    LoadSettings,
+    Message,
+    ModelInfo,
+    ReplyEvent,
+    ReplyStats,
+    Sampling,
+    TextChunk,
+)
+from localchat.errors import LocalChatError, ModelFileError
+from localchat.ggufmeta import check_complete, quant_label_from_filename
+
+# For a GGUF that carries no chat template of its own (base models such as gemma-3-270m):
+# the family's turn format where known, else ChatML.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# Gemma has no system role: like its Hugging Face template, the system text opens the first turn
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+    "{% set sys = messages[0]['content'] + '\n\n' %}{% set msgs = messages[1:] %}"
+    "{% else %}{% set sys = '' %}{% set msgs = messages %}{% endif %}"
+    "{% for m in msgs %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else 'user' }}\n"
+    "{% if loop.first %}{{ sys }}{% endif %}{{ m['content'] | trim }}<end_of_turn>\n{% endfor %}"
+    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+def fallback_template(architecture: str) -> str:
+    return GEMMA_TEMPLATE if architecture.startswith("gemma") else CHATML_TEMPLATE
+
+
+def default_generation_threads() -> int:
+    """Physical cores: decode is memory-bound and hyperthreads only contend (llama.cpp's own
+    default). ``localchat bench --threads`` measures it on a given machine."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def default_batch_threads() -> int:
+    """Logical cores: prompt processing is compute-bound and gains from every thread."""
+    return os.cpu_count() or 1
+
+
+class Utf8Stream:
+    """Turns token byte pieces into text, holding back an incomplete UTF-8 sequence until the
+    token that completes it arrives (byte-fallback tokens split emoji and CJK characters)."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, piece: bytes) -> str:
+        return self._decoder.decode(piece)
+
+    def flush(self) -> str:
+        return self._decoder.decode(b"", final=True)
+
+
+class LlamaEngine:
+    """A loaded GGUF model. One reply at a time; ``chat`` is a generator of reply events."""
+
+    def __init__(self, path: str | Path, settings: LoadSettings | None = None) -> None:
+        settings = settings or LoadSettings()
+        self._path = Path(path).expanduser()
+        header = check_complete(self._path)  # missing / not GGUF / truncated: ModelFileError
+        if settings.n_ctx < 64:
+            raise LocalChatError(f"context length {settings.n_ctx} is too small", "use 512 or more")
+        import llama_cpp
+
+        logcapture.install()
+        # quantized V cache needs flash attention in llama.cpp; turn it on rather than fail
+        flash_attn = settings.flash_attn or settings.kv_type != "f16"
+        kv_ggml = {
+            "f16": llama_cpp.GGML_TYPE_F16,
+            "q8_0": llama_cpp.GGML_TYPE_Q8_0,
+            "q4_0": llama_cpp.GGML_TYPE_Q4_0,
+        }
+        if settings.kv_type not in kv_ggml:
+            raise LocalChatError(f"unknown KV cache type {settings.kv_type!r}", "use f16, q8_0 or q4_0")
+        n_threads = settings.n_threads or default_generation_threads()
+        n_threads_batch = settings.n_threads_batch or default_batch_threads()
+        logcapture.clear()
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self._path),
+                n_ctx=settings.n_ctx,
+                n_batch=settings.n_batch,
+                n_ubatch=settings.n_ubatch,
+                n_gpu_layers=settings.n_gpu_layers,
+                n_threads=n_threads,
+                n_threads_batch=n_threads_batch,
+                flash_attn=flash_attn,
+                type_k=kv_ggml[settings.kv_type],
+                type_v=kv_ggml[settings.kv_type],
+                use_mmap=settings.use_mmap,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise self._load_error(header.architecture, exc) from exc
+        buffers = logcapture.parse_buffers(logcapture.buffer_lines())
+        self._n_ctx = self._llm.n_ctx()
+        self._vocab = self._llm._model.vocab
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._formatter = self._make_formatter(
+            header.chat_template or fallback_template(header.architecture)
+        )
+        self._busy = threading.Lock()
+        self._info = ModelInfo(
+            path=str(self._path),
+            name=header.name or self._path.stem,
+            architecture=header.architecture,
+            quant=header.quant or quant_label_from_filename(self._path.name),
+            size_bytes=self._path.stat().st_size,
+            n_ctx=self._n_ctx,
+            n_ctx_train=int(header.arch_value("context_length", 0) or 0),
+            n_layers=int(header.arch_value("block_count", 0) or 0),
+            n_gpu_layers=settings.n_gpu_layers,
+            kv_type=settings.kv_type,
+            flash_attn=flash_attn,
+            n_threads=n_threads,
+            n_threads_batch=n_threads_batch,
+            allocated_weights_bytes=buffers.weights_bytes,
+            allocated_kv_bytes=buffers.kv_bytes,
+            allocated_compute_bytes=buffers.compute_bytes,
+        )
+
+    # ----------------------------------------------------------------- loading helpers
+    def _load_error(self, architecture: str, exc: BaseException) -> LocalChatError:
+        import llama_cpp
+
+        detail = logcapture.last_error(logcapture.snapshot())
+        if "unknown model architecture" in detail:
+            return ModelFileError(
+                f"{self._path}: this llama.cpp build (llama-cpp-python {llama_cpp.__version__}) "
+                f"cannot load architecture '{architecture}'",
+                "upgrade it with `pip install -U llama-cpp-python`, or choose another model",
+            )
+        reason = detail or str(exc)
+        return ModelFileError(
+            f"llama.cpp could not load {self._path} ({reason})",
+            "check the file is a complete GGUF model (localchat pull downloads it again); "
+            "LOCALCHAT_DEBUG=1 shows llama.cpp's log",
+        )
+
+    def _make_formatter(self, template: str) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        eos_id, bos_id = llm.token_eos(), llm.token_bos()
+        eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
+        bos = llm._model.token_get_text(bos_id) if bos_id != -1 else ""
+        return Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def tokenize_messages(self, messages: Sequence[Message]) -> list[int]:
+        """The prompt tokens for ``messages`` with the generation prompt appended."""
+        try:
+            prompt = self._formatter(
+                messages=[{"role": m.role, "content": m.content} for m in messages]
+            ).prompt
+        except ValueError as exc:  # the template's raise_exception, e.g. roles must alternate
+            raise LocalChatError(f"the model's chat template rejected the conversation: {exc}") from exc
+        # the template renders BOS itself where the model wants one (as llama-cpp-python does)
+        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self.tokenize_messages(messages))
+
+    def token_piece(self, token: int) -> bytes:
+        import llama_cpp
+
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, 256, 0, False)
+        return self._piece_buf.raw[:n] if n > 0 else b""
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        sampling: Sampling | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[ReplyEvent]:
+        if not self._busy.acquire(blocking=False):
+            raise LocalChatError("a reply is already being generated", "stop it first (Esc)")
+        try:
+            yield from self._generate(messages, sampling or Sampling(), cancel)
+        finally:
+            self._busy.release()
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None
+
+    # ----------------------------------------------------------------- generation
+    def _generate(
+        self, messages: Sequence[Message], sampling: Sampling, cancel: threading.Event | None
+    ) -> Iterator[ReplyEvent]:
+        import llama_cpp
+
+        if self._llm is None:
+            raise LocalChatError("the model was unloaded", "load a model first")
+        t_start = time.perf_counter()
+        fitted = fit_messages(messages, self.tokenize_messages, self._n_ctx, sampling.max_tokens)
+        llm = self._llm
+        if sampling.seed is not None:
+            llm.set_seed(sampling.seed)
+        ctx = llm._ctx.ctx
+        llama_cpp.llama_perf_context_reset(ctx)
+        max_new = sampling.max_tokens or self._n_ctx
+        stream = Utf8Stream()
+        parts: list[str] = []
+        completion = 0
+        finish: FinishReason = "stop"
+        saw_eog = False
+        t_first = t_last = 0.0
+        tokens = llm.generate(
+            fitted.tokens,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p,
+            temp=sampling.temperature,
+            repeat_penalty=sampling.repeat_penalty,
+        )
+        try:
+            for token in tokens:
+                t_last = time.perf_counter()
+                if completion == 0 and not t_first:
+                    t_first = t_last
+                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                    saw_eog = True
+                    break
+                completion += 1
+                text = stream.feed(self.token_piece(token))
+                if text:
+                    parts.append(text)
+                    yield TextChunk(text)
+                if cancel is not None and cancel.is_set():
+                    finish = "cancelled"
+                    break
+                if completion >= max_new:
+                    finish = "length"
+                    break
+                if llm.n_tokens + 1 >= self._n_ctx:
+                    finish = "context"
+                    break
+        finally:
+            tokens.close()
+        tail = stream.flush()
+        if tail:
+            parts.append(tail)
+            yield TextChunk(tail)
+        t_end = time.perf_counter()
+        # llama.cpp's own counter of decoded tokens, minus the generated tokens fed back, is the
+        # number of prompt tokens it evaluated now: the proof that the KV cache was reused
+        perf = llama_cpp.llama_perf_context(ctx)
+        generated_evaluated = completion if saw_eog else max(completion - 1, 0)
+        prompt_eval = max(perf.n_p_eval + perf.n_eval - generated_evaluated, 0)
+        prompt_s = (t_first or t_end) - t_start
+        gen_s = t_last - t_first
+        yield ReplyStats(
+            prompt_tokens=len(fitted.tokens),
+            prompt_eval_tokens=prompt_eval,
+            completion_tokens=completion,
+            ttft_s=prompt_s,
+            prompt_tps=prompt_eval / prompt_s if prompt_s > 0 else 0.0,
+            gen_tps=(completion - 1) / gen_s if completion > 1 and gen_s > 0 else 0.0,
+            total_s=t_end - t_start,
+            finish_reason=finish,
+            ctx_used=llm.n_tokens,
+            n_ctx=self._n_ctx,
+            dropped_messages=fitted.dropped_messages,
+            text="".join(parts),
+        )

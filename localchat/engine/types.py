@@ -1,0 +1,121 @@
+"""Engine data types and the ``ChatEngine`` protocol. Imports nothing heavy.
+
+The TUI depends on this module only, so snapshot tests can drive it with a scripted engine;
+``localchat.engine.llama.LlamaEngine`` is the real implementation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "cancelled", "context"]
+KvType = Literal["f16", "q8_0", "q4_0"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """Everything that shapes a loaded model, explicit (never llama-cpp-python's defaults)."""
+
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0
+    n_threads: int | None = None  # generation threads; None: physical cores
+    n_threads_batch: int | None = None  # prompt threads; None: logical cores
+    flash_attn: bool = False
+    kv_type: KvType = "f16"
+    n_batch: int = 512
+    n_ubatch: int = 512
+    use_mmap: bool = True
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    max_tokens: int | None = 1024  # None: until the context is full
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    name: str
+    architecture: str
+    quant: str
+    size_bytes: int
+    n_ctx: int
+    n_ctx_train: int
+    n_layers: int
+    n_gpu_layers: int
+    kv_type: str
+    flash_attn: bool
+    n_threads: int
+    n_threads_batch: int
+    # what llama.cpp actually allocated at load (for calibration), bytes; 0 when unknown
+    allocated_weights_bytes: int = 0
+    allocated_kv_bytes: int = 0
+    allocated_compute_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    """A piece of reply text; always whole characters (never half a UTF-8 sequence)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyStats:
+    """Sent once, last, for every reply (finished, stopped or cancelled)."""
+
+    prompt_tokens: int  # tokens of the whole prompt in context
+    prompt_eval_tokens: int  # of those, how many llama.cpp evaluated now (the rest: KV cache)
+    completion_tokens: int
+    ttft_s: float
+    prompt_tps: float
+    gen_tps: float
+    total_s: float
+    finish_reason: FinishReason
+    ctx_used: int  # tokens in the context after the reply
+    n_ctx: int
+    dropped_messages: int = 0  # oldest turns left out to fit the context (never the system)
+    text: str = ""  # the whole reply text
+
+
+ReplyEvent = TextChunk | ReplyStats
+
+
+@runtime_checkable
+class ChatEngine(Protocol):
+    """A loaded model that streams chat replies."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        sampling: Sampling | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[ReplyEvent]:
+        """Stream TextChunk events, then exactly one ReplyStats. Setting ``cancel`` stops the
+        reply after the current token; the text so far is kept and finish_reason="cancelled"."""
+        ...
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the conversation takes in the context with the chat template applied."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,51 @@
+"""One error type for everything the user can fix.
+
+The core raises these; the CLI prints ``str(error)`` as one line on stderr and exits 2, the TUI
+shows it as a notification. ``LOCALCHAT_DEBUG=1`` makes the CLI re-raise for a traceback.
+"""
+
+from __future__ import annotations
+
+
+class LocalChatError(Exception):
+    """An error the user can act on: ``message`` says what happened, ``hint`` what to do."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}: {self.hint}"
+        return self.message
+
+
+class ModelFileError(LocalChatError):
+    """A model file is missing, not GGUF, truncated, or cannot be loaded by this llama.cpp."""
+
+
+class ContextOverflowError(LocalChatError):
+    """A single message does not fit in the context window even after dropping old turns."""
+
+
+class ConfigError(LocalChatError):
+    """The config file cannot be read or holds a bad value."""
+
+
+class DownloadError(LocalChatError):
+    """A download failed: network, auth, disk space, or verification."""
+
+
+class HubUnreachableError(DownloadError):
+    """The Hugging Face Hub (or HF_ENDPOINT) cannot be reached, or HF_HUB_OFFLINE is set."""
+
+
+class NotFoundError(LocalChatError):
+    """A model, quant level, repository or conversation that does not exist."""
+
+
+class StoreError(LocalChatError):
+    """The conversation database cannot be opened or written."""

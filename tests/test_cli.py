@@ -1,0 +1,151 @@
+"""The installed command as a user runs it: real subprocesses, real model, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def localchat(*args: str, stdin: str | None = None, env: dict | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "localchat", *args], input=stdin, capture_output=True,
+        text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_help_and_version_do_not_import_llama_cpp_or_textual():
+    code = (
+        "import sys, contextlib, io\n"
+        "from localchat.cli import main\n"
+        "for argv in (['--help'], ['--version'], ['ask', '--help'], ['bench', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try: main(argv)\n"
+        "        except SystemExit: pass\n"
+        "heavy = [m for m in ('llama_cpp', 'textual', 'huggingface_hub') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_version():
+    from localchat import __version__
+
+    result = localchat("--version")
+    assert result.stdout.strip() == f"localchat {__version__}"
+
+
+def test_ask_streams_reply_and_prints_json_stats(smollm2_path):
+    result = localchat("ask", "--model", str(smollm2_path), "--max-tokens", "48", "--json",
+                       "--seed", "1", "Name three colors.")
+    assert result.returncode == 0, result.stderr
+    *reply_lines, json_line = result.stdout.rstrip("\n").splitlines()
+    record = json.loads(json_line)
+    for key in ("text", "model", "prompt_tokens", "completion_tokens", "ttft_s", "prompt_tps",
+                "gen_tps"):
+        assert key in record
+    assert record["completion_tokens"] > 0 and record["gen_tps"] > 0
+    assert "\n".join(reply_lines).strip() == record["text"].strip()
+
+
+def test_ask_reads_prompt_from_stdin(smollm2_path):
+    result = localchat("ask", "--model", str(smollm2_path), "--max-tokens", "8", "--json", "-",
+                       stdin="What is 2+2?")
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["prompt_tokens"] > 5 and record["completion_tokens"] > 0
+
+
+def test_ask_without_model_or_prompt_says_what_to_do(smollm2_path):
+    assert_one_line_error(localchat("ask", "hello"), "no model", "--model")
+    assert_one_line_error(localchat("ask", "--model", str(smollm2_path), stdin=""), "empty")
+
+
+def test_missing_file(tmp_path):
+    assert_one_line_error(localchat("ask", "--model", str(tmp_path / "nope.gguf"), "hi"),
+                          "not found", "nope.gguf")
+
+
+def test_not_a_gguf(tmp_path):
+    bogus = tmp_path / "model.gguf"
+    bogus.write_text("<html>404 not found</html>")
+    assert_one_line_error(localchat("ask", "--model", str(bogus), "hi"), "not a GGUF", "model.gguf")
+
+
+def test_truncated_gguf(tmp_path, smollm2_path):
+    cut = tmp_path / "cut.gguf"
+    with open(smollm2_path, "rb") as src:
+        cut.write_bytes(src.read(5_000_000))
+    assert_one_line_error(localchat("ask", "--model", str(cut), "hi"), "truncated", "cut.gguf",
+                          "5.0 MB on disk")
+
+
+def test_unknown_architecture(tmp_path):
+    import gguf
+    import numpy as np
+
+    path = tmp_path / "alien.gguf"
+    writer = gguf.GGUFWriter(str(path), "alienformer")
+    writer.add_block_count(1)
+    writer.add_tensor("token_embd.weight", np.zeros((8, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    result = localchat("ask", "--model", str(path), "hi")
+    assert_one_line_error(result, "alienformer", "pip install -U llama-cpp-python")
+
+
+def test_debug_variable_shows_traceback(tmp_path):
+    result = localchat("ask", "--model", str(tmp_path / "nope.gguf"), "hi",
+                       env={"LOCALCHAT_DEBUG": "1"})
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_ctrl_c_during_ask_stops_cleanly(smollm2_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localchat", "ask", "--model", str(smollm2_path),
+         "--max-tokens", "2000", "--ctx", "4096", "Write a very long story about a lighthouse."],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.read(20)  # the reply has started streaming
+    assert first
+    proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 30
+    out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "stopped" in err
+
+
+def test_bench_json(smollm2_path):
+    result = localchat("bench", "--model", str(smollm2_path), "--pp", "64", "--tg", "16",
+                       "--reps", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["pp_tps"] > 0 and record["tg_tps"] > 0
+
+
+@pytest.mark.parametrize("argv", [["ask", "--ctx", "0", "x"], ["bench", "--threads-list", "a"]])
+def test_bad_arguments_exit_2(argv):
+    result = localchat(*argv)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
