@@ -104,8 +104,9 @@ class LlamaEngine:
         n_threads = settings.n_threads or default_generation_threads()
         n_threads_batch = settings.n_threads_batch or default_batch_threads()
         logcapture.clear()
+        self._llama: llama_cpp.Llama | None = None
         try:
-            self._llm = llama_cpp.Llama(
+            self._llama = llama_cpp.Llama(
                 model_path=str(self._path),
                 n_ctx=settings.n_ctx,
                 n_batch=settings.n_batch,
@@ -177,6 +178,12 @@ class LlamaEngine:
 
     # ----------------------------------------------------------------- public API
     @property
+    def _llm(self) -> Any:  # llama_cpp.Llama, once loaded and until close()
+        if self._llama is None:
+            raise LocalChatError("the model was unloaded", "load a model first")
+        return self._llama
+
+    @property
     def info(self) -> ModelInfo:
         return self._info
 
@@ -214,10 +221,10 @@ class LlamaEngine:
             self._busy.release()
 
     def close(self) -> None:
-        llm = getattr(self, "_llm", None)
-        if llm is not None:
-            llm.close()
-            self._llm = None
+        llama = getattr(self, "_llama", None)
+        if llama is not None:
+            self._llama = None
+            llama.close()
 
     # ----------------------------------------------------------------- generation
     def _generate(
@@ -225,8 +232,6 @@ class LlamaEngine:
     ) -> Iterator[ReplyEvent]:
         import llama_cpp
 
-        if self._llm is None:
-            raise LocalChatError("the model was unloaded", "load a model first")
         t_start = time.perf_counter()
         fitted = fit_messages(messages, self.tokenize_messages, self._n_ctx, sampling.max_tokens)
         llm = self._llm
