@@ -1,0 +1,37 @@
+"""Export a conversation to Markdown (for reading) or JSON (for tools)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+from localchat.history.models import Conversation
+
+_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def to_markdown(conversation: Conversation) -> str:
+    lines = [f"# {conversation.title}", "",
+             f"*{_when(conversation.created_at)} · system prompt: "
+             f"{conversation.settings.system_prompt or '(none)'}*", ""]
+    for msg in conversation.messages:
+        label = _LABELS.get(msg.role, msg.role)
+        note = ""
+        if msg.status == "stopped":
+            note = " *(stopped)*"
+        elif msg.status == "partial":
+            note = " *(interrupted)*"
+        model = f" · {msg.model}" if msg.model else ""
+        lines += [f"## {label}{model}{note}", "", msg.content, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(conversation: Conversation) -> str:
+    data = dataclasses.asdict(conversation)
+    data["format"] = "localchat-conversation/1"
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

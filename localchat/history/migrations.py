@@ -1,0 +1,73 @@
+"""Schema versions, applied in order; ``PRAGMA user_version`` records the one in force."""
+
+from __future__ import annotations
+
+import sqlite3
+
+V1 = """
+CREATE TABLE conversations (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    system_prompt TEXT NOT NULL,
+    temperature REAL NOT NULL,
+    top_p REAL NOT NULL,
+    max_tokens INTEGER NOT NULL
+);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    status TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    stats TEXT
+);
+CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+
+-- full-text search over finished messages (external content: no second copy of the text)
+CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id');
+CREATE TRIGGER messages_ai AFTER INSERT ON messages WHEN new.status != 'partial' BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages WHEN old.status != 'partial' BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_au_old AFTER UPDATE ON messages WHEN old.status != 'partial' BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_au_new AFTER UPDATE ON messages WHEN new.status != 'partial' BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+
+CREATE VIRTUAL TABLE titles_fts USING fts5(title, content='conversations', content_rowid='id');
+CREATE TRIGGER titles_ai AFTER INSERT ON conversations BEGIN
+    INSERT INTO titles_fts(rowid, title) VALUES (new.id, new.title);
+END;
+CREATE TRIGGER titles_ad AFTER DELETE ON conversations BEGIN
+    INSERT INTO titles_fts(titles_fts, rowid, title) VALUES ('delete', old.id, old.title);
+END;
+CREATE TRIGGER titles_au AFTER UPDATE OF title ON conversations BEGIN
+    INSERT INTO titles_fts(titles_fts, rowid, title) VALUES ('delete', old.id, old.title);
+    INSERT INTO titles_fts(rowid, title) VALUES (new.id, new.title);
+END;
+"""
+
+MIGRATIONS: list[str] = [V1]  # MIGRATIONS[i] takes the schema from version i to i + 1
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        from localchat.errors import StoreError
+
+        raise StoreError(
+            f"the conversation database is from a newer localchat (schema {version}, this one "
+            f"knows {SCHEMA_VERSION})", "upgrade localchat",
+        )
+    for index in range(version, SCHEMA_VERSION):
+        # executescript commits first; each step and its version bump are one transaction
+        db.executescript(f"BEGIN;\n{MIGRATIONS[index]}\nPRAGMA user_version = {index + 1};\nCOMMIT;")

@@ -1,0 +1,72 @@
+"""Conversation data as the rest of localchat sees it (frozen, no SQLite types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from localchat.config import DEFAULT_SYSTEM_PROMPT, ChatDefaults
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 1024
+
+    @classmethod
+    def from_defaults(cls, defaults: ChatDefaults) -> ConversationSettings:
+        return cls(defaults.system_prompt, defaults.temperature, defaults.top_p,
+                   defaults.max_tokens)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    role: str  # "system" | "user" | "assistant"
+    content: str
+    status: str  # "complete" | "partial" (streaming, or cut off by a crash) | "stopped"
+    model: str
+    created_at: float
+    stats: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    settings: ConversationSettings
+    messages: tuple[StoredMessage, ...]
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    id: int
+    title: str
+    updated_at: float
+    message_count: int
+    preview: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: int
+    message_id: int | None  # None: the title matched
+    title: str
+    snippet: str
+
+
+def title_from_first_message(text: str, width: int = 48) -> str:
+    """A short automatic title: the first line of the first message, cut at a word."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = " ".join(line.split())
+    if not line:
+        return "New chat"
+    if len(line) <= width:
+        return line
+    cut = line[:width].rsplit(" ", 1)[0] or line[:width]
+    return cut.rstrip(",.;:") + "…"
