@@ -13,6 +13,7 @@ A reply cut off by a crash keeps its text and its "partial" status.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -200,7 +201,7 @@ class ConversationStore:
         return _message(row)
 
     # ------------------------------------------------------------------ search and export
-    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+    def search(self, query: str, limit: int = 50) -> builtins.list[SearchHit]:
         """Words anywhere in titles or messages; FTS syntax in the query is taken literally."""
         match = _literal_fts_query(query)
         if not match:
