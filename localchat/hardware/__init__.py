@@ -12,4 +12,12 @@ from localchat.hardware.profile import (
     MemoryInfo,
 )
 
-__all__ = ["CpuInfo", "DiskInfo", "GpuDevice", "HardwareProfile", "LlamaBuildInfo", "MemoryInfo"]
+
+def probe(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """See localchat.hardware.probe.probe (imported lazily: psutil and numpy load on use)."""
+    from localchat.hardware.probe import probe as _probe
+
+    return _probe(*args, **kwargs)
+
+
+__all__ = ["probe", "CpuInfo", "DiskInfo", "GpuDevice", "HardwareProfile", "LlamaBuildInfo", "MemoryInfo"]
