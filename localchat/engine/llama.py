@@ -118,6 +118,9 @@ class LlamaEngine:
                 type_k=kv_ggml[settings.kv_type],
                 type_v=kv_ggml[settings.kv_type],
                 use_mmap=settings.use_mmap,
+                # window-sized cache on sliding-window layers (gemma2/3): llama.cpp's default
+                # (swa_full=true) sizes them to the whole context, 5x the memory for gemma-3
+                swa_full=False,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -130,6 +133,8 @@ class LlamaEngine:
             header.chat_template or fallback_template(header.architecture)
         )
         self._busy = threading.Lock()
+        swa = header.arch_value("attention.sliding_window")
+        self._n_swa = int(swa) if isinstance(swa, int) and swa > 0 else 0
         self._info = ModelInfo(
             path=str(self._path),
             name=header.name or self._path.stem,
@@ -227,6 +232,27 @@ class LlamaEngine:
             llama.close()
 
     # ----------------------------------------------------------------- generation
+    def _guard_swa_rollback(self, tokens: list[int]) -> None:
+        """With a window-sized SWA cache, positions older than the window are gone, so rolling
+        the cache back to a shorter prefix would attend to missing tokens. Then start over
+        (llama.cpp's server applies the same rule: pos_min > n_past - n_swa)."""
+        import llama_cpp
+
+        llm = self._llm
+        if not self._n_swa or llm.n_tokens == 0:
+            return
+        prefix = 0
+        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
+            if a != b:
+                break
+            prefix += 1
+        n_past = min(prefix, len(tokens) - 1)  # llama-cpp-python re-evaluates >= 1 token
+        if n_past >= llm.n_tokens:
+            return
+        pos_min = llama_cpp.llama_memory_seq_pos_min(llama_cpp.llama_get_memory(llm._ctx.ctx), 0)
+        if pos_min > max(0, n_past - self._n_swa):
+            llm.reset()
+
     def _generate(
         self, messages: Sequence[Message], sampling: Sampling, cancel: threading.Event | None
     ) -> Iterator[ReplyEvent]:
@@ -238,6 +264,7 @@ class LlamaEngine:
         if sampling.seed is not None:
             llm.set_seed(sampling.seed)
         ctx = llm._ctx.ctx
+        self._guard_swa_rollback(fitted.tokens)
         llama_cpp.llama_perf_context_reset(ctx)
         max_new = sampling.max_tokens or self._n_ctx
         stream = Utf8Stream()

@@ -156,3 +156,27 @@ def test_quantized_kv_cache_turns_on_flash_attention(smollm2_path):
         assert stats.completion_tokens > 0
     finally:
         engine.close()
+
+
+def test_sliding_window_cache_is_window_sized_and_rollback_stays_correct(gemma_path):
+    """gemma-3 keeps a window-sized cache on its sliding layers; when a new prompt shares only
+    a prefix older than the window, the engine re-evaluates rather than attend to evicted
+    tokens, and the reply matches a fresh engine's."""
+    engine = load_engine(str(gemma_path), LoadSettings(n_ctx=4096))
+    fresh = None
+    try:
+        # 3 global layers x 4096 x 1 KiB + 15 sliding layers x 1024 cells x 1 KiB = 27 MiB
+        assert engine.info.allocated_kv_bytes == 27 << 20
+        story = "The old lighthouse keeper climbed the stairs every night. " * 150
+        greedy = Sampling(temperature=0.0, max_tokens=12)
+        run_reply(engine, [Message("user", story + "\nWhat did he climb?")], greedy)
+        short = [Message("user", story[:300] + "\nWho climbed?")]
+        _, again = run_reply(engine, short, greedy)
+        assert again.prompt_eval_tokens == again.prompt_tokens  # started over
+        fresh = load_engine(str(gemma_path), LoadSettings(n_ctx=4096))
+        _, reference = run_reply(fresh, short, greedy)
+        assert again.text == reference.text
+    finally:
+        engine.close()
+        if fresh is not None:
+            fresh.close()
