@@ -1,0 +1,116 @@
+"""The localchat Textual app: which screen opens, theme, notices, help and command palette.
+
+The model lives in ``ModelHost`` (modelhost.py): ``switch_model(path, settings)`` loads one in a
+worker and posts ``ModelLoaded`` / ``ModelLoadFailed`` to the screens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from localchat.config import Config, save_config
+from localchat.engine.types import LoadSettings
+from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
+from localchat.tui.screens.chat import ChatScreen
+from localchat.tui.screens.help import HelpScreen, key_rows
+from localchat.tui.screens.nomodel import NoModelScreen
+from localchat.tui.widgets.prompt import PromptInput
+
+
+class LocalChatApp(ModelHost):
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses elsewhere find it too
+    TITLE = "localchat"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help"),
+        Binding("ctrl+t", "change_theme", "Change theme", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        model_path: str | None,
+        *,
+        config: Config,
+        store: Any,
+        load_settings: LoadSettings | None = None,
+        engine_loader: EngineLoader = real_engine_loader,
+    ) -> None:
+        super().__init__()
+        self.start_model = model_path
+        self.config = config
+        self.store = store  # localchat.history.ConversationStore
+        self.load_settings = load_settings or LoadSettings()
+        self.engine_loader = engine_loader
+
+    def on_mount(self) -> None:
+        if self.config.ui.theme in self.available_themes:
+            self.theme = self.config.ui.theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        for notice in (self.config.notice, getattr(self.store, "notice", "")):
+            if notice:
+                self.notify(notice, severity="warning", timeout=30)
+        if self.start_model:
+            self.open_chat()
+            self.switch_model(self.start_model, self.load_settings)
+        else:
+            self.push_screen(self.no_model_screen())
+
+    def no_model_screen(self) -> Screen[Any]:
+        """The screen shown when no model is configured (the first-run setup's seam: it picks a
+        model, calls ``switch_model`` and then ``open_chat``)."""
+        return NoModelScreen()
+
+    def open_chat(self) -> ChatScreen:
+        """Show the chat screen (on top of whatever is shown), creating it the first time."""
+        chat = next((s for s in self.screen_stack if isinstance(s, ChatScreen)), None)
+        if chat is None:
+            chat = ChatScreen()
+            if len(self.screen_stack) > 1:  # replace the no-model / setup screen
+                self.switch_screen(chat)
+            else:
+                self.push_screen(chat)
+        else:
+            while self.screen is not chat:
+                self.pop_screen()
+        return chat
+
+    def _remember_theme(self, theme: Theme) -> None:
+        if theme.name != self.config.ui.theme:
+            self.config = dataclasses.replace(
+                self.config, ui=dataclasses.replace(self.config.ui, theme=theme.name), notice=""
+            )
+            save_config(self.config)
+
+    # ------------------------------------------------------------------ help and palette
+    def binding_groups(self) -> list[tuple[str, list[Any]]]:
+        return [("App", list(self.BINDINGS)), ("Chat", list(ChatScreen.BINDINGS)),
+                ("Prompt", list(PromptInput.BINDINGS))]
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(key_rows(self, self.binding_groups())))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        chat = next((s for s in self.screen_stack if isinstance(s, ChatScreen)), None)
+        for where, bindings in self.binding_groups()[:2]:
+            target = self if where == "App" else chat
+            if target is None:
+                continue
+            for binding in bindings:
+                if binding.description and binding.action not in ("quit",):
+                    yield SystemCommand(
+                        binding.description,
+                        f"key: {self.get_key_display(binding)}",
+                        partial(self.run_action, binding.action, target),
+                    )
+

@@ -1,0 +1,146 @@
+"""The app's loaded model: load, switch and unload it in a thread worker, and mark it in use.
+
+``switch_model(path, settings)`` is the one way a model gets loaded (at start, from the first-run
+setup, from a model menu): it stops a streaming reply, unloads the current engine, loads the new
+one in the ``load`` worker and posts ``ModelLoaded`` or ``ModelLoadFailed`` to every screen. While
+a model loads ``engine`` is None and the chat queues what the user sends; the conversation goes on
+with the new model once it is ready.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import App
+from textual.message import Message
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from localchat.engine.types import ChatEngine, LoadSettings
+from localchat.errors import LocalChatError
+from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
+
+if TYPE_CHECKING:
+    from localchat.download.inuse import InUse
+
+EngineLoader = Callable[[str, LoadSettings], ChatEngine]
+
+
+def real_engine_loader(path: str, settings: LoadSettings) -> ChatEngine:
+    from localchat.engine import load_engine  # llama_cpp is imported here, in the load worker
+
+    return load_engine(path, settings)
+
+
+def model_label(path: str) -> str:
+    return Path(path).name.removesuffix(".gguf")
+
+
+def error_text(error: BaseException | None) -> str:
+    if isinstance(error, LocalChatError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class ModelHost(App[int]):
+    """Base of the app: owns the engine; screens read ``app.engine`` and listen for the model
+    messages (screens/chat.py is the example)."""
+
+    engine: ChatEngine | None = None
+    model_path: str | None = None  # the model loaded, or loading
+    load_settings: LoadSettings = LoadSettings()
+    loading: bool = False
+    engine_loader: EngineLoader = staticmethod(real_engine_loader)  # tests pass a scripted one
+    _in_use: InUse | None = None
+
+    def switch_model(self, path: str, settings: LoadSettings | None = None) -> Worker[None]:
+        """Unload the current model (after stopping a streaming reply) and load ``path``."""
+        settings = settings or self.load_settings
+        reply_done = self.stop_replies()
+        old, self.engine = self.engine, None
+        self.model_path, self.load_settings, self.loading = path, settings, True
+        self.broadcast(lambda: ModelLoading(path))
+        return self._load_worker(path, settings, old, reply_done)
+
+    def stop_replies(self) -> list[threading.Event]:
+        """Ask every screen streaming a reply to stop; returns events set once each has."""
+        events = []
+        for screen in self.screen_stack:
+            stop_reply = getattr(screen, "stop_reply", None)  # ChatScreen.stop_reply
+            if stop_reply is not None:
+                events.append(stop_reply())
+        return events
+
+    def broadcast(self, make: Callable[[], Message]) -> None:
+        """Post a fresh copy of a message to every screen in the stack (a message is delivered
+        once, so each screen gets its own)."""
+        for screen in self.screen_stack:
+            screen.post_message(make())
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load_worker(self, path: str, settings: LoadSettings, old: ChatEngine | None,
+                     reply_done: list[threading.Event]) -> None:
+        if old is not None:
+            for done in reply_done:
+                done.wait()  # the reply's own worker stores it as stopped, then lets go
+            old.close()
+            self.release_in_use()
+        engine = self.engine_loader(path, settings)  # slow: runs here, never on the UI thread
+        if get_current_worker().is_cancelled:  # a newer switch_model (or quit) superseded it
+            engine.close()
+            return
+        self._mark_in_use(path)
+        self.post_message(ModelLoaded(engine, path, settings))
+
+    def _mark_in_use(self, path: str) -> None:
+        """So `localchat rm` refuses to delete the file while it is loaded here."""
+        from localchat.download.inuse import register
+
+        self.release_in_use()
+        try:
+            self._in_use = register(path)
+        except OSError as exc:  # a read-only cache folder must not stop the chat
+            self.call_from_thread(self.notify, f"Could not mark the model in use: {exc}",
+                                  severity="warning")
+
+    def release_in_use(self) -> None:
+        marker, self._in_use = self._in_use, None
+        if marker is not None:
+            marker.release()
+
+    @on(ModelLoaded)
+    def _model_loaded(self, event: ModelLoaded) -> None:
+        event.stop()
+        if event.path != self.model_path or not self.loading:  # superseded meanwhile
+            event.engine.close()
+            return
+        self.engine, self.loading = event.engine, False
+        self.broadcast(lambda: ModelLoaded(event.engine, event.path, event.settings))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed app worker becomes something the user sees."""
+        if event.state != WorkerState.ERROR or event.worker.is_cancelled:
+            return
+        error = event.worker.error
+        if event.worker.group == "load":
+            self.loading = False
+            path = self.model_path or ""
+            self.notify(f"Could not load the model: {error_text(error)}", severity="error",
+                        timeout=60)
+            self.broadcast(lambda: ModelLoadFailed(path, error or RuntimeError("load failed")))
+        else:
+            self.notify(error_text(error), severity="error", timeout=20)
+
+    def on_unmount(self) -> None:
+        self.unload_model()  # the screens have stopped their replies by now
+
+    def unload_model(self) -> None:
+        """Close the engine (call with no reply streaming) and drop the in-use mark."""
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
+        self.release_in_use()

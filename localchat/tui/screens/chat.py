@@ -1,0 +1,326 @@
+"""The chat screen: the conversation, the prompt, the status bar, and the reply worker.
+
+Conversation management (sidebar, rename, delete, export, settings) lives in
+``ConversationActions`` (screens/conversation.py); this module is the chat itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Label
+from textual.worker import Worker, WorkerState
+
+from localchat.engine.types import Message, Sampling
+from localchat.errors import LocalChatError
+from localchat.history import title_from_first_message
+from localchat.tui.convo import engine_messages, sampling_for
+from localchat.tui.generation import stream_reply
+from localchat.tui.messages import (
+    ModelLoaded,
+    ModelLoadFailed,
+    ModelLoading,
+    ReplyFinished,
+    ReplyProgress,
+)
+from localchat.tui.modelhost import error_text, model_label
+from localchat.tui.screens.conversation import ConversationActions
+from localchat.tui.widgets.message import MessageView
+from localchat.tui.widgets.prompt import PromptInput
+from localchat.tui.widgets.sidebar import Sidebar
+from localchat.tui.widgets.statusbar import StatusBar, reply_figures
+
+if TYPE_CHECKING:
+    from localchat.engine.types import ChatEngine
+    from localchat.tui.app import LocalChatApp
+
+
+class ChatScreen(ConversationActions):
+    BINDINGS = [
+        Binding("escape", "stop", "Stop reply"),
+        Binding("ctrl+r", "regenerate", "Regenerate"),
+        Binding("ctrl+l", "edit_last", "Edit last message", show=False),
+        Binding("ctrl+o", "copy_reply", "Copy reply", show=False),
+        Binding("ctrl+g", "copy_code", "Copy code block", show=False),
+        Binding("ctrl+b", "toggle_sidebar", "Chats"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+f", "search", "Search chats", show=False),
+        Binding("f2", "rename", "Rename chat", show=False),
+        Binding("f3", "settings", "Chat settings"),
+        Binding("f5", "export('markdown')", "Export to Markdown", show=False),
+        Binding("f6", "export('json')", "Export to JSON", show=False, priority=True),
+        Binding("f8", "delete_chat", "Delete chat", show=False),
+    ]
+
+    app: LocalChatApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conversation_id: Any = None
+        self.chat_title = "New chat"
+        self.settings: Any = None
+        self.generating = False
+        self.tps_history: list[float] = []
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._done.set()
+        self._reply: MessageView | None = None
+        self._waiting_for_model = False
+        self._editing_id: Any = None
+
+    @property
+    def engine(self) -> ChatEngine | None:
+        return self.app.engine
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="header"):
+            yield Label("localchat", id="app-name")
+            yield Label(self.chat_title, id="chat-title", markup=False)
+            yield Label("", id="header-model", markup=False)
+        with Horizontal(id="body"):
+            yield Sidebar(self.app.store, id="sidebar", classes="hidden")
+            with Vertical(id="main"):
+                yield VerticalScroll(id="chat-log")
+                yield PromptInput(id="prompt")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.log_view.anchor()
+        recent = self.app.store.list(limit=1)
+        if recent:
+            await self.open_conversation(recent[0].id)
+        else:
+            await self.start_new_chat()
+        self.query_one(PromptInput).focus()
+        # the model may have loaded (or started loading) before this screen was shown
+        if self.engine is not None:
+            self.show_model()
+        elif self.app.loading and self.app.model_path:
+            self.status.show_loading(model_label(self.app.model_path))
+
+    async def on_unmount(self) -> None:
+        await asyncio.to_thread(self.stop_reply().wait, 30)
+
+    def stop_reply(self) -> threading.Event:
+        """Stop a streaming reply (it is stored as stopped); the event is set once it has."""
+        if self.generating:
+            self._cancel.set()
+        return self._done
+
+    @property
+    def log_view(self) -> VerticalScroll:
+        return self.query_one("#chat-log", VerticalScroll)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def message_views(self, role: str | None = None) -> list[MessageView]:
+        return [v for v in self.log_view.query(MessageView) if role is None or v.role == role]
+
+    def set_title(self, title: str) -> None:
+        self.chat_title = title
+        self.query_one("#chat-title", Label).update(title)
+
+    async def show_messages(self, stored: Any) -> None:
+        log = self.log_view
+        await log.remove_children()
+        views = [
+            MessageView(m.role, m.content, status=m.status, message_id=m.id, model=m.model)
+            for m in stored
+            if m.role in ("user", "assistant")
+        ]
+        await log.mount_all(views)
+        log.scroll_end(animate=False)
+        log.anchor()
+
+    # ------------------------------------------------------------------ model
+    @on(ModelLoading)
+    def _model_loading(self, event: ModelLoading) -> None:
+        self.status.show_loading(model_label(event.path))
+
+    @on(ModelLoaded)
+    async def _model_loaded(self, event: ModelLoaded) -> None:
+        self.show_model()
+        if self._waiting_for_model:
+            self._waiting_for_model = False
+            await self.start_reply()
+
+    @on(ModelLoadFailed)
+    def _model_load_failed(self, event: ModelLoadFailed) -> None:
+        self.status.show_text("the model did not load")
+        if self._waiting_for_model:
+            self._waiting_for_model = False
+            self.notify("Your message is kept: once a model loads, Ctrl+R answers it.")
+
+    def show_model(self) -> None:
+        if self.engine is None:
+            return
+        info = self.engine.info
+        self.status.show_model(info)
+        self.status.show_text("ready")
+        self.query_one("#header-model", Label).update(f"{info.name} · {info.quant}")
+        self.show_context_use()
+
+    def show_context_use(self) -> None:
+        if self.engine is None or self.conversation_id is None:
+            return
+        try:
+            used = self.engine.count_tokens(self.current_messages())
+        except LocalChatError:
+            return
+        self.status.show_context(used, self.engine.info.n_ctx)
+
+    # ------------------------------------------------------------------ sending
+    @on(PromptInput.Submitted)
+    async def _send(self, event: PromptInput.Submitted) -> None:
+        if self.generating or self._waiting_for_model:
+            self.notify("A reply is still coming: wait for it, or press Esc to stop it.",
+                        severity="warning")
+            return
+        text = event.text.strip("\n")
+        event.prompt.clear()
+        store = self.app.store
+        if self.conversation_id is None:
+            conversation = store.create(title=title_from_first_message(text), settings=self.settings)
+            self.conversation_id = conversation.id
+            self.set_title(conversation.title)
+        if self._editing_id is not None:
+            await self.remove_views_from(self._editing_id)
+            store.delete_messages_from(self._editing_id)
+            self._editing_id = None
+        stored = store.add_message(self.conversation_id, "user", text)
+        await self.log_view.mount(MessageView("user", text, message_id=stored.id))
+        self.log_view.scroll_end(animate=False)
+        self.log_view.anchor()
+        self.refresh_sidebar()
+        await self.start_reply()
+
+    async def remove_views_from(self, message_id: Any) -> None:
+        views = self.message_views()
+        ids = [v.message_id for v in views]
+        if message_id in ids:
+            for view in views[ids.index(message_id):]:
+                await view.remove()
+
+    def current_messages(self) -> list[Message]:
+        conversation = self.app.store.get(self.conversation_id)
+        return engine_messages(self.settings.system_prompt, conversation.messages)
+
+    async def start_reply(self) -> None:
+        engine = self.engine
+        if engine is None:
+            if self.app.loading:
+                self._waiting_for_model = True
+                self.status.show_text("waiting for the model to load…")
+            else:
+                self.notify("No model is loaded, so nothing can answer yet: your message is kept.",
+                            severity="warning")
+            return
+        messages = self.current_messages()
+        name = engine.info.name
+        stored = self.app.store.begin_reply(self.conversation_id, name)
+        self._reply = MessageView("assistant", "", status="streaming", message_id=stored.id, model=name)
+        await self.log_view.mount(self._reply)
+        self.generating = True
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self.status.show_text("generating…")
+        self.generate(engine, stored.id, messages, sampling_for(self.settings), self._cancel, self._done)
+
+    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
+    def generate(
+        self, engine: ChatEngine, reply_id: Any, messages: list[Message], sampling: Sampling,
+        cancel: threading.Event, done: threading.Event,
+    ) -> None:
+        try:
+            stream_reply(engine, self.app.store, reply_id, messages, sampling, cancel,
+                         self.post_message)
+        finally:
+            done.set()
+
+    @on(ReplyProgress)
+    async def _reply_progress(self, event: ReplyProgress) -> None:
+        view = self._reply
+        if view is not None and view.message_id == event.reply_id:
+            await view.append(event.text[len(view.content):])
+            self.status.show_live(event.live_tps)
+
+    @on(ReplyFinished)
+    async def _reply_finished(self, event: ReplyFinished) -> None:
+        view, self._reply = self._reply, None
+        self.generating = False
+        if view is not None and view.message_id == event.reply_id:
+            await view.finish(event.text, event.status)
+        stats = event.stats
+        if stats is not None:
+            self.status.show_reply(stats)
+            if stats.completion_tokens > 1:
+                self.tps_history.append(stats.gen_tps)
+                self.status.set_history(self.tps_history)
+            if stats.dropped_messages:
+                await self.log_view.mount(Label(
+                    f"⚠ {stats.dropped_messages} oldest messages were left out of the model's "
+                    f"view to fit its {stats.n_ctx}-token context", classes="context-notice", markup=False))
+        if event.status == "stopped":
+            self.status.show_text("stopped · " + (reply_figures(stats) if stats else "partial reply kept"))
+        self.refresh_sidebar()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A failed reply (its partial text is already stored as stopped) becomes a message."""
+        if event.state == WorkerState.ERROR:
+            self.notify(f"The reply failed: {error_text(event.worker.error)}", severity="error",
+                        timeout=20)
+
+    # ------------------------------------------------------------------ chat actions
+    def action_stop(self) -> None:
+        if self.generating:
+            self._cancel.set()
+            self.status.show_text("stopping…")
+        elif self._editing_id is not None:
+            self._editing_id = None
+            self.query_one(PromptInput).clear()
+            self.notify("Edit cancelled.")
+
+    def _idle(self, what: str) -> bool:
+        if self.generating:
+            self.notify(f"Wait for the reply to end (or press Esc) to {what}.", severity="warning")
+            return False
+        return True
+
+    async def action_regenerate(self) -> None:
+        if not self._idle("regenerate"):
+            return
+        views = self.message_views()
+        if not views:
+            self.notify("There is no reply to regenerate yet.", severity="warning")
+            return
+        last = views[-1]
+        if last.role == "assistant":
+            self.app.store.delete_messages_from(last.message_id)
+            await last.remove()
+        await self.start_reply()  # a last user message without a reply (load failed, crash) gets one
+
+    def action_edit_last(self) -> None:
+        if not self._idle("edit"):
+            return
+        users = self.message_views("user")
+        if not users:
+            self.notify("There is no message to edit yet.", severity="warning")
+            return
+        self._editing_id = users[-1].message_id
+        prompt = self.query_one(PromptInput)
+        prompt.text = users[-1].content
+        prompt.move_cursor(prompt.document.end)
+        prompt.focus()
+        self.notify("Editing your last message: Enter sends it again and replaces what followed; "
+                    "Esc cancels.")

@@ -1,0 +1,209 @@
+"""Conversation management for the chat screen: open, new, rename, delete, export, settings,
+the sidebar, and copying. A mixin so chat.py stays about the chat itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+from textual.widgets import OptionList
+
+from localchat import paths
+from localchat.errors import LocalChatError
+from localchat.tui.convo import chat_settings, last_code_block
+from localchat.tui.screens.dialogs import ConfirmScreen, TextPromptScreen
+from localchat.tui.screens.settings import SettingsScreen
+from localchat.tui.widgets.prompt import PromptInput
+from localchat.tui.widgets.sidebar import Sidebar
+
+if TYPE_CHECKING:
+    from localchat.engine.types import ChatEngine
+    from localchat.tui.app import LocalChatApp
+    from localchat.tui.widgets.message import MessageView
+    from localchat.tui.widgets.statusbar import StatusBar
+
+
+def export_path(title: str, conversation_id: Any, suffix: str, folder: Path | None = None) -> Path:
+    """``localchat-<title-slug>-<id>.<suffix>`` in the current directory, or in the data
+    directory when the current one cannot be written."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "chat"
+    name = f"localchat-{slug}-{conversation_id}.{suffix}"
+    if folder is not None:
+        return folder / name
+    cwd = Path.cwd()
+    try:
+        probe = cwd / f".{name}.probe"
+        probe.touch()
+        probe.unlink()
+        return cwd / name
+    except OSError:
+        target = paths.data_dir() / "exports"
+        target.mkdir(parents=True, exist_ok=True)
+        return target / name
+
+
+class ConversationActions(Screen[None]):
+    """The chat screen's base: everything about conversations as wholes."""
+
+    if TYPE_CHECKING:  # provided by ChatScreen
+        app: LocalChatApp
+        engine: ChatEngine | None
+        conversation_id: Any
+        chat_title: str
+        settings: Any
+        tps_history: list[float]
+        _editing_id: Any
+
+        @property
+        def status(self) -> StatusBar: ...
+        async def show_messages(self, stored: Any) -> None: ...
+        def set_title(self, title: str) -> None: ...
+        def show_context_use(self) -> None: ...
+        def message_views(self, role: str | None = None) -> list[MessageView]: ...
+        def _idle(self, what: str) -> bool: ...
+
+    # ------------------------------------------------------------------ opening
+    async def open_conversation(self, conversation_id: Any) -> None:
+        conversation = self.app.store.get(conversation_id)
+        self.conversation_id = conversation.id
+        self.settings = chat_settings(conversation, self.app.config.chat)
+        self._editing_id = None
+        self.set_title(conversation.title)
+        await self.show_messages(conversation.messages)
+        self.tps_history = [
+            float(m.stats["gen_tps"]) for m in conversation.messages
+            if m.role == "assistant" and m.stats and m.stats.get("completion_tokens", 0) > 1
+        ]
+        self.status.set_history(self.tps_history)
+        self.show_context_use()
+        self.sidebar.current_id = conversation.id
+
+    async def start_new_chat(self) -> None:
+        self.conversation_id = None
+        self.settings = chat_settings(None, self.app.config.chat)
+        self._editing_id = None
+        self.tps_history = []
+        self.status.set_history([])
+        self.set_title("New chat")
+        await self.show_messages([])
+        if self.engine is not None:
+            self.status.show_context(0, self.engine.info.n_ctx)
+        self.sidebar.current_id = None
+
+    @property
+    def sidebar(self) -> Sidebar:
+        return self.query_one(Sidebar)
+
+    def refresh_sidebar(self) -> None:
+        self.sidebar.current_id = self.conversation_id
+        if not self.sidebar.has_class("hidden"):
+            self.sidebar.reload()
+
+    async def on_sidebar_chosen(self, event: Sidebar.Chosen) -> None:
+        if not self._idle("open another chat"):
+            return
+        try:
+            await self.open_conversation(event.conversation_id)
+        except LocalChatError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.query_one(PromptInput).focus()
+
+    # ------------------------------------------------------------------ actions
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.sidebar
+        sidebar.toggle_class("hidden")
+        if sidebar.has_class("hidden"):
+            self.query_one(PromptInput).focus()
+        else:
+            sidebar.reload()
+            sidebar.query_one(OptionList).focus()
+
+    def action_search(self) -> None:
+        self.sidebar.remove_class("hidden")
+        self.sidebar.reload()
+        self.sidebar.focus_search()
+
+    async def action_new_chat(self) -> None:
+        if self._idle("start a new chat"):
+            await self.start_new_chat()
+            self.refresh_sidebar()
+            self.query_one(PromptInput).focus()
+
+    def _stored(self, what: str) -> bool:
+        if self.conversation_id is None:
+            self.notify(f"Nothing to {what} yet: send a message first.", severity="warning")
+            return False
+        return True
+
+    def action_rename(self) -> None:
+        if not self._stored("rename"):
+            return
+
+        def renamed(title: str | None) -> None:
+            if title:
+                self.app.store.rename(self.conversation_id, title)
+                self.set_title(title)
+                self.refresh_sidebar()
+
+        self.app.push_screen(TextPromptScreen("Rename this chat", self.chat_title), renamed)
+
+    def action_delete_chat(self) -> None:
+        if not self._stored("delete") or not self._idle("delete it"):
+            return
+
+        async def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.app.store.delete(self.conversation_id)
+                self.notify(f"Deleted “{self.chat_title}”.")
+                await self.start_new_chat()
+                self.refresh_sidebar()
+
+        self.app.push_screen(ConfirmScreen(f"Delete “{self.chat_title}” and all its messages?"),
+                             confirmed)
+
+    def action_export(self, kind: str) -> None:
+        if not self._stored("export"):
+            return
+        store = self.app.store
+        if kind == "json":
+            text, suffix = store.export_json(self.conversation_id), "json"
+        else:
+            text, suffix = store.export_markdown(self.conversation_id), "md"
+        target = export_path(self.chat_title, self.conversation_id, suffix)
+        target.write_text(text, encoding="utf-8")
+        self.notify(f"Exported this chat to {target}")
+
+    def action_settings(self) -> None:
+        def saved(settings: Any) -> None:
+            if settings is None:
+                return
+            self.settings = settings
+            if self.conversation_id is not None:
+                self.app.store.update_settings(self.conversation_id, settings)
+            self.notify("Settings saved for this chat.")
+
+        self.app.push_screen(SettingsScreen(self.settings, self.chat_title), saved)
+
+    # ------------------------------------------------------------------ clipboard (OSC 52)
+    def action_copy_reply(self) -> None:
+        replies = self.message_views("assistant")
+        if not replies or not replies[-1].content:
+            self.notify("There is no reply to copy yet.", severity="warning")
+            return
+        text = replies[-1].content
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied the last reply ({len(text)} characters) to the clipboard.")
+
+    def action_copy_code(self) -> None:
+        for view in reversed(self.message_views("assistant")):
+            code = last_code_block(view.content)
+            if code is not None:
+                self.app.copy_to_clipboard(code)
+                lines = code.count("\n") + 1
+                self.notify(f"Copied a code block ({lines} line{'s' if lines != 1 else ''}) "
+                            "to the clipboard.")
+                return
+        self.notify("No reply has a code block to copy.", severity="warning")

@@ -1,0 +1,83 @@
+"""The conversation list with full-text search; Enter opens the highlighted conversation."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option, OptionDoesNotExist
+
+from localchat.errors import StoreError
+
+
+class Sidebar(Vertical):
+    """Lists the store's conversations (or search hits) for the chat screen."""
+
+    class Chosen(Message):
+        def __init__(self, conversation_id: Any) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    def __init__(self, store: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.current_id: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("Conversations", classes="sidebar-title")
+        yield Input(placeholder="Search…", id="search")
+        yield OptionList(id="conversations")
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        query = self.query_one("#search", Input).value.strip()
+        options = self.query_one("#conversations", OptionList)
+        options.clear_options()
+        try:
+            if query:
+                for hit in self.store.search(query):
+                    line = Text(hit.title or "Untitled", style="bold")
+                    line.append("\n" + " ".join(hit.snippet.split())[:60], style="dim")
+                    options.add_option(Option(line, id=f"{hit.conversation_id}:{hit.message_id}"))
+            else:
+                for conv in self.store.list():
+                    line = Text(conv.title or "Untitled", style="bold")
+                    detail = f"{conv.message_count} messages"
+                    if conv.preview and conv.preview != conv.title:
+                        detail += f" · {conv.preview}"
+                    line.append("\n" + detail[:60], style="dim")
+                    options.add_option(Option(line, id=str(conv.id)))
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if not query and self.current_id is not None:
+            # the current chat may be new and not stored yet
+            with contextlib.suppress(OptionDoesNotExist):
+                options.highlighted = options.get_option_index(str(self.current_id))
+        if options.highlighted is None and options.option_count:
+            options.highlighted = 0
+
+    def focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        self.reload()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self.query_one("#conversations", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#conversations")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        option_id = event.option.id or ""
+        raw = option_id.split(":", 1)[0]
+        self.post_message(self.Chosen(int(raw) if raw.isdigit() else raw))

@@ -1,0 +1,87 @@
+"""TUI test helpers: an app on the scripted engine (or the real one), a store in the test's
+own home, and ``wait_until`` to poll for what the user would see (never a fixed sleep)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from localchat.config import ChatDefaults, Config
+from localchat.engine.types import LoadSettings
+from localchat.tui.app import LocalChatApp
+from tests.tui.scripted import ScriptedEngine, scripted_loader
+
+SIZE = (100, 30)
+
+
+async def wait_until(pilot: Pilot, predicate: Callable[[], Any], timeout_s: float = 20.0,
+                     what: str = "condition") -> Any:
+    """Let the app run until ``predicate()`` is truthy; fail with ``what`` after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def open_store() -> Any:
+    from localchat.history import ConversationStore
+
+    return ConversationStore()
+
+
+def make_app(engine: Any = None, *, model_path: str | None = "/models/scripted-1B-Q4_K_M.gguf",
+             config: Config | None = None, store: Any = None) -> LocalChatApp:
+    engine = engine if engine is not None else ScriptedEngine()
+    return LocalChatApp(model_path, config=config or Config(), store=store or open_store(),
+                        engine_loader=scripted_loader(engine))
+
+
+def real_app(model_path: str, *, max_tokens: int = 24, store: Any = None) -> LocalChatApp:
+    """The app on the real llama.cpp engine, replies kept short so tests stay quick."""
+    config = Config(chat=ChatDefaults(temperature=0.0, max_tokens=max_tokens))
+    return LocalChatApp(model_path, config=config, store=store or open_store(),
+                        load_settings=LoadSettings(n_ctx=1024))
+
+
+async def ready(pilot: Pilot) -> Any:
+    """Wait until the chat screen has its model; returns the screen."""
+    screen = await wait_until(pilot, lambda: getattr(pilot.app.screen, "engine", None)
+                              and pilot.app.screen, what="the model to load")
+    return screen
+
+
+async def send(pilot: Pilot, text: str) -> None:
+    prompt = pilot.app.screen.query_one("#prompt")
+    prompt.focus()
+    prompt.text = text
+    await pilot.press("enter")
+
+
+async def reply_done(pilot: Pilot, count: int = 1) -> Any:
+    """Wait until ``count`` replies are on screen and none is streaming; returns the last."""
+    screen = pilot.app.screen
+
+    def done() -> Any:
+        replies = screen.message_views("assistant")
+        return len(replies) >= count and not screen.generating and replies[-1]
+
+    return await wait_until(pilot, done, what=f"reply {count} to finish")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run through anyio's pytest plugin (``pytestmark = pytest.mark.anyio``)."""
+    return "asyncio"
+
+
+@pytest.fixture
+def scripted() -> ScriptedEngine:
+    return ScriptedEngine()

@@ -1,0 +1,356 @@
+"""The chat screen on the scripted engine: what the user sees, and what the store keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from localchat.tui.messages import ReplyProgress
+from localchat.tui.widgets.message import MessageView
+from tests.tui.conftest import SIZE, make_app, open_store, ready, reply_done, send, wait_until
+from tests.tui.scripted import DEFAULT_REPLY, ScriptedEngine
+
+pytestmark = pytest.mark.anyio
+
+
+def label_text(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def test_reply_streams_in_and_is_stored() -> None:
+    progress: list[ReplyProgress] = []
+    scripted = ScriptedEngine(delay_s=0.012)  # ~0.4 s: several checkpoints of 0.1 s
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE, message_hook=lambda m: isinstance(m, ReplyProgress)
+                            and progress.append(m)) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "Write a greeting function")
+        reply = await reply_done(pilot)
+        assert reply.content == DEFAULT_REPLY
+        assert len(progress) >= 2 and all(DEFAULT_REPLY.startswith(p.text) for p in progress)
+        assert "gen 42.5 t/s" in label_text(screen, "#status-speed")
+        assert "TTFT" in label_text(screen, "#status-speed")
+        conversation = app.store.get(screen.conversation_id)
+        assert [(m.role, m.content, m.status) for m in conversation.messages] == [
+            ("user", "Write a greeting function", "complete"),
+            ("assistant", DEFAULT_REPLY, "complete"),
+        ]
+        assert conversation.messages[1].stats["gen_tps"] == 42.5
+        assert screen.query_one("#status-spark").data == [42.5]
+
+
+async def test_text_is_stored_before_it_is_shown() -> None:
+    engine = ScriptedEngine(["x" * 400], piece_chars=2, delay_s=0.003)
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "go")
+        view = await wait_until(pilot, lambda: screen._reply, what="the reply to start")
+        checks = 0
+        while screen.generating:
+            shown = view.content
+            stored = app.store.get(screen.conversation_id).messages[-1].content
+            assert stored.startswith(shown), "text on screen that the store does not have"
+            checks += shown != ""
+            await pilot.pause(0.01)
+        assert checks > 0
+
+
+async def test_escape_stops_the_reply_and_keeps_the_partial_text() -> None:
+    engine = ScriptedEngine(infinite=True, delay_s=0.005)
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "count forever")
+        view = await wait_until(pilot, lambda: screen._reply and "word20 " in screen._reply.content
+                                and screen._reply, what="some streamed words")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.generating, what="the reply to stop")
+        assert view.status == "stopped" and "stopped" in label_text(view, ".role")
+        stored = app.store.get(screen.conversation_id).messages[-1]
+        assert stored.status == "stopped"
+        assert stored.content == view.content and stored.content.startswith("word1 word2 ")
+        assert "stopped" in label_text(screen, "#status-speed")
+
+
+async def test_regenerate_replaces_the_last_reply() -> None:
+    engine = ScriptedEngine(["first answer", "second answer"])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "question")
+        await reply_done(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: len(engine.calls) == 2 and not screen.generating)
+        assert [v.content for v in screen.message_views()] == ["question", "second answer"]
+        stored = app.store.get(screen.conversation_id).messages
+        assert [m.content for m in stored] == ["question", "second answer"]
+        assert engine.calls[1] == engine.calls[0]  # the same prompt was sent again
+
+
+async def test_edit_last_message_and_resend() -> None:
+    engine = ScriptedEngine(["reply to typo", "reply to fix"])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "helo wrld")
+        await reply_done(pilot)
+        await pilot.press("ctrl+l")
+        prompt = screen.query_one("#prompt")
+        assert prompt.text == "helo wrld"
+        prompt.text = "hello world"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(engine.calls) == 2 and not screen.generating)
+        stored = app.store.get(screen.conversation_id).messages
+        assert [m.content for m in stored] == ["hello world", "reply to fix"]
+        assert engine.calls[1][-1].content == "hello world"
+        assert [v.content for v in screen.message_views()] == ["hello world", "reply to fix"]
+
+
+async def test_newline_key_and_multiline_paste_stay_in_the_prompt(scripted: ScriptedEngine) -> None:
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        prompt = screen.query_one("#prompt")
+        prompt.focus()
+        await pilot.press("a", "ctrl+j", "b")
+        assert prompt.text == "a\nb"
+        prompt.insert("\nline 3\nline 4")  # what a bracketed paste does
+        await pilot.press("enter")
+        reply = await reply_done(pilot)
+        assert screen.message_views("user")[0].content == "a\nb\nline 3\nline 4"
+        assert reply.content == DEFAULT_REPLY and prompt.text == ""
+
+
+async def test_copy_reply_and_code_block(scripted: ScriptedEngine) -> None:
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "code please")
+        await reply_done(pilot)
+        await pilot.press("ctrl+o")
+        assert app.clipboard == DEFAULT_REPLY
+        await pilot.press("ctrl+g")
+        assert app.clipboard == 'def greet(name: str) -> str:\n    return f"Hello, {name}!"'
+        messages = [n.message for n in app._notifications]
+        assert any("Copied the last reply" in m for m in messages)
+        assert any("Copied a code block (2 lines)" in m for m in messages)
+
+
+async def test_dropped_turns_are_shown_in_the_chat() -> None:
+    app = make_app(ScriptedEngine(["ok"], dropped_messages=2))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "long history")
+        await reply_done(pilot)
+        notice = await wait_until(pilot, lambda: screen.query(".context-notice"))
+        assert "2 oldest messages were left out" in str(notice.first().render())
+
+
+async def test_message_sent_while_the_model_loads_is_answered_when_ready() -> None:
+    import threading
+
+    gate = threading.Event()
+    engine = ScriptedEngine(["loaded answer"])
+
+    def slow_loader(path, settings):
+        gate.wait(10)
+        return engine
+
+    app = make_app(engine)
+    app.engine_loader = slow_loader
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.is_mounted and screen.query("#prompt"))
+        assert "loading" in label_text(screen, "#status-model")
+        await send(pilot, "early question")
+        assert screen.message_views("user")[0].content == "early question"
+        gate.set()
+        reply = await reply_done(pilot)
+        assert reply.content == "loaded answer"
+
+
+async def test_reopened_app_shows_the_conversation_and_search_and_export_find_it(
+    scripted: ScriptedEngine, tmp_path, monkeypatch
+) -> None:
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Tell me about pelicans")
+        await reply_done(pilot)
+    monkeypatch.chdir(tmp_path)
+    again = make_app(ScriptedEngine(), store=open_store())
+    async with again.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert [v.content for v in screen.message_views()] == ["Tell me about pelicans", DEFAULT_REPLY]
+        assert "pelicans" in label_text(screen, "#chat-title")
+        await pilot.press("ctrl+f")
+        await pilot.press(*"greet")
+        options = screen.query_one("#conversations")
+        await wait_until(pilot, lambda: options.option_count == 1, what="one search hit")
+        await pilot.press("f5", "f6")
+        exported = await wait_until(pilot, lambda: sorted(tmp_path.glob("localchat-*")))
+        assert [p.suffix for p in exported] == [".json", ".md"]
+        assert "pelicans" in exported[1].read_text()
+        assert any(str(exported[0]) in n.message for n in again._notifications)
+
+
+async def test_sidebar_new_rename_and_delete_with_confirmation(scripted: ScriptedEngine) -> None:
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "first chat")
+        await reply_done(pilot)
+        first_id = screen.conversation_id
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: app.screen.query("#answer"))
+        app.screen.query_one("#answer").value = "Renamed chat"
+        await pilot.press("enter")
+        assert app.store.get(first_id).title == "Renamed chat"
+        await pilot.press("ctrl+n")
+        assert screen.conversation_id is None and screen.message_views() == []
+        await pilot.press("ctrl+b")
+        options = screen.query_one("#conversations")
+        await wait_until(pilot, lambda: options.option_count == 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.conversation_id == first_id)
+        await pilot.press("f8")
+        await wait_until(pilot, lambda: app.screen.query("#yes"))
+        await pilot.press("escape")  # cancelled: still there
+        assert [c.id for c in app.store.list()] == [first_id]
+        await pilot.press("f8")
+        await wait_until(pilot, lambda: app.screen.query("#yes"))
+        await pilot.click("#yes")
+        await wait_until(pilot, lambda: app.store.list() == [])
+        assert screen.conversation_id is None
+
+
+async def test_settings_apply_to_the_conversation(scripted: ScriptedEngine) -> None:
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "hi")
+        await reply_done(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.screen.query("#temperature"))
+        app.screen.query_one("#system-prompt").text = "Answer like a pirate."
+        app.screen.query_one("#temperature").value = "1.5"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        saved = app.store.get(screen.conversation_id).settings
+        assert (saved.system_prompt, saved.temperature) == ("Answer like a pirate.", 1.5)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: len(scripted.calls) == 2 and not screen.generating)
+        assert scripted.calls[1][0].content == "Answer like a pirate."
+
+
+async def test_bad_setting_is_refused_with_a_message(scripted: ScriptedEngine) -> None:
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.screen.query("#temperature"))
+        app.screen.query_one("#temperature").value = "9"
+        await pilot.press("ctrl+s")
+        assert app.screen.query("#temperature")  # still open
+        assert any("temperature must be between 0 and 2" in n.message for n in app._notifications)
+
+
+async def test_no_model_configured_shows_what_to_do() -> None:
+    app = make_app(model_path=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = app.screen.query_one("Markdown").source
+        assert "localchat --model" in text and "localchat pull starter" in text
+
+
+async def test_help_and_palette_list_every_chat_action(scripted: ScriptedEngine) -> None:
+    from localchat.tui.screens.chat import ChatScreen
+
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        described = [b.description for b in ChatScreen.BINDINGS]
+        palette = [c.title for c in app.get_system_commands(screen)]
+        assert set(described) <= set(palette)
+        await pilot.press("f1")
+        table = await wait_until(pilot, lambda: app.screen.query("DataTable") and
+                                 app.screen.query_one("DataTable"))
+        actions = [table.get_row_at(i)[2] for i in range(table.row_count)]
+        assert set(described) <= set(actions) and "Send" in actions and "Help" in actions
+        await pilot.press("escape")
+        [chats] = [c for c in app.get_system_commands(screen) if c.title == "Chats"]
+        await chats.callback()
+        assert not screen.query_one("#sidebar").has_class("hidden")
+
+
+async def test_quitting_during_a_reply_stores_it_as_stopped() -> None:
+    engine = ScriptedEngine(infinite=True, delay_s=0.005)
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "never ending")
+        await wait_until(pilot, lambda: screen._reply and screen._reply.content)
+        conversation_id = screen.conversation_id
+        await pilot.press("ctrl+q")
+    reply = open_store().get(conversation_id).messages[-1]
+    assert reply.status == "stopped" and reply.content.startswith("word1 ")
+    assert engine.closed
+
+
+async def test_theme_choice_is_remembered(scripted: ScriptedEngine) -> None:
+    from localchat.config import load_config
+
+    app = make_app(scripted)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.theme = "nord"
+        await wait_until(pilot, lambda: load_config().ui.theme == "nord", what="the saved theme")
+
+
+async def test_config_and_store_notices_are_shown(scripted: ScriptedEngine) -> None:
+    from localchat.config import Config
+
+    app = make_app(scripted, config=Config(notice="config file was unreadable; moved it aside"))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert any("moved it aside" in n.message for n in app._notifications)
+
+
+def test_message_view_role_line() -> None:
+    assert MessageView("assistant", "x", status="stopped", model="M")._role_line() == \
+        "Assistant · M  [stopped]"
+    assert MessageView("user", "x")._role_line() == "You"
+
+
+def test_importing_the_tui_does_not_import_llama_cpp() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, localchat.tui, localchat.tui.app; "
+            "print('llama_cpp' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+async def test_a_model_that_fails_to_load_is_reported(scripted: ScriptedEngine) -> None:
+    from localchat.errors import ModelFileError
+
+    def broken(path, settings):
+        raise ModelFileError("model file is truncated (98 MB expected, 5 MB on disk)",
+                             "run `localchat pull` again")
+
+    app = make_app(scripted)
+    app.engine_loader = broken
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: any("Could not load the model: model file is truncated"
+                                            in n.message for n in app._notifications))
+        assert "did not load" in label_text(screen, "#status-speed")
+
+
+def test_missing_model_file_is_one_clear_error(capsys) -> None:
+    from localchat.cli import main
+
+    assert main(["--model", "/nowhere/model.gguf"]) == 2
+    err = capsys.readouterr().err
+    assert "model file /nowhere/model.gguf does not exist" in err and "Traceback" not in err

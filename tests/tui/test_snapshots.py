@@ -1,0 +1,68 @@
+"""Snapshots of every screen on the scripted engine, 100x30, the cursor blink frozen.
+
+Update after an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
+and look at the SVGs before keeping them."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+
+from tests.tui.conftest import SIZE, make_app, ready, reply_done, send
+from tests.tui.scripted import ScriptedEngine
+
+
+async def _chat_with_reply(pilot: Pilot) -> None:
+    screen = await ready(pilot)
+    screen.query_one("#prompt").cursor_blink = False
+    await send(pilot, "Write a greeting function in Python")
+    await reply_done(pilot)
+    await pilot.pause()
+
+
+def test_chat_screen(snap_compare) -> None:
+    assert snap_compare(make_app(ScriptedEngine()), terminal_size=SIZE, run_before=_chat_with_reply)
+
+
+def test_sidebar(snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await _chat_with_reply(pilot)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+
+    assert snap_compare(make_app(ScriptedEngine()), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await ready(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(make_app(ScriptedEngine()), terminal_size=SIZE, run_before=run_before)
+
+
+def test_settings(snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await ready(pilot)
+        await pilot.press("f3")
+        await pilot.pause()
+        pilot.app.screen.query_one("#system-prompt").cursor_blink = False
+
+    assert snap_compare(make_app(ScriptedEngine()), terminal_size=SIZE, run_before=run_before)
+
+
+def test_no_model_screen(snap_compare) -> None:
+    assert snap_compare(make_app(model_path=None), terminal_size=SIZE)
+
+
+def test_stopped_reply_and_dropped_turns(snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        screen = await ready(pilot)
+        screen.query_one("#prompt").cursor_blink = False
+        await send(pilot, "Count slowly")
+        await reply_done(pilot)
+        await pilot.pause()
+
+    engine = ScriptedEngine(["one two three four five six seven"], dropped_messages=2,
+                            finish="cancelled")
+    assert snap_compare(make_app(engine), terminal_size=SIZE, run_before=run_before)

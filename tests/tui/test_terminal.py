@@ -1,0 +1,154 @@
+"""The real ``localchat`` command in tmux, driven as a person would: type, read the screen,
+quit; and a reply killed with SIGKILL halfway, found again afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from localchat.config import ChatDefaults, Config, save_config
+from localchat.paths import config_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+class Tmux:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def start(self, command: list[str], env: dict[str, str]) -> None:
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        line = f"cd {ROOT} && exec env {exports} " + " ".join(command)
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30",
+                        line], check=True)
+        # a tmux server started elsewhere may impose its default size: fix this window's
+        subprocess.run(["tmux", "set-option", "-t", self.name, "window-size", "manual"], check=True)
+        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", "100", "-y", "30"], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+                             capture_output=True, text=True)
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def pid(self) -> int:
+        out = subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout.strip())
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name],
+                              capture_output=True).returncode == 0
+
+    def wait_for(self, predicate, timeout_s: float = 40.0, what: str = "the screen") -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if predicate(text):
+                return text
+            time.sleep(0.1)  # polling an outside process: there is no event to wait on
+        raise AssertionError(f"timed out waiting for {what}; the screen shows:\n{self.screen()}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def tmux(request):
+    session = Tmux(f"localchat-test-{os.getpid()}-{request.node.name[:20]}")
+    yield session
+    session.kill()
+
+
+def start_chat(tmux: Tmux, model: Path, max_tokens: int) -> None:
+    save_config(Config(chat=ChatDefaults(temperature=0.0, max_tokens=max_tokens)))
+    assert config_file().exists()
+    env = {"LOCALCHAT_HOME": os.environ["LOCALCHAT_HOME"], "TERM": "xterm-256color"}
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    tmux.start([sys.executable, "-m", "localchat", "--model", str(model), "--ctx", "1024"], env)
+    tmux.wait_for(lambda s: "Q4_1" in s and "ready" in s, what="the model to load")
+
+
+def test_chat_in_a_real_terminal(tmux: Tmux, smollm2_path: Path) -> None:
+    start_chat(tmux, smollm2_path, max_tokens=24)
+    tmux.keys("-l", "What is the capital of France?")
+    tmux.keys("Enter")
+    screen = tmux.wait_for(lambda s: "gen " in s and " t/s" in s and "TTFT" in s,
+                           what="the reply and its tokens/s")
+    assert "You" in screen and "What is the capital of France?" in screen
+    assert "Assistant" in screen
+    tmux.keys("C-q")
+    deadline = time.monotonic() + 15
+    while tmux.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not tmux.alive(), "localchat did not quit on ctrl+q"
+
+    from localchat.history import ConversationStore
+
+    store = ConversationStore()
+    [summary] = store.list()
+    messages = store.get(summary.id).messages
+    assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+    assert messages[1].content.strip()
+
+
+def test_sigkill_mid_reply_keeps_the_question_and_the_partial_reply(tmux: Tmux, smollm2_path: Path):
+    from localchat.history import ConversationStore
+
+    start_chat(tmux, smollm2_path, max_tokens=900)
+    tmux.keys("-l", "Write a very long story about a dragon and a knight.")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "generating" in s, what="the reply to start streaming")
+    def partial_text() -> str:
+        store = ConversationStore()  # a fresh look at the file each time, as a reopen would
+        [summary] = store.list()
+        messages = store.get(summary.id).messages
+        return messages[-1].content if len(messages) == 2 else ""
+
+    deadline = time.monotonic() + 30
+    while len(partial_text()) < 60 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shown = tmux.screen()
+    assert "generating" in shown, "the reply ended before it could be killed; raise max_tokens"
+    os.kill(tmux.pid(), signal.SIGKILL)
+
+    reopened = ConversationStore()
+    [summary] = reopened.list()
+    user, reply = reopened.get(summary.id).messages
+    assert (user.role, user.status) == ("user", "complete")
+    assert user.content == "Write a very long story about a dragon and a knight."
+    assert reply.role == "assistant" and reply.status == "partial"
+    assert len(reply.content) >= 60
+    # every word of the reply on screen before the kill is in the stored text (write, then show)
+    shown_words = [w for line in _reply_lines(shown) for w in line.split() if w.isalpha()]
+    assert len(shown_words) > 5
+    assert all(w in reply.content for w in shown_words)
+
+    # and the chat opened again shows both, the reply marked as interrupted
+    tmux.kill()
+    start_chat(tmux, smollm2_path, max_tokens=900)
+    screen = tmux.screen()
+    assert "Write a very long story about a dragon and a knight." in screen
+    assert "[interrupted]" in screen
+
+
+def _reply_lines(screen: str) -> list[str]:
+    """The assistant's lines as the pane shows them (each message line starts with a bar)."""
+    lines = screen.splitlines()
+    start = max(i for i, line in enumerate(lines) if "Assistant ·" in line)
+    return [ln.replace("█", "").strip() for ln in lines[start + 1:] if ln.lstrip().startswith("█")]
