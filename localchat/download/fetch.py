@@ -11,27 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from localchat.download import hfcache, hub
+from localchat.download import disk, hfcache, hub
 from localchat.download.meter import Meter, PullProgress
 from localchat.download.resolver import ResolvedModel, resolve
 from localchat.download.sink import Sink
 from localchat.errors import DownloadError
 from localchat.units import fmt_bytes
 
-__all__ = ["PullCancelled", "PullProgress", "free_bytes", "pull", "require_free_space"]
+__all__ = ["PullCancelled", "PullProgress", "pull"]
 
 ProgressFn = Callable[[PullProgress], None]
 # no byte for this long = stalled: the connection is dropped and re-opened with a Range request
 DEFAULT_STALL_TIMEOUT_S = 20.0
 DEFAULT_MAX_RETRIES = 6  # consecutive failures without progress, with exponential backoff
 _HASH_BLOCK = 8 << 20
-_DISK_MARGIN_BYTES = 64 << 20
 
 
 class PullCancelled(DownloadError):
@@ -55,21 +53,14 @@ class _Options:
     backoff_s: float
 
 
-def free_bytes(path: Path) -> int:
-    """Free space on the filesystem holding ``path`` (its nearest existing ancestor)."""
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return shutil.disk_usage(probe).free
-
-
 def _larger_socket_reads() -> None:
     """Read the body in 1 MB pieces instead of httpcore's 64 kB (``READ_NUM_BYTES``).
 
     At local-network speeds the per-read Python overhead is what limits a pull: on the
-    benchmark (benchmarks/pull_throughput.py) this took pull from ~0.85 to ~0.9 of curl's
-    throughput. The attribute is a class-level setting of httpcore's HTTP/1.1 connection; a
-    larger value only means fewer, bigger reads for every client in this process.
+    benchmark (benchmarks/pull_throughput.py, 253 MB at ~650 MB/s, 2 cores) this took the median
+    pull from 0.82 to 0.96–1.09 of curl's throughput. The attribute is a class-level setting of
+    httpcore's HTTP/1.1 connection; a larger value only means fewer, bigger reads for every client
+    in this process.
     """
     try:
         from httpcore2._sync.http11 import HTTP11Connection
@@ -140,32 +131,7 @@ def _partial_bytes(model: ResolvedModel, i: int) -> int:
 
 
 def _check_disk_space(model: ResolvedModel, needed: int) -> None:
-    require_free_space(hfcache.repo_folder(model.repo_id), needed, model.spec)
-
-
-def require_free_space(folder: Path, needed: int, what: str) -> None:
-    """Refuse before downloading when ``needed`` bytes (plus a margin) do not fit on the disk."""
-    if needed <= 0:
-        return
-    free = free_bytes(folder)
-    if needed + _DISK_MARGIN_BYTES > free:
-        raise DownloadError(
-            f"not enough disk space for {what}: {fmt_bytes(needed)} to download, "
-            f"{fmt_bytes(free)} free on the disk that holds {folder}",
-            "free some space (`localchat models`, `localchat rm NAME`) or point HF_HOME at a bigger disk",
-        )
-
-
-def _lock(fh: object, path: Path) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; two pulls of one file are the user's call
-        return
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[attr-defined]
-    except BlockingIOError:
-        raise DownloadError(f"another localchat is downloading {path.name} right now",
-                            "wait for it to finish") from None
+    disk.require_free_space(hfcache.repo_folder(model.repo_id), needed, model.spec)
 
 
 def _fetch_one(model: ResolvedModel, i: int, meter: Meter, cancel: threading.Event, opts: _Options) -> None:
@@ -173,7 +139,9 @@ def _fetch_one(model: ResolvedModel, i: int, meter: Meter, cancel: threading.Eve
     partial = hfcache.partial_path(model.repo_id, sha)
     partial.parent.mkdir(parents=True, exist_ok=True)
     with open(partial, "a+b", buffering=0) as fh:
-        _lock(fh, partial)
+        if not disk.try_lock(fh):
+            raise DownloadError(f"another localchat is downloading {filename} right now",
+                                "wait for it to finish")
         try:
             if _cached(model, i) is not None:  # another pull finished it while we waited
                 meter.skip(filename, i, size)
@@ -215,10 +183,17 @@ def _stream(model: ResolvedModel, i: int, fh, hasher, done: int, meter: Meter,
     url = hub.file_url(model.repo_id, model.filenames[i], model.revision)
     sink = Sink(fh, hasher)
     try:
-        _receive(model, i, url, sink, done, meter, cancel, opts)
-    finally:
-        sink.close()
-    os.fsync(fh.fileno())
+        try:
+            _receive(model, i, url, sink, done, meter, cancel, opts)
+        finally:
+            sink.close()
+        os.fsync(fh.fileno())
+    except OSError as exc:  # the disk filled up meanwhile, or another write error
+        raise DownloadError(
+            f"cannot write {model.filenames[i]} to {hfcache.repo_folder(model.repo_id)} "
+            f"({exc.strerror or exc}); the partial file is kept",
+            f"free some space, then run `localchat pull {model.spec}` again to resume",
+        ) from exc
     return sink.hasher
 
 

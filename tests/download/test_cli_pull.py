@@ -14,6 +14,8 @@ from localchat import paths
 from localchat.cli import main
 from localchat.download import hfcache
 from localchat.download.fetch import pull
+from localchat.download.store import clean_partials
+from localchat.units import fmt_bytes
 from tests.download.conftest import Q4_FILE, REPO
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,16 +58,40 @@ def test_a_killed_pull_resumes_from_the_bytes_on_disk(hub, smol_repo, smollm2_pa
     assert path.read_bytes() == smollm2_path.read_bytes()
 
 
-def test_ctrl_c_stops_cleanly_and_says_the_next_pull_resumes(hub, smol_repo):
+def test_ctrl_c_stops_cleanly_and_says_the_next_pull_resumes(hub, smol_repo, capsys):
     hub.state.throttle_bps = 8_000_000
     proc = _start_pull(f"{REPO}:Q4_1")
     wait_until(lambda: _partial_size() > 2_000_000)
+    assert clean_partials() == 0 and _partial_size() > 0  # held by the running pull: kept
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "partial file is kept" in err and "again to resume" in err
     assert "Traceback" not in err
-    assert _partial_size() > 2_000_000
+    on_disk = _partial_size()
+    assert on_disk > 2_000_000
+
+    assert main(["rm", "--partials"]) == 0  # now orphaned: removed
+    assert capsys.readouterr().out == f"removed partial downloads: {fmt_bytes(on_disk)} freed\n"
+    assert _partial_size() == 0
+
+
+def test_a_disk_that_fills_up_mid_pull_is_a_clear_error(hub, smol_repo):
+    # a real write failure: the file size limit (RLIMIT_FSIZE) makes writes past 20 MB fail (EFBIG)
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20_000_000, 20_000_000))\n"
+        "from localchat.cli import main\n"
+        f"sys.exit(main(['pull', '{REPO}:Q4_1']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"localchat: error: cannot write {Q4_FILE}") and "File too large" in last
+    assert "partial file is kept" in last and "again to resume" in last
+    assert _partial_size() == 20_000_000
 
 
 def test_pull_prints_progress_lines_and_the_path(hub, smol_repo, capsys):

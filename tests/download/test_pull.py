@@ -173,6 +173,32 @@ def test_unreachable_hub_fails_quickly(hub, monkeypatch):
     assert time.monotonic() - began < 5  # behaviour, not speed: no retry loop before giving up
 
 
+def test_a_captive_portal_in_the_hubs_place_is_unreachable_not_a_crash(monkeypatch):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Portal(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html>Sign in to the hotel wifi</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(HubUnreachableError, match="answered with a web page"):
+            pull(f"{REPO}:Q4_1")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_offline_mode_uses_what_is_on_disk(hub, smol_repo, monkeypatch):
     path = pull(f"{REPO}:Q4_1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

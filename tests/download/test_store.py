@@ -51,6 +51,7 @@ def test_finds_models_from_every_tool_and_skips_unreadable_files(fake_home, tmp_
     folder = make_tiny_gguf(tmp_path / "mine" / "epsilon.gguf", name="epsilon")
     (tmp_path / "mine" / "broken.gguf").write_bytes(b"not a gguf at all")
     (tmp_path / "mine" / "cut.gguf").write_bytes(folder.read_bytes()[:40])  # ends inside its header
+    (tmp_path / "mine" / "short.gguf").write_bytes(folder.read_bytes()[:-64])  # tensor data cut off
     (tmp_path / "mine" / "dangling.gguf").symlink_to(tmp_path / "gone.gguf")
     (tmp_path / "mine" / "loop").symlink_to(tmp_path / "mine")  # a cycle must not hang the scan
 
