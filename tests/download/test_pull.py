@@ -99,6 +99,21 @@ def test_missing_quant_lists_the_available_ones(hub, smol_repo):
     assert "no Q5_K_M" in str(err.value) and "Q4_1" in str(err.value) and "Q8_0" in str(err.value)
 
 
+def test_a_catalog_name_resolves_to_its_repository(hub, smollm2_path):
+    catalog = pytest.importorskip("localchat.recommend.catalog")
+    entry = next(iter(catalog.load_catalog()), None)
+    if entry is None:
+        pytest.skip("the catalog is empty")
+    hub.state.add_repo(entry.repo, {"Model-Q4_1.gguf": smollm2_path})
+    model = resolve(f"{entry.name.lower()}:q4_1")
+    assert (model.repo_id, model.quant, model.filenames) == (entry.repo, "Q4_1", ("Model-Q4_1.gguf",))
+
+
+def test_a_name_that_is_neither_a_repo_nor_in_the_catalog(hub):
+    with pytest.raises(NotFoundError, match="neither a Hub repository"):
+        resolve("NoSuchModel-9000B:Q4_K_M")
+
+
 def test_split_files_are_fetched_as_a_set_and_q4_k_m_is_the_default(hub, tmp_path, smollm2_path):
     data = smollm2_path.read_bytes()
     half = len(data) // 2
@@ -261,3 +276,11 @@ def test_busy_server_answers_are_retried(hub, smol_repo, smollm2_path):
     assert path.read_bytes() == smollm2_path.read_bytes()
     assert hub.state.fail_with == []
 
+
+
+def test_the_public_interface_is_importable_from_the_package():
+    import localchat.download as download
+
+    missing = [name for name in download.__all__ if not hasattr(download, name)]
+    assert missing == []
+    assert callable(download.resolve) and callable(download.pull)  # functions, not submodules
