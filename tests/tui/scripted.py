@@ -38,6 +38,8 @@ class ScriptedEngine:
         infinite: bool = False,
         dropped_messages: int = 0,
         finish: str = "stop",
+        name: str = "Scripted-1B",
+        quant: str = "Q4_K_M",
     ) -> None:
         self.replies = list(replies)
         self.n_ctx = n_ctx
@@ -46,6 +48,8 @@ class ScriptedEngine:
         self.infinite = infinite
         self.dropped_messages = dropped_messages
         self.finish = finish  # "cancelled" plays a reply stopped by the user, for snapshots
+        self.name = name
+        self.quant = quant
         self.calls: list[list[Message]] = []
         self.closed = False
         self.started = threading.Event()
@@ -53,8 +57,8 @@ class ScriptedEngine:
     @property
     def info(self) -> ModelInfo:
         return ModelInfo(
-            path="/models/scripted-1B-Q4_K_M.gguf", name="Scripted-1B", architecture="llama",
-            quant="Q4_K_M", size_bytes=700_000_000, n_ctx=self.n_ctx, n_ctx_train=8192,
+            path=f"/models/{self.name}-{self.quant}.gguf", name=self.name, architecture="llama",
+            quant=self.quant, size_bytes=700_000_000, n_ctx=self.n_ctx, n_ctx_train=8192,
             n_layers=16, n_gpu_layers=0, kv_type="f16", flash_attn=False, n_threads=2,
             n_threads_batch=2,
         )

@@ -169,31 +169,6 @@ async def test_message_sent_while_the_model_loads_is_answered_when_ready() -> No
         assert reply.content == "loaded answer"
 
 
-async def test_reopened_app_shows_the_conversation_and_search_and_export_find_it(
-    scripted: ScriptedEngine, tmp_path, monkeypatch
-) -> None:
-    app = make_app(scripted)
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await send(pilot, "Tell me about pelicans")
-        await reply_done(pilot)
-    monkeypatch.chdir(tmp_path)
-    again = make_app(ScriptedEngine(), store=open_store())
-    async with again.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
-        assert [v.content for v in screen.message_views()] == ["Tell me about pelicans", DEFAULT_REPLY]
-        assert "pelicans" in label_text(screen, "#chat-title")
-        await pilot.press("ctrl+f")
-        await pilot.press(*"greet")
-        options = screen.query_one("#conversations")
-        await wait_until(pilot, lambda: options.option_count == 1, what="one search hit")
-        await pilot.press("f5", "f6")
-        exported = await wait_until(pilot, lambda: sorted(tmp_path.glob("localchat-*")))
-        assert [p.suffix for p in exported] == [".json", ".md"]
-        assert "pelicans" in exported[1].read_text()
-        assert any(str(exported[0]) in n.message for n in again._notifications)
-
-
 async def test_sidebar_new_rename_and_delete_with_confirmation(scripted: ScriptedEngine) -> None:
     app = make_app(scripted)
     async with app.run_test(size=SIZE) as pilot:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+
 import pytest
 
-from tests.tui.conftest import SIZE, ready, real_app, reply_done, send, wait_until
+from localchat.download.inuse import holders
+from tests.tui.conftest import SIZE, open_store, ready, real_app, reply_done, send, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -41,3 +46,52 @@ async def test_real_escape_stops_a_long_reply_and_keeps_it(smollm2_path) -> None
         assert stored.content == reply.content and len(stored.content) > 40
         assert stored.stats["finish_reason"] == "cancelled"
         assert stored.stats["completion_tokens"] < 900
+
+
+async def test_real_chat_is_there_after_reopening_and_search_and_export_find_it(
+    smollm2_path, tmp_path, monkeypatch
+) -> None:
+    app = real_app(str(smollm2_path), max_tokens=24)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Tell me about pelicans.")
+        reply = (await reply_done(pilot)).content
+    app.store.close()
+    monkeypatch.chdir(tmp_path)
+    again = real_app(str(smollm2_path), store=open_store())
+    async with again.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert [v.content for v in screen.message_views()] == ["Tell me about pelicans.", reply]
+        assert "pelicans" in str(screen.query_one("#chat-title").render())
+        word = max(re.findall(r"[A-Za-z]{4,}", reply), key=len)  # a word only the reply has
+        await pilot.press("ctrl+f", *word)
+        options = screen.query_one("#conversations")
+        await wait_until(pilot, lambda: options.option_count >= 1, what=f"a search hit for {word}")
+        assert options.get_option_at_index(0).id.startswith(f"{screen.conversation_id}:")
+        await pilot.press("f5", "f6")
+        exported = await wait_until(pilot, lambda: len(list(tmp_path.glob("localchat-*"))) == 2
+                                    and sorted(tmp_path.glob("localchat-*")))
+        assert [p.suffix for p in exported] == [".json", ".md"]
+        markdown = exported[1].read_text()
+        assert "Tell me about pelicans." in markdown and reply.strip() in markdown
+        assert json.loads(exported[0].read_text())["messages"][1]["content"] == reply
+        assert any(str(exported[0]) in n.message for n in again._notifications)
+
+
+async def test_real_switch_to_another_quant_mid_conversation(smollm2_path, smollm2_q8_path) -> None:
+    app = real_app(str(smollm2_path), max_tokens=12)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "Name a colour.")
+        await reply_done(pilot)
+        app.switch_model(str(smollm2_q8_path))
+        await wait_until(pilot, lambda: app.engine is not None and app.engine.info.quant == "Q8_0",
+                         what="the Q8_0 model")
+        assert holders(smollm2_path) == [] and holders(smollm2_q8_path) == [os.getpid()]
+        await send(pilot, "Name another one.")
+        await reply_done(pilot, count=2)
+        assert "Q8_0" in str(screen.query_one("#status-model").render())
+        stored = app.store.get(screen.conversation_id).messages
+        assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "complete")] * 2
+        assert stored[3].content.strip()
+    assert holders(smollm2_q8_path) == []

@@ -30,7 +30,7 @@ from localchat.tui.messages import (
     ReplyProgress,
 )
 from localchat.tui.modelhost import error_text, model_label
-from localchat.tui.screens.conversation import ConversationActions
+from localchat.tui.screens.replies import ReplyActions
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.prompt import PromptInput
 from localchat.tui.widgets.sidebar import Sidebar
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from localchat.tui.app import LocalChatApp
 
 
-class ChatScreen(ConversationActions):
+class ChatScreen(ReplyActions):
     BINDINGS = [
         Binding("escape", "stop", "Stop reply"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
@@ -228,11 +228,11 @@ class ChatScreen(ConversationActions):
         messages = self.current_messages()
         name = engine.info.name
         stored = self.app.store.begin_reply(self.conversation_id, name)
-        self._reply = MessageView("assistant", "", status="streaming", message_id=stored.id, model=name)
-        await self.log_view.mount(self._reply)
-        self.generating = True
+        self.generating = True  # before the await: the view is on screen from the mount on
         self._cancel = threading.Event()
         self._done = threading.Event()
+        self._reply = MessageView("assistant", "", status="streaming", message_id=stored.id, model=name)
+        await self.log_view.mount(self._reply)
         self.status.show_text("generating…")
         self.generate(engine, stored.id, messages, sampling_for(self.settings), self._cancel, self._done)
 
@@ -257,7 +257,6 @@ class ChatScreen(ConversationActions):
     @on(ReplyFinished)
     async def _reply_finished(self, event: ReplyFinished) -> None:
         view, self._reply = self._reply, None
-        self.generating = False
         if view is not None and view.message_id == event.reply_id:
             await view.finish(event.text, event.status)
         stats = event.stats
@@ -273,6 +272,7 @@ class ChatScreen(ConversationActions):
         if event.status == "stopped":
             self.status.show_text("stopped · " + (reply_figures(stats) if stats else "partial reply kept"))
         self.refresh_sidebar()
+        self.generating = False  # last: everything above is on screen once this reads False
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -280,47 +280,3 @@ class ChatScreen(ConversationActions):
         if event.state == WorkerState.ERROR:
             self.notify(f"The reply failed: {error_text(event.worker.error)}", severity="error",
                         timeout=20)
-
-    # ------------------------------------------------------------------ chat actions
-    def action_stop(self) -> None:
-        if self.generating:
-            self._cancel.set()
-            self.status.show_text("stopping…")
-        elif self._editing_id is not None:
-            self._editing_id = None
-            self.query_one(PromptInput).clear()
-            self.notify("Edit cancelled.")
-
-    def _idle(self, what: str) -> bool:
-        if self.generating:
-            self.notify(f"Wait for the reply to end (or press Esc) to {what}.", severity="warning")
-            return False
-        return True
-
-    async def action_regenerate(self) -> None:
-        if not self._idle("regenerate"):
-            return
-        views = self.message_views()
-        if not views:
-            self.notify("There is no reply to regenerate yet.", severity="warning")
-            return
-        last = views[-1]
-        if last.role == "assistant":
-            self.app.store.delete_messages_from(last.message_id)
-            await last.remove()
-        await self.start_reply()  # a last user message without a reply (load failed, crash) gets one
-
-    def action_edit_last(self) -> None:
-        if not self._idle("edit"):
-            return
-        users = self.message_views("user")
-        if not users:
-            self.notify("There is no message to edit yet.", severity="warning")
-            return
-        self._editing_id = users[-1].message_id
-        prompt = self.query_one(PromptInput)
-        prompt.text = users[-1].content
-        prompt.move_cursor(prompt.document.end)
-        prompt.focus()
-        self.notify("Editing your last message: Enter sends it again and replaces what followed; "
-                    "Esc cancels.")

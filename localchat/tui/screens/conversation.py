@@ -1,5 +1,5 @@
-"""Conversation management for the chat screen: open, new, rename, delete, export, settings,
-the sidebar, and copying. A mixin so chat.py stays about the chat itself."""
+"""Conversation management for the chat screen: open, new, rename, delete, export, settings
+and the sidebar. A base class so chat.py stays about the chat itself."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.widgets import OptionList
 
 from localchat import paths
 from localchat.errors import LocalChatError
-from localchat.tui.convo import chat_settings, last_code_block
+from localchat.tui.convo import chat_settings
 from localchat.tui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from localchat.tui.screens.settings import SettingsScreen
 from localchat.tui.widgets.prompt import PromptInput
@@ -186,24 +186,3 @@ class ConversationActions(Screen[None]):
             self.notify("Settings saved for this chat.")
 
         self.app.push_screen(SettingsScreen(self.settings, self.chat_title), saved)
-
-    # ------------------------------------------------------------------ clipboard (OSC 52)
-    def action_copy_reply(self) -> None:
-        replies = self.message_views("assistant")
-        if not replies or not replies[-1].content:
-            self.notify("There is no reply to copy yet.", severity="warning")
-            return
-        text = replies[-1].content
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied the last reply ({len(text)} characters) to the clipboard.")
-
-    def action_copy_code(self) -> None:
-        for view in reversed(self.message_views("assistant")):
-            code = last_code_block(view.content)
-            if code is not None:
-                self.app.copy_to_clipboard(code)
-                lines = code.count("\n") + 1
-                self.notify(f"Copied a code block ({lines} line{'s' if lines != 1 else ''}) "
-                            "to the clipboard.")
-                return
-        self.notify("No reply has a code block to copy.", severity="warning")
