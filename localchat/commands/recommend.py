@@ -1,0 +1,136 @@
+"""``localchat recommend``: the model, quant and context that fit this (or a hypothetical) machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+from pathlib import Path
+
+from localchat.commands._common import positive_int
+
+ORDER = 35
+GPU_CHOICES = ("none", "cuda", "metal", "rocm", "vulkan")
+
+
+def _gib(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "recommend", help="which model, quant and context fit this machine (or one you describe)",
+        description="Recommend the best model for this machine, or for a hypothetical one "
+                    "(--ram/--vram/--gpu), or size one model file or Hub repository (--model).")
+    p.add_argument("--json", action="store_true", help="print the recommendation as JSON")
+    p.add_argument("--ram", type=_gib, metavar="GiB", help="plan for a machine with this much RAM")
+    p.add_argument("--vram", type=_gib, metavar="GiB", help="…and a GPU with this much memory")
+    p.add_argument("--gpu", choices=GPU_CHOICES, help="…of this kind (default with --vram: cuda)")
+    p.add_argument("--ctx", type=positive_int, metavar="N",
+                   help="context length to plan for (default: 8192, shrunk if needed)")
+    p.add_argument("--model", metavar="PATH_OR_REPO",
+                   help="size this GGUF file, or ORG/NAME[:QUANT] on the Hub (reads only its header)")
+    p.add_argument("--kv-type", choices=("f16", "q8_0", "q4_0"), default="f16",
+                   help="KV cache type for --model (default f16)")
+    p.add_argument("--gpu-layers", type=int, metavar="N",
+                   help="GPU layers for --model (default: the most that fit)")
+    p.set_defaults(func=run)
+
+
+def _profile(args: argparse.Namespace):  # -> HardwareProfile
+    from localchat.errors import LocalChatError
+
+    if args.ram is None and args.vram is None and args.gpu is None:
+        from localchat.hardware import probe
+
+        return probe()
+    if args.ram is None:
+        raise LocalChatError("--vram and --gpu describe a hypothetical machine and need --ram too",
+                             "e.g. localchat recommend --ram 32 --gpu cuda --vram 12")
+    from localchat.recommend import hypothetical_profile
+
+    gpu = args.gpu or ("cuda" if args.vram else "none")
+    return hypothetical_profile(args.ram, args.vram, gpu)
+
+
+def _model_candidate(args: argparse.Namespace, profile):  # -> Candidate
+    from localchat.recommend import evaluate, evaluate_file
+
+    ctx = args.ctx or 8192
+    options = {"ctx": ctx, "kv_type": args.kv_type, "n_gpu_layers": args.gpu_layers}
+    path = Path(args.model).expanduser()
+    if path.exists() or args.model.lower().endswith(".gguf"):
+        return evaluate_file(profile, path, **options)
+    # a Hub repository (or a catalog name): list its GGUF files with the downloader's resolver
+    # (quant labels, split sets), then read only the chosen file's header
+    from dataclasses import replace
+
+    from localchat.download.resolve import list_quants, parse_spec, pick_quant
+    from localchat.recommend.remote import read_remote_model
+
+    repo_id, wanted = parse_spec(args.model)
+    available = list_quants(repo_id)
+    quant = pick_quant(available, wanted, repo_id)
+    header = read_remote_model(repo_id, available[quant])
+    return replace(evaluate(profile, header, quant, **options), repo=repo_id)
+
+
+def _row(c, mark: str) -> list[str]:  # Candidate -> table cells
+    from localchat.units import fmt_bytes
+
+    tps = f"{c.est_tps:.0f}" if c.est_tps >= 1 else f"{c.est_tps:.1f}"
+    return [mark, c.name, c.quant, f"{c.ctx // 1024}k" if c.ctx % 1024 == 0 else str(c.ctx),
+            c.kv_type, fmt_bytes(c.file_bytes), fmt_bytes(c.footprint.total_bytes), c.where(), tps,
+            f"+{c.quality.ppl_delta:.2f}" if c.quality.known else "?", c.note]
+
+
+def table(candidates: list, marks: list[str]) -> str:
+    head = ["", "model", "quant", "ctx", "KV", "on disk", "memory", "fits", "tok/s", "PPL+", "why shown"]
+    rows = [head] + [_row(c, m) for c, m in zip(candidates, marks, strict=True)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=100)
+
+
+def run(args: argparse.Namespace) -> int:
+    from localchat.recommend import budget_for, recommend
+
+    profile = _profile(args)
+    budget = budget_for(profile)
+    if args.model:
+        c = _model_candidate(args, profile)
+        if args.json:
+            print(json.dumps({"choice": c.to_dict(), "alternatives": [], "explanation": c.summary(),
+                              "warnings": list(budget.warnings)}, indent=2))
+            return 0
+        print(table([c], [""]))
+        print()
+        print(_wrap(c.summary() + "."))
+        for line in [c.quality.warning, *budget.warnings]:
+            if line:
+                print(_wrap(f"warning: {line}"))
+        return 0
+    rec = recommend(profile, ctx=args.ctx)
+    if args.json:
+        data = rec.to_dict()
+        data["machine"] = {"ram_budget_bytes": budget.ram_bytes, "gpu_budget_bytes": budget.gpu_bytes,
+                           "gpu_backend": budget.gpu_backend, "hypothetical": profile.hypothetical}
+        print(json.dumps(data, indent=2))
+        return 0
+    if rec.choice is not None:
+        print(table([rec.choice, *rec.alternatives], ["→"] + [""] * len(rec.alternatives)))
+        print()
+    print(_wrap(rec.explanation))
+    for line in rec.warnings:
+        print(_wrap(f"warning: {line}"))
+    return 0

@@ -1,0 +1,140 @@
+"""Learn from what llama.cpp really allocated: a per-model correction for the next prediction.
+
+After a model loads, the engine reports the buffer sizes llama.cpp logged (ModelInfo's
+``allocated_*_bytes``). ``record_from_info`` compares them with the prediction for the same file and
+settings and keeps the ratio per component (weights, KV cache, compute) in
+``calibration.json`` in the data folder, under the model's key and its catalog name. ``evaluate``
+multiplies its prediction by the stored ratios: the model's own when it has been loaded before,
+else the median of its architecture's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localchat import paths
+from localchat.recommend.footprint import Footprint
+
+# a ratio outside this range means a broken log or a different model, not a correction
+RATIO_RANGE = (0.5, 2.0)
+COMPONENTS = ("weights", "kv", "compute")
+
+
+@dataclass(frozen=True)
+class Correction:
+    weights: float = 1.0
+    kv: float = 1.0
+    compute: float = 1.0
+    samples: int = 0
+
+    @property
+    def is_identity(self) -> bool:
+        return self.samples == 0
+
+    def apply(self, footprint: Footprint) -> Footprint:
+        if self.is_identity:
+            return footprint
+        return footprint.scaled(self.weights, self.kv, self.compute)
+
+
+def model_key(name: str, quant: str) -> str:
+    return f"{re.sub(r'[^a-z0-9.]', '', name.lower())}:{quant.upper()}"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def for_model(self, key: str, architecture: str) -> Correction:
+        row = self.models.get(key)
+        if row:
+            return Correction(row["weights"], row["kv"], row["compute"], int(row.get("samples", 1)))
+        same_arch = [r for r in self.models.values() if r.get("arch") == architecture]
+        if not same_arch:
+            return Correction()
+        return Correction(*(statistics.median(r[c] for r in same_arch) for c in COMPONENTS),
+                          samples=sum(int(r.get("samples", 1)) for r in same_arch))
+
+
+def load_calibration(path: Path | None = None) -> Calibration:
+    """The stored corrections (none when the file is missing or unreadable)."""
+    path = path or paths.calibration_file()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return Calibration()
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        return Calibration()
+    good = {k: v for k, v in models.items()
+            if isinstance(v, dict) and all(isinstance(v.get(c), int | float) for c in COMPONENTS)}
+    return Calibration(good)
+
+
+def _ratio(actual: int, predicted: int) -> float | None:
+    if actual <= 0 or predicted <= 0:
+        return None
+    ratio = actual / predicted
+    return ratio if RATIO_RANGE[0] <= ratio <= RATIO_RANGE[1] else None
+
+
+def record(keys: list[str], architecture: str, predicted: Footprint, *, weights_bytes: int,
+           kv_bytes: int, compute_bytes: int, path: Path | None = None) -> Correction:
+    """Store actual/predicted ratios under each of ``keys`` (a running mean over loads).
+
+    ``predicted`` must be the uncorrected prediction for the settings the model was loaded with.
+    Components llama.cpp did not report (0) keep their previous ratio."""
+    path = path or paths.calibration_file()
+    models = dict(load_calibration(path).models)
+    actual = {"weights": weights_bytes, "kv": kv_bytes, "compute": compute_bytes}
+    guess = {"weights": predicted.weights_bytes, "kv": predicted.kv_bytes,
+             "compute": predicted.compute_bytes}
+    result = Correction()
+    for key in keys:
+        row = dict(models.get(key) or {c: 1.0 for c in COMPONENTS})
+        n = int(row.get("samples", 0))
+        for c in COMPONENTS:
+            ratio = _ratio(actual[c], guess[c])
+            if ratio is not None:
+                row[c] = (row[c] * n + ratio) / (n + 1)
+        row.update(arch=architecture, samples=n + 1, updated=time.time())
+        models[key] = row
+        result = Correction(row["weights"], row["kv"], row["compute"], row["samples"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"models": models}, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+    return result
+
+
+def record_from_info(info: Any, *, gpu_backend: str | None = None, cpu_repacks: bool | None = None,
+                     path: Path | None = None) -> Correction:
+    """Calibrate from a loaded model's ``ModelInfo`` (plain numbers; the engine is not imported):
+    the prediction is recomputed from the model file for the settings it was loaded with."""
+    from localchat.recommend.catalog import load_catalog
+    from localchat.recommend.evaluate import load_shape
+    from localchat.recommend.footprint import footprint
+
+    if cpu_repacks is None:
+        from localchat.hardware.cpu import probe_cpu
+        from localchat.recommend.profiles import cpu_repacks as repacks
+
+        cpu_repacks = repacks(probe_cpu())
+    shape, name, quant = load_shape(info.path)
+    predicted = footprint(shape, int(info.n_ctx), kv_type=info.kv_type, flash_attn=bool(info.flash_attn),
+                          n_gpu_layers=int(info.n_gpu_layers), gpu_backend=gpu_backend,
+                          cpu_repacks=cpu_repacks)
+    keys = [model_key(name, quant)]
+    entry = load_catalog().match_file(Path(info.path).name)
+    if entry is not None:
+        keys.append(model_key(entry.name, quant))
+    return record(keys, shape.architecture, predicted, weights_bytes=int(info.allocated_weights_bytes),
+                  kv_bytes=int(info.allocated_kv_bytes), compute_bytes=int(info.allocated_compute_bytes),
+                  path=path)

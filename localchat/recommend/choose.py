@@ -1,0 +1,194 @@
+"""``recommend``: the best model, quant, context, GPU layers and KV cache type for a machine.
+
+The rule, in order:
+1. fast enough to chat: at least 5 tokens/s (MIN_CHAT_TPS), when anything reaches it;
+2. Q4_K_M or better, then other 4-bit types; below 4 bits only with a warning;
+3. fully on the GPU (CPU-only machines: fully in RAM) at the target context (8k); else the
+   context shrinks (halving, down to 2k) before layers leave the GPU; then a GPU/CPU split;
+4. the largest model (mixture-of-experts ranked by sqrt(total × active) parameters);
+5. the best quant of it that still fits; an f16 KV cache before q8_0; a model on disk wins a tie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from localchat.errors import LocalChatError
+from localchat.hardware.profile import HardwareProfile
+from localchat.recommend.calibration import Calibration, load_calibration
+from localchat.recommend.candidate import Candidate, Recommendation
+from localchat.recommend.catalog import Catalog, CatalogEntry, load_catalog
+from localchat.recommend.evaluate import evaluate, evaluate_file
+from localchat.recommend.explain import explain, no_fit_explanation
+from localchat.recommend.profiles import Budget, budget_for
+from localchat.recommend.quants import quant_quality
+
+DEFAULT_CTX = 8192
+MIN_CTX = 2048
+# Reading speed: adults read ~238 words/min silently (Brysbaert 2019, a meta-analysis of 190
+# studies) ≈ 4 words/s ≈ 5 tokens/s at ~1.3 tokens per English word; slower feels like waiting.
+MIN_CHAT_TPS = 5.0
+KV_TYPES = ("f16", "q8_0")
+
+
+@dataclass(frozen=True)
+class Option:
+    """The best way to run one model × quant, and how it ranks."""
+
+    candidate: Candidate
+    fit_class: int  # 3: whole at target ctx; 2: whole at a smaller ctx; 1: split; 0: CPU only
+
+    def key(self) -> tuple:
+        c = self.candidate
+        return (c.est_tps >= MIN_CHAT_TPS, c.quality.tier, self.fit_class, round(c.rank_params_b, 2),
+                -c.quality.kld, c.local_path is not None)
+
+
+def _ladder(target: int, fixed: bool) -> list[int]:
+    if fixed:
+        return [target]
+    ctxs = [target]
+    while ctxs[-1] // 2 >= MIN_CTX:
+        ctxs.append(ctxs[-1] // 2)
+    return ctxs
+
+
+def best_option(budget: Budget, source: CatalogEntry | Path, quant: str, target: int, *,
+                fixed_ctx: bool = False, calibration: Calibration) -> Option:
+    """Search contexts and KV types for the best placement of one model × quant."""
+
+    def run(ctx: int, kv: str, ngl: int | None = None) -> Candidate:
+        if isinstance(source, CatalogEntry):
+            return evaluate(budget, source, quant, ctx=ctx, kv_type=kv, n_gpu_layers=ngl,
+                            calibration=calibration)
+        return evaluate_file(budget, source, ctx=ctx, kv_type=kv, n_gpu_layers=ngl, calibration=calibration)
+
+    whole = "gpu" if budget.has_gpu else "cpu"
+    for i, ctx in enumerate(_ladder(target, fixed_ctx)):
+        for kv in KV_TYPES:
+            c = run(ctx, kv)
+            if c.fit == whole:
+                return Option(c, 3 if i == 0 else 2)
+    for kv in KV_TYPES:
+        c = run(target, kv)
+        if c.fits:
+            return Option(c, 1 if c.fit == "partial" else 0)
+    return Option(run(_ladder(target, fixed_ctx)[-1], KV_TYPES[-1]), -1)  # the least it would need
+
+
+def _target_ctx(ctx: int | None, n_ctx_train: int) -> int:
+    wanted = ctx or DEFAULT_CTX
+    return min(wanted, n_ctx_train) if n_ctx_train and not ctx else wanted
+
+
+def _options(budget: Budget, catalog: Catalog, ctx: int | None, local_files: Iterable[str | Path],
+             calibration: Calibration) -> list[Option]:
+    options = []
+    local: dict[tuple[str, str], Option] = {}
+    for path in local_files:
+        path = Path(path)
+        entry = catalog.match_file(path.name)
+        try:
+            opt = best_option(budget, path, "", _target_ctx(ctx, 0), fixed_ctx=ctx is not None,
+                              calibration=calibration)
+        except LocalChatError:
+            continue  # not a readable GGUF: `localchat models` reports those
+        c = opt.candidate
+        if entry is not None:
+            c = replace(c, name=entry.name, repo=entry.repo, rank_params_b=entry.rank_params_b)
+            local[(entry.name, c.quant)] = Option(c, opt.fit_class)
+        else:
+            options.append(Option(c, opt.fit_class))
+    for entry in catalog:
+        target = _target_ctx(ctx, entry.n_ctx_train)
+        for quant in entry.quants:
+            if not quant_quality(quant).known:
+                continue
+            on_disk = local.pop((entry.name, quant), None)
+            options.append(on_disk or best_option(budget, entry, quant, target, fixed_ctx=ctx is not None,
+                                                  calibration=calibration))
+    return options + list(local.values())
+
+
+def _alternatives(choice: Option, options: list[Option], budget: Budget, catalog: Catalog,
+                  calibration: Calibration) -> list[Candidate]:
+    """Next quant up and down of the chosen model, the next bigger model and the best smaller one.
+    A quant of the chosen model that fits nowhere is shown at the chosen context and KV type."""
+    c = choice.candidate
+    same = sorted((o for o in options if o.candidate.name == c.name), key=lambda o: o.candidate.quality.kld)
+    i = next(k for k, o in enumerate(same) if o is choice)
+    picks: list[tuple[Option | None, str]] = [
+        (same[i - 1] if i > 0 else None, "higher quality"),
+        (same[i + 1] if i + 1 < len(same) else None, "lower quant"),
+    ]
+    others = [o for o in options if o.candidate.name != c.name]
+    bigger = [o for o in others
+              if o.candidate.rank_params_b > c.rank_params_b and o.candidate.quality.tier == 2]
+    if bigger:
+        size = min(o.candidate.rank_params_b for o in bigger)
+        # the next size up at its leanest good quant (usually Q4_K_M): the fairest comparison
+        nearest = [o for o in bigger if o.candidate.rank_params_b == size]
+        picks.append((min(nearest, key=lambda o: (not o.candidate.fits, o.candidate.footprint.total_bytes)),
+                      "bigger model"))
+    smaller = [o for o in others if o.candidate.rank_params_b < c.rank_params_b and o.candidate.fits]
+    if smaller:
+        picks.append((max(smaller, key=Option.key), "smaller model, faster"))
+    result = []
+    for o, note in picks:
+        if o is None:
+            continue
+        alt = o.candidate
+        if not alt.fits and alt.name == c.name and alt.local_path is None:
+            entry = catalog.get(c.name)
+            if entry is not None:
+                alt = evaluate(budget, entry, alt.quant, ctx=c.ctx, kv_type=c.kv_type,
+                               calibration=calibration)
+        result.append(replace(alt, note=note))
+    return result
+
+
+def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
+              catalog: Catalog | None = None, local_files: Sequence[str | Path] = (),
+              calibration: Calibration | None = None) -> Recommendation:
+    """The best model for ``profile`` (the probe's, or ``hypothetical_profile(...)``).
+
+    ``ctx``: a context length to plan for exactly (default: 8k, shrunk if needed);
+    ``catalog``: defaults to localchat's; ``local_files``: GGUF files already on disk, ranked too
+    (a model on disk wins a tie, and with an empty catalog this ranks the files alone, offline).
+    Never raises for a machine that is too small: the Recommendation then has no choice and says why.
+    """
+    budget = profile if isinstance(profile, Budget) else budget_for(profile)
+    catalog = catalog if catalog is not None else load_catalog()
+    calibration = calibration if calibration is not None else load_calibration()
+    options = _options(budget, catalog, ctx, local_files, calibration)
+    warnings = list(budget.warnings)
+    fitting = [o for o in options if o.candidate.fits]
+    if not fitting:
+        return Recommendation(None, [], no_fit_explanation(budget, options), warnings)
+    best = max(fitting, key=Option.key)
+    choice = best.candidate
+    if choice.quality.warning:
+        warnings.append(choice.quality.warning)
+    if choice.est_tps < MIN_CHAT_TPS:
+        warnings.append(f"nothing in the catalog reaches {MIN_CHAT_TPS:.0f} tokens/s here; "
+                        f"{choice.label} is estimated at {choice.est_tps:.1f}")
+    alternatives = _alternatives(best, options, budget, catalog, calibration)
+    return Recommendation(choice, alternatives, explain(choice, alternatives, budget), warnings)
+
+
+def candidates_for(profile: HardwareProfile | Budget, ctx: int | None = None, *, kv_type: str = "f16",
+                   catalog: Catalog | None = None, calibration: Calibration | None = None) -> list[Candidate]:
+    """Every catalog model × quant at ``ctx`` (default 8k, capped at the model's trained context)
+    with the most GPU layers that fit: the rows of the model menu, biggest model first."""
+    budget = profile if isinstance(profile, Budget) else budget_for(profile)
+    catalog = catalog if catalog is not None else load_catalog()
+    calibration = calibration if calibration is not None else load_calibration()
+    rows = []
+    for entry in catalog:
+        for quant in entry.quants:
+            if quant_quality(quant).known:
+                rows.append(evaluate(budget, entry, quant, ctx=_target_ctx(ctx, entry.n_ctx_train),
+                                     kv_type=kv_type, calibration=calibration))
+    return sorted(rows, key=lambda c: (-c.rank_params_b, c.quality.kld))

@@ -1,0 +1,153 @@
+"""The memory budgets a recommendation works within, and hypothetical machines to ask about.
+
+A budget is what the model may use: RAM the OS reports *available* (not total) minus 1 GiB kept
+free for the system and other apps, and the GPU's free memory (Apple Silicon: Metal's working-set
+limit, out of the same RAM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from localchat.hardware.gpus import metal_budget
+from localchat.hardware.profile import (
+    CpuInfo,
+    GpuDevice,
+    HardwareProfile,
+    LlamaBuildInfo,
+    MemoryInfo,
+)
+from localchat.units import GIB
+
+# RAM left free beyond the model, for the system and other apps to grow into: 1 GiB (the issue's
+# own example: "Q5_K_M would not leave 1 GB free"), at most a fifth of what is available
+RAM_HEADROOM_BYTES = 1 * GIB
+RAM_HEADROOM_SHARE = 0.2
+# A hypothetical machine: the OS, a browser and a few apps hold about a fifth of RAM
+HYPOTHETICAL_AVAILABLE_SHARE = 0.8
+# A hypothetical discrete GPU: the display and driver hold about 5% of VRAM
+HYPOTHETICAL_VRAM_FREE_SHARE = 0.95
+# Memory bandwidth when nothing better is known (GB/s): dual-channel DDR4-3200 is 51.2 GB/s
+# (JEDEC); an RTX 3060 has 360 GB/s (NVIDIA spec); Apple M1 68 GB/s, M2/M3 100 GB/s (Apple).
+DEFAULT_BANDWIDTH_GBPS = {"cpu": 50.0, "cuda": 360.0, "rocm": 360.0, "vulkan": 300.0, "metal": 100.0}
+# Share of that bandwidth llama.cpp's decode achieves: ~0.7 in llama.cpp's Apple Silicon
+# benchmark thread (discussion #4167: M1 68 GB/s → 7B Q4_0 (3.56 GiB) at ~14 t/s ≈ 53 GB/s)
+DECODE_EFFICIENCY = 0.7
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one machine offers a model (bytes, GB/s)."""
+
+    ram_bytes: int  # for the CPU part (and, on unified memory, for everything)
+    gpu_bytes: int = 0  # 0: no usable GPU
+    gpu_backend: str | None = None
+    gpu_name: str = ""
+    unified: bool = False  # Apple Silicon: GPU memory is RAM
+    ram_bandwidth_gbps: float = DEFAULT_BANDWIDTH_GBPS["cpu"]
+    gpu_bandwidth_gbps: float = 0.0
+    cpu_repacks: bool = True  # llama.cpp keeps repacked copies of Q4 matrices (x86-AVX2, ARM)
+    headroom_bytes: int = 0  # RAM kept free (already taken out of ram_bytes)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_gpu(self) -> bool:
+        return self.gpu_backend is not None and self.gpu_bytes > 0
+
+    def fits(self, gpu_part: int, cpu_part: int) -> bool:
+        if gpu_part > self.gpu_bytes:
+            return False
+        if self.unified:
+            return gpu_part + cpu_part <= self.ram_bytes
+        return cpu_part <= self.ram_bytes
+
+
+def ram_headroom(available_bytes: int) -> int:
+    return min(RAM_HEADROOM_BYTES, int(available_bytes * RAM_HEADROOM_SHARE))
+
+
+def cpu_repacks(cpu: CpuInfo) -> bool:
+    arch = cpu.arch.lower()
+    if arch in ("arm64", "aarch64"):
+        return True
+    return arch in ("x86_64", "amd64") and "avx2" in cpu.flags
+
+
+def budget_for(profile: HardwareProfile) -> Budget:
+    """The budget of a probed or hypothetical machine; GPUs this llama.cpp build cannot use are
+    left out with a warning that says how to rebuild it."""
+    mem = profile.memory
+    headroom = ram_headroom(mem.available_bytes)
+    ram = max(0, mem.available_bytes - headroom)
+    warnings: list[str] = []
+    build = profile.llama_cpp
+    usable = []
+    for gpu in profile.gpus:
+        if profile.hypothetical or (build.gpu_offload and gpu.backend in build.backends):
+            usable.append(gpu)
+        else:
+            fix = f": {build.reinstall_command}" if build.reinstall_command else ""
+            warnings.append(f"this llama.cpp build cannot use the {gpu.name} ({gpu.backend}), so the "
+                            f"recommendation is for the CPU alone; rebuild llama-cpp-python for it{fix}")
+    ram_bw = mem.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS["cpu"]
+    base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, cpu_repacks=cpu_repacks(profile.cpu),
+                  headroom_bytes=headroom, warnings=tuple(warnings))
+    if not usable:
+        return base
+    gpu = max(usable, key=lambda g: g.free_bytes)
+    if len(usable) > 1:
+        warnings.append(f"{len(usable)} GPUs found; localchat plans for the one with the most free "
+                        f"memory ({gpu.name})")
+    gpu_bw = gpu.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS.get(gpu.backend, 300.0)
+    gpu_bytes = min(gpu.free_bytes, ram) if gpu.unified_memory else gpu.free_bytes
+    return replace(base, gpu_bytes=gpu_bytes, gpu_backend=gpu.backend, gpu_name=gpu.name,
+                   unified=gpu.unified_memory, gpu_bandwidth_gbps=gpu_bw, warnings=tuple(warnings))
+
+
+def hypothetical_profile(ram_gib: float, vram_gib: float | None = None, gpu: str = "none", *,
+                         ram_bandwidth_gbps: float | None = None,
+                         gpu_bandwidth_gbps: float | None = None,
+                         gpu_name: str | None = None, cores: int = 8) -> HardwareProfile:
+    """A machine to ask about (``localchat recommend --ram 16 --gpu cuda --vram 12``).
+
+    Assumes 80% of ``ram_gib`` available and, for a discrete GPU, 95% of ``vram_gib`` free.
+    ``gpu``: "none", "cuda", "rocm", "vulkan" or "metal" (Apple Silicon: the GPU budget is Metal's
+    default working-set limit of the RAM; ``vram_gib`` overrides it, like iogpu.wired_limit_mb).
+    """
+    from localchat.errors import LocalChatError
+
+    if ram_gib <= 0:
+        raise LocalChatError(f"--ram must be more than 0 GiB (got {ram_gib})")
+    total = int(ram_gib * GIB)
+    available = int(total * HYPOTHETICAL_AVAILABLE_SHARE)
+    memory = MemoryInfo(total_bytes=total, available_bytes=available, bandwidth_gbps=ram_bandwidth_gbps)
+    gpus: tuple[GpuDevice, ...] = ()
+    if gpu == "metal":
+        cpu = CpuInfo(brand="Apple Silicon (hypothetical)", arch="arm64", physical_cores=cores,
+                      logical_cores=cores, flags=("neon", "dotprod"))
+        if vram_gib:
+            limit, rule = int(vram_gib * GIB), f"given: {vram_gib:g} GiB"
+        else:
+            limit, rule = metal_budget(total, None)
+        gpus = (GpuDevice(backend="metal", name=gpu_name or "Apple GPU", total_bytes=limit,
+                          free_bytes=min(limit, available), unified_memory=True, budget_rule=rule,
+                          bandwidth_gbps=gpu_bandwidth_gbps or ram_bandwidth_gbps),)
+    else:
+        cpu = CpuInfo(brand="CPU (hypothetical)", arch="x86_64", physical_cores=cores,
+                      logical_cores=cores * 2, flags=("sse4_2", "avx", "avx2", "fma", "f16c"))
+        if gpu != "none":
+            if not vram_gib or vram_gib <= 0:
+                raise LocalChatError(f"--gpu {gpu} needs --vram (the card's memory in GiB)")
+            vram = int(vram_gib * GIB)
+            gpus = (GpuDevice(backend=gpu, name=gpu_name or f"{gpu.upper()} GPU ({vram_gib:g} GiB)",  # type: ignore[arg-type]
+                              total_bytes=vram, free_bytes=int(vram * HYPOTHETICAL_VRAM_FREE_SHARE),
+                              budget_rule="hypothetical: 95% of VRAM free",
+                              bandwidth_gbps=gpu_bandwidth_gbps),)
+    backends = (gpu, "cpu") if gpu != "none" else ("cpu",)
+    return HardwareProfile(
+        cpu=cpu, memory=memory, gpus=gpus,
+        llama_cpp=LlamaBuildInfo(gpu_offload=gpu != "none", backends=backends),
+        os="hypothetical", hypothetical=True,
+        notes=(f"hypothetical machine: {ram_gib:g} GiB RAM (80% assumed available)"
+               + (f", {gpu}" + (f" {vram_gib:g} GiB" if vram_gib else "") if gpu != "none" else ""),),
+    )

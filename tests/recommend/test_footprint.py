@@ -1,0 +1,121 @@
+"""The footprint against what llama.cpp itself allocates: each component within 5%.
+
+LLAMA_FIGURES are the buffer sizes llama.cpp (llama-cpp-python 0.3.36, CPU build, x86-64 AVX2)
+logged when localchat's engine loaded the test models with its settings (n_ubatch 512,
+swa_full=False): "model buffer" (CPU_Mapped + CPU_REPACK), "KV buffer", "compute buffer".
+Recorded with ``python -m tests.recommend.record_llama_figures``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localchat.ggufmeta import read_header
+from localchat.recommend.footprint import (
+    CPU_OVERHEAD_BYTES,
+    GPU_OVERHEAD_BYTES,
+    MIB,
+    bytes_per_token,
+    footprint,
+    kv_cells,
+)
+from localchat.recommend.shape import shape_from_header
+
+# (model, n_ctx, flash_attn, kv_type, model MiB, KV MiB, compute MiB) as llama.cpp logged them
+LLAMA_FIGURES = [
+    ("smollm2-q4_1", 2048, False, "f16", 92.10, 45.00, 99.38),
+    ("smollm2-q4_1", 2048, True, "f16", 92.10, 45.00, 102.51),
+    ("smollm2-q4_1", 2048, True, "q8_0", 92.10, 23.91, 99.38),
+    ("smollm2-q4_1", 8192, False, "f16", 92.10, 180.00, 166.38),
+    ("smollm2-q4_1", 8192, True, "f16", 92.10, 180.00, 98.25),
+    ("smollm2-q4_1", 8192, True, "q8_0", 92.10, 95.62, 99.38),
+    ("smollm2-q4_1", 32768, False, "f16", 92.10, 720.00, 646.38),
+    ("smollm2-q4_1", 32768, True, "f16", 92.10, 720.00, 98.25),
+    ("smollm2-q4_1", 32768, True, "q8_0", 92.10, 382.50, 99.38),
+    ("smollm2-q8_0", 2048, False, "f16", 136.40, 45.00, 99.38),
+    ("smollm2-q8_0", 2048, True, "f16", 136.40, 45.00, 102.51),
+    ("smollm2-q8_0", 2048, True, "q8_0", 136.40, 23.91, 99.38),
+    ("smollm2-q8_0", 8192, False, "f16", 136.40, 180.00, 166.38),
+    ("smollm2-q8_0", 8192, True, "f16", 136.40, 180.00, 98.25),
+    ("smollm2-q8_0", 8192, True, "q8_0", 136.40, 95.62, 99.38),
+    ("smollm2-q8_0", 32768, False, "f16", 136.40, 720.00, 646.38),
+    ("smollm2-q8_0", 32768, True, "f16", 136.40, 720.00, 98.25),
+    ("smollm2-q8_0", 32768, True, "q8_0", 136.40, 382.50, 99.38),
+    ("gemma3", 2048, False, "f16", 247.82, 21.00, 514.50),
+    ("gemma3", 2048, True, "f16", 247.82, 21.00, 514.50),
+    ("gemma3", 2048, True, "q8_0", 247.82, 11.16, 514.50),
+    ("gemma3", 8192, False, "f16", 247.82, 39.00, 514.50),
+    ("gemma3", 8192, True, "f16", 247.82, 39.00, 514.50),
+    ("gemma3", 8192, True, "q8_0", 247.82, 20.72, 514.50),
+    ("gemma3", 32768, False, "f16", 247.82, 111.00, 514.50),
+    ("gemma3", 32768, True, "f16", 247.82, 111.00, 514.50),
+    ("gemma3", 32768, True, "q8_0", 247.82, 58.97, 514.50),
+]
+TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def shapes(smollm2_path: Path, smollm2_q8_path: Path, gemma_path: Path) -> dict:
+    return {name: shape_from_header(read_header(path)) for name, path in
+            (("smollm2-q4_1", smollm2_path), ("smollm2-q8_0", smollm2_q8_path), ("gemma3", gemma_path))}
+
+
+@pytest.mark.parametrize(("model", "ctx", "fa", "kv", "weights", "kv_mib", "compute"), LLAMA_FIGURES)
+def test_each_component_within_5_percent_of_llama_cpp(shapes, model, ctx, fa, kv, weights, kv_mib, compute):
+    fp = footprint(shapes[model], ctx, kv_type=kv, flash_attn=fa, cpu_repacks=True)
+    for ours, theirs, what in ((fp.weights_bytes, weights, "weights"), (fp.kv_bytes, kv_mib, "KV"),
+                               (fp.compute_bytes, compute, "compute")):
+        error = ours / (theirs * MIB) - 1
+        assert abs(error) <= TOLERANCE, f"{model} ctx {ctx} fa={fa} {kv}: {what} off by {error:+.1%}"
+
+
+def test_gemma_sliding_layers_cache_only_the_window(shapes):
+    gemma = shapes["gemma3"]
+    # gemma-3: one global layer in six (5, 11, 17); the 15 others hold window 512 + ubatch 512
+    assert [il for il in range(18) if not gemma.swa_layers[il]] == [5, 11, 17]
+    assert kv_cells(gemma, 0, 32768) == 1024
+    assert kv_cells(gemma, 5, 32768) == 32768
+    assert kv_cells(gemma, 0, 700) == 768  # a context smaller than the window: padded to 256
+
+
+def test_quantized_kv_cache_is_34_of_64_of_f16(shapes):
+    f16 = footprint(shapes["smollm2-q4_1"], 8192, kv_type="f16").kv_bytes
+    q8 = footprint(shapes["smollm2-q4_1"], 8192, kv_type="q8_0").kv_bytes
+    q4 = footprint(shapes["smollm2-q4_1"], 8192, kv_type="q4_0").kv_bytes
+    assert q8 == f16 * 34 // 64
+    assert q4 == f16 * 18 // 64
+
+
+def test_repacked_copies_count_only_on_cpus_that_repack(shapes):
+    gemma = shapes["gemma3"]
+    with_repack = footprint(gemma, 2048, cpu_repacks=True).weights_bytes
+    without = footprint(gemma, 2048, cpu_repacks=False).weights_bytes
+    assert without == gemma.weights_bytes  # the file's tensors, CPU_Mapped 235.16 MiB
+    assert (with_repack - without) / MIB == pytest.approx(12.66, abs=0.01)  # CPU_REPACK
+
+
+def test_gpu_layers_move_weights_and_kv_to_the_gpu(shapes):
+    smol = shapes["smollm2-q4_1"]
+    cpu_only = footprint(smol, 8192, n_gpu_layers=0, gpu_backend="cuda")
+    half = footprint(smol, 8192, n_gpu_layers=15, gpu_backend="cuda", cpu_repacks=False)
+    full = footprint(smol, 8192, n_gpu_layers=31, gpu_backend="cuda", cpu_repacks=False)
+    assert cpu_only.gpu.total_bytes == 0
+    assert half.gpu.kv_bytes == full.gpu.kv_bytes // 2
+    assert half.gpu.weights_bytes == sum(smol.layer_bytes[15:])
+    # everything on the GPU: all layers + the (tied) output head, copied from the embeddings,
+    # which themselves stay in RAM
+    assert full.gpu.weights_bytes == sum(smol.layer_bytes) + smol.output_bytes
+    assert full.cpu.weights_bytes == smol.input_bytes
+    assert full.gpu.overhead_bytes == GPU_OVERHEAD_BYTES
+    assert full.cpu.overhead_bytes >= CPU_OVERHEAD_BYTES
+    assert full.total_bytes == full.gpu.total_bytes + full.cpu.total_bytes
+
+
+def test_bytes_read_per_token_split_by_device(shapes):
+    smol = shapes["smollm2-q4_1"]
+    gpu, cpu = bytes_per_token(smol, 0)
+    assert gpu == 0 and cpu == sum(smol.layer_bytes) + smol.output_bytes
+    gpu, cpu = bytes_per_token(smol, 31)
+    assert cpu == 0 and gpu == sum(smol.layer_bytes) + smol.output_bytes
