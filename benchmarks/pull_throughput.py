@@ -6,7 +6,7 @@ hashing while writing, fsync, verification and the move into the HF cache. Then 
 as `python -m localchat pull` is killed (SIGKILL) halfway and resumed; the bytes the server sent
 beyond the file size are what the interruption cost.
 
-    python3 benchmarks/pull_throughput.py [--file PATH] [--reps 3]
+    python3 benchmarks/pull_throughput.py [--file PATH] [--reps 7] [--min-mb 1000]
 
 Targets: throughput ratio >= 0.9 of curl's; re-fetched bytes < 1% of the file.
 """
@@ -79,7 +79,24 @@ def interrupted_pull(url: str, spec: str, hf_home: Path, size: int) -> tuple[int
     return on_disk, sent - size
 
 
+def grown(source: Path, min_bytes: int, folder: Path) -> Path:
+    """``source``, or copies of it joined into one file of at least ``min_bytes`` (same name).
+
+    The bytes need not be a valid GGUF: pull checks them against the SHA-256 the stand-in lists.
+    """
+    if source.stat().st_size >= min_bytes:
+        return source
+    folder.mkdir(parents=True)
+    target = folder / source.name
+    data = source.read_bytes()
+    with open(target, "wb") as out:
+        for _ in range(-(-min_bytes // len(data))):
+            out.write(data)
+    return target
+
+
 def main() -> None:
+    from localchat.ggufmeta import quant_label_from_filename
     from tests import testmodels
 
     parser = argparse.ArgumentParser(description=__doc__,
@@ -87,10 +104,13 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=None,
                         help="GGUF to serve (default: gemma-3-270m, 253 MB)")
     parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--min-mb", type=int, default=1000,
+                        help="serve copies of the file joined up to at least this size: sub-second "
+                             "transfers measure the machine's noise more than the download (default 1000)")
     args = parser.parse_args()
-    source = args.file or testmodels.gemma()
-    size = source.stat().st_size
     work = Path(tempfile.mkdtemp(prefix="pull-bench-"))
+    source = grown(args.file or testmodels.gemma(), args.min_mb * 10**6, work / "served")
+    size = source.stat().st_size
     os.environ["LOCALCHAT_HOME"] = str(work / "localchat")
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.download.hubserver", "--repo", REPO, "--file", str(source)],
@@ -98,7 +118,7 @@ def main() -> None:
     try:
         url = server.stdout.readline().strip()
         os.environ["HF_ENDPOINT"] = url
-        spec = f"{REPO}:{__import__('localchat.ggufmeta').ggufmeta.quant_label_from_filename(source.name)}"
+        spec = f"{REPO}:{quant_label_from_filename(source.name)}"
         file_url = f"{url}/{REPO}/resolve/main/{source.name}"
         time_curl(file_url, work / "curl.out")  # warm-up: imports, page cache, connections
         time_pull(spec, work / "hf")
