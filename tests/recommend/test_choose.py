@@ -1,0 +1,167 @@
+"""What the recommender picks for typical machines, worked out by hand from the catalog figures.
+
+Arithmetic used below (GiB = 2^30 bytes), all from the catalog and assets/quants.toml:
+  weights   = (params - embeddings) × bpw / 8 for the layers, + the output head at Q6_K
+              (6.5625 bpw), + the input embeddings (RAM); embeddings = n_vocab × n_embd
+  KV cache  = n_layers × n_head_kv × 2 × head_dim × ctx × (2 bytes f16 | 34/32 q8_0)
+  compute   = (n_vocab + 3 × n_embd) × 512 × 4   (flash attention on)
+  overhead  = 1 GiB per CUDA GPU, 0.5 GiB Metal, 0.25 GiB in RAM
+  budgets   = hypothetical: 80% of RAM available, minus 1 GiB headroom; 95% of VRAM free
+              (Apple M1 8 GB: Metal may wire 2/3 of RAM = 5.33 GiB)
+  tokens/s  = bandwidth × 0.7 / bytes read per token (layers + output head); 5 t/s minimum
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from localchat.recommend import Catalog, hypothetical_profile, load_catalog, recommend
+from localchat.recommend.calibration import Calibration
+from localchat.units import GIB
+
+NO_CALIBRATION = Calibration()
+
+MACHINES = {
+    # Metal budget min(5.33, 6.4 - 1) = 5.33 GiB; RAM 5.4 GiB in all (unified memory).
+    # Qwen3-4B Q6_K (3.63e9 layer params × 6.5633/8 = 2.98e9 + head 0.32e9 = 3.07 GiB) + q8_0 KV at
+    # 8k (36×8×256×8192×34/32 = 0.60 GiB) + compute 0.30 + 0.5 = 4.47 GiB on the GPU; + 0.30 GiB
+    # embeddings + 0.25 in RAM = 5.03 ≤ 5.4. With an f16 KV cache (+0.60) 5.6: too much.
+    # Q8_0 (3.98 GiB weights) needs 5.38 GiB on the GPU > 5.33. The next bigger model,
+    # Mistral-7B Q4_K_M (4.08 GiB), fits only at 4k context (total 5.61 GiB at 8k > 5.4).
+    "8 GB Apple M1": (dict(ram_gib=8, gpu="metal", gpu_bandwidth_gbps=68.25, ram_bandwidth_gbps=68.25),
+                      ("Qwen3-4B", "Q6_K", 8192, "q8_0", "gpu")),
+    # CPU only, 50 GB/s, RAM budget 16×0.8 - 1 = 11.8 GiB. Qwen3-8B Q6_K: 6.26 GiB weights + 1.125
+    # KV + 0.31 compute + 0.25 = 7.95 GiB; reads 6.21e9 bytes per token → 50e9×0.7/6.21e9 = 5.6 t/s.
+    # Q8_0 reads 8.04e9 → 4.4 t/s, below 5. Bigger models at Q4_K_M read too much per token:
+    # gemma-3-12b 7.41e9 → 4.7 t/s, Mistral-Nemo 7.22e9 → 4.8 t/s; Qwen3-30B-A3B needs > 11.8 GiB.
+    "16 GB CPU-only laptop": (dict(ram_gib=16, ram_bandwidth_gbps=50),
+                              ("Qwen3-8B", "Q6_K", 8192, "f16", "cpu")),
+    # GPU budget 4×0.95 = 3.8 GiB. Llama-3.2-3B Q4_K_M: 2.34 GiB (layers + tied head) + q8_0 KV 8k
+    # 0.46 + compute 0.26 + 1 = 3.63 GiB (f16 KV: 4.04; Q5_K_M: 3.90). Every bigger model needs
+    # more than 3.8 GiB at 8k even with a q8_0 cache (Qwen3-4B 4.27, Phi-4-mini 4.24, gemma-3-4b
+    # 4.03, Phi-3.5-mini 4.81), and a smaller context ranks after the full 8k.
+    "4 GB laptop GPU + 16 GB RAM": (dict(ram_gib=16, vram_gib=4, gpu="cuda", gpu_bandwidth_gbps=192,
+                                         ram_bandwidth_gbps=50),
+                                    ("Llama-3.2-3B-Instruct", "Q4_K_M", 8192, "q8_0", "gpu")),
+    # GPU budget 11.4 GiB. Qwen3-14B Q5_K_M: 13.24e9 layer params × 5.7036/8 = 9.44e9 + head 0.64e9
+    # = 9.39 GiB + q8_0 KV 8k (40×8×256×8192×34/32) 0.66 + compute 0.32 + 1 = 11.37 GiB ≤ 11.4.
+    # f16 KV: 11.96; Q6_K: 12.70 GiB. Mistral-Small-24B Q4_K_M weights alone are 13.2 GiB.
+    "12 GB RTX 3060": (dict(ram_gib=32, vram_gib=12, gpu="cuda", gpu_bandwidth_gbps=360),
+                       ("Qwen3-14B", "Q5_K_M", 8192, "q8_0", "gpu")),
+    # GPU budget 22.8 GiB. Qwen3-32B Q4_K_M: 31.24e9 × 4.8944/8 = 19.12e9 + head 0.64e9 = 18.40
+    # GiB + f16 KV 8k (64×8×256×2×8192×2) 2.0 + compute 0.32 + 1 = 21.72 GiB. Q5_K_M needs 22.9
+    # GiB even at 2k with q8_0. Llama-3.3-70B Q4_K_M weights alone are 39.8 GiB. Qwen3-32B (32.8B)
+    # outranks Qwen2.5-32B (32.5B) at the same size.
+    "24 GB RTX 4090": (dict(ram_gib=64, vram_gib=24, gpu="cuda", gpu_bandwidth_gbps=1008),
+                       ("Qwen3-32B", "Q4_K_M", 8192, "f16", "gpu")),
+    # CPU only, 80 GB/s: at 5 t/s at most 80e9×0.7/5 = 11.2e9 bytes per token. Qwen3-14B Q5_K_M
+    # reads 10.08e9 (5.6 t/s); Q6_K 11.50e9 (4.9 t/s). Mistral-Small-24B Q4_K_M reads 14.2e9 (4.0
+    # t/s). Memory is no limit (50.2 GiB budget), speed is.
+    "64 GB workstation (CPU only)": (dict(ram_gib=64, ram_bandwidth_gbps=80),
+                                     ("Qwen3-14B", "Q5_K_M", 8192, "f16", "cpu")),
+}
+
+
+@pytest.mark.parametrize("machine", list(MACHINES))
+def test_choice_for_machine(machine):
+    spec, (name, quant, ctx, kv_type, fit) = MACHINES[machine]
+    rec = recommend(hypothetical_profile(**spec), calibration=NO_CALIBRATION)
+    c = rec.choice
+    assert c is not None, rec.explanation
+    assert (c.name, c.quant, c.ctx, c.kv_type, c.fit) == (name, quant, ctx, kv_type, fit)
+    assert c.est_tps >= 5
+    if fit == "gpu":
+        assert c.n_gpu_layers == c.n_layers + 1
+    else:
+        assert c.n_gpu_layers == 0
+    assert c.footprint.total_bytes <= c.ram_budget_bytes + c.gpu_budget_bytes
+
+
+def test_explanation_states_the_arithmetic_and_why_not_more():
+    rec = recommend(hypothetical_profile(32, 12, "cuda", gpu_bandwidth_gbps=360), calibration=NO_CALIBRATION)
+    text = rec.explanation
+    # 9.39 GiB on the GPU + 0.52 GiB input embeddings in RAM (777.9e6 × 5.7036/8)
+    assert text.startswith("Qwen3-14B Q5_K_M, 8k context (q8_0 KV cache): 9.9 GiB weights + ")
+    assert "11.4 GiB free" in text
+    assert "Qwen3-14B Q6_K would have to split between GPU and RAM" in text
+    assert "same next word as the 16-bit model about 94%" in text
+    notes = [a.note for a in rec.alternatives]
+    assert notes == ["higher quality", "lower quant", "bigger model", "smaller model, faster"]
+    assert [a.quant for a in rec.alternatives[:2]] == ["Q6_K", "Q4_K_M"]
+
+
+def test_context_shrinks_before_layers_leave_the_gpu():
+    # Llama-3.1-8B Q4_K_M on a 6.3 GiB card (budget 5.99 GiB): 4.38 GiB weights + 0.27 compute +
+    # 1 GiB; at 8k the KV cache needs 1.0 (f16) or 0.53 GiB (q8_0): 6.65 / 6.18, too much; at 4k
+    # f16 6.15, too much; 4k q8_0 5.91 fits. A GPU/CPU split at 8k would fit too but ranks after.
+    only = Catalog((replace(load_catalog().get("Llama-3.1-8B-Instruct"), quants=("Q4_K_M",)),))
+    rec = recommend(hypothetical_profile(32, 6.3, "cuda"), catalog=only, calibration=NO_CALIBRATION)
+    c = rec.choice
+    assert (c.ctx, c.kv_type, c.fit) == (4096, "q8_0", "gpu")
+    assert "so that the model stays whole on the GPU" in rec.explanation
+
+
+def test_a_fixed_context_is_kept_and_layers_split_instead():
+    only = Catalog(tuple(e for e in load_catalog() if e.name == "Llama-3.1-8B-Instruct"))
+    rec = recommend(hypothetical_profile(32, 6.3, "cuda"), ctx=32768, catalog=only,
+                    calibration=NO_CALIBRATION)
+    c = rec.choice
+    assert c.ctx == 32768 and c.fit == "partial" and 0 < c.n_gpu_layers <= c.n_layers
+
+
+def test_machine_too_small_gets_a_clear_answer():
+    # 0.5 GiB RAM: 0.4 available - 0.08 headroom = 0.32 GiB (327.7 MiB). The smallest option,
+    # SmolLM2-135M Q2_K at 2k with a q8_0 cache: its 576-wide rows are not a multiple of 256, so
+    # llama.cpp stores the layers as IQ4_NL (4.5 bpw): 106.7e6 × 4.5/8 = 60.0e6 + tied head at Q6_K
+    # 28.3e6 × 6.5625/8 = 23.2e6 → 79.4 MiB weights + 23.9 MiB KV + 99.4 MiB compute + 256 MiB
+    rec = recommend(hypothetical_profile(0.5), calibration=NO_CALIBRATION)
+    assert rec.choice is None and rec.alternatives == []
+    assert rec.explanation.startswith("No model in the catalog fits this machine. The smallest, "
+                                      "SmolLM2-135M-Instruct Q2_K at 2k context, needs 458.8 MiB")
+    assert "327.7 MiB of RAM to spare" in rec.explanation
+    assert rec.to_dict()["choice"] is None
+
+
+def test_below_four_bits_only_with_a_warning():
+    # Qwen3-1.7B alone on 2.3 GiB of RAM: budget 1.84 - 0.37 headroom = 1.47 GiB. At 2k with a
+    # q8_0 cache (0.12 GiB KV + 0.30 compute + 0.25): Q2_K 0.76 GiB weights → 1.42 fits; IQ4_XS
+    # 0.97 → 1.63 and Q4_K_M 1.68 (with the CPU's repacked copy) → 2.35 do not.
+    only = Catalog(tuple(e for e in load_catalog() if e.name == "Qwen3-1.7B"))
+    rec = recommend(hypothetical_profile(2.3), catalog=only, calibration=NO_CALIBRATION)
+    c = rec.choice
+    assert (c.quant, c.ctx, c.kv_type, c.fit) == ("Q2_K", 2048, "q8_0", "cpu")
+    assert any("Q2_K is below 4 bits" in w for w in rec.warnings)
+
+
+def test_json_shape(tmp_path: Path):
+    data = recommend(hypothetical_profile(16), calibration=NO_CALIBRATION).to_dict()
+    choice = data["choice"]
+    for key in ("model", "repo", "quant", "ctx", "n_gpu_layers", "kv_type", "est_tps", "footprint"):
+        assert key in choice
+    fp = choice["footprint"]
+    assert fp["total_bytes"] == sum(fp[k] for k in ("weights_bytes", "kv_bytes", "compute_bytes",
+                                                     "overhead_bytes"))
+    assert data["alternatives"] and set(data["alternatives"][0]) == set(choice)
+
+
+def test_files_on_disk_are_ranked_offline(smollm2_path: Path, gemma_path: Path):
+    # no catalog: only the two files, with exact sizes from their headers; gemma-3-270m (0.27B)
+    # outranks SmolLM2-135M, and both fit a 4 GiB machine at 8k
+    rec = recommend(hypothetical_profile(4), catalog=Catalog(), local_files=[smollm2_path, gemma_path],
+                    calibration=NO_CALIBRATION)
+    assert rec.choice is not None and rec.choice.local_path == str(gemma_path)
+    assert rec.choice.exact and rec.choice.quant == "Q4_K_M"
+    assert [a.local_path for a in rec.alternatives] == [str(smollm2_path)]
+
+
+def test_a_catalog_model_on_disk_wins_the_tie(smollm2_path: Path):
+    only = Catalog((replace(load_catalog().get("SmolLM2-135M-Instruct"), quants=("Q4_1",)),))
+    rec = recommend(hypothetical_profile(4), catalog=only, local_files=[smollm2_path],
+                    calibration=NO_CALIBRATION)
+    assert rec.choice.local_path == str(smollm2_path) and rec.choice.name == "SmolLM2-135M-Instruct"
+    assert rec.choice.footprint.weights_bytes == pytest.approx(92.10 * (1 << 20), rel=0.001)
+    available = int(4 * GIB * 0.8)
+    assert rec.choice.ram_budget_bytes == available - int(available * 0.2)  # headroom < 1 GiB here
