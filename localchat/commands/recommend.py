@@ -67,18 +67,28 @@ def _model_candidate(args: argparse.Namespace, profile):  # -> Candidate
     path = Path(args.model).expanduser()
     if path.exists() or args.model.lower().endswith(".gguf"):
         return evaluate_file(profile, path, **options)
-    # a Hub repository (or a catalog name): list its GGUF files with the downloader's resolver
-    # (quant labels, split sets), then read only the chosen file's header
+    # a Hub repository (or a catalog name): the downloader resolves it to the quant's file(s) at
+    # a pinned commit; only their headers are read
     from dataclasses import replace
 
-    from localchat.download.resolve import list_quants, parse_spec, pick_quant
+    from localchat.download import resolve
     from localchat.recommend.remote import read_remote_model
 
-    repo_id, wanted = parse_spec(args.model)
-    available = list_quants(repo_id)
-    quant = pick_quant(available, wanted, repo_id)
-    header = read_remote_model(repo_id, available[quant])
-    return replace(evaluate(profile, header, quant, **options), repo=repo_id)
+    resolved = resolve(args.model)
+    header = read_remote_model(resolved.repo_id, resolved.filenames, resolved.revision)
+    candidate = evaluate(profile, header, resolved.quant, file_bytes=resolved.total_bytes, **options)
+    return replace(candidate, repo=resolved.repo_id)
+
+
+def _local_files() -> list[Path]:
+    """GGUF files already on this machine (any tool's), ranked with the catalog; none on error."""
+    from localchat.download import list_local_models
+    from localchat.errors import LocalChatError
+
+    try:
+        return [m.path for m in list_local_models()]
+    except (LocalChatError, OSError):
+        return []
 
 
 def _row(c, mark: str) -> list[str]:  # Candidate -> table cells
@@ -87,7 +97,8 @@ def _row(c, mark: str) -> list[str]:  # Candidate -> table cells
     tps = f"{c.est_tps:.0f}" if c.est_tps >= 1 else f"{c.est_tps:.1f}"
     return [mark, c.name, c.quant, f"{c.ctx // 1024}k" if c.ctx % 1024 == 0 else str(c.ctx),
             c.kv_type, fmt_bytes(c.file_bytes), fmt_bytes(c.footprint.total_bytes), c.where(), tps,
-            f"+{c.quality.ppl_delta:.2f}" if c.quality.known else "?", c.note]
+            f"+{c.quality.ppl_delta:.2f}" if c.quality.known else "?",
+            ", ".join(x for x in (c.note, "on disk" if c.local_path else "") if x)]
 
 
 def table(candidates: list, marks: list[str]) -> str:
@@ -120,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             if line:
                 print(_wrap(f"warning: {line}"))
         return 0
-    rec = recommend(profile, ctx=args.ctx)
+    rec = recommend(profile, ctx=args.ctx, local_files=[] if profile.hypothetical else _local_files())
     if args.json:
         data = rec.to_dict()
         data["machine"] = {"ram_budget_bytes": budget.ram_bytes, "gpu_budget_bytes": budget.gpu_bytes,
