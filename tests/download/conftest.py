@@ -60,3 +60,20 @@ def make_tiny_gguf(path: Path, file_type: int = 15, name: str = "tiny", rows: in
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def make_split_gguf(path: Path, parts: int = 2) -> list[Path]:
+    """A real split GGUF (one tensor a part), named ``<stem>-0000i-of-0000N.gguf`` like gguf-split."""
+    import gguf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(path), "llama", split_max_tensors=1)
+    writer.add_name(path.stem)
+    writer.add_file_type(15)  # Q4_K_M
+    for i in range(parts):
+        writer.add_tensor(f"blk.{i}.weight", np.full((4, 8), i, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return [path.with_name(f"{path.stem}-{i:05d}-of-{parts:05d}.gguf") for i in range(1, parts + 1)]

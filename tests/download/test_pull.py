@@ -12,9 +12,10 @@ from localchat import paths
 from localchat.download import check_online, hfcache, is_offline
 from localchat.download.fetch import PullCancelled, PullProgress, pull
 from localchat.download.resolver import find_cached, list_quants, read_remote_header, resolve
+from localchat.download.store import list_local_models, remove_model
 from localchat.errors import DownloadError, HubUnreachableError, NotFoundError
 from localchat.ggufmeta import read_header
-from tests.download.conftest import Q4_FILE, REPO
+from tests.download.conftest import Q4_FILE, REPO, make_split_gguf
 
 
 def _partials() -> list[Path]:
@@ -115,26 +116,29 @@ def test_a_name_that_is_neither_a_repo_nor_in_the_catalog(hub):
 
 
 def test_split_files_are_fetched_as_a_set_and_q4_k_m_is_the_default(hub, tmp_path, smollm2_path):
-    data = smollm2_path.read_bytes()
-    half = len(data) // 2
-    part1, part2 = tmp_path / "p1", tmp_path / "p2"
-    part1.write_bytes(data[:half])
-    part2.write_bytes(data[half:])
+    part1, part2 = make_split_gguf(tmp_path / "Model-Q4_K_M.gguf")  # a real split, as gguf-split makes
     hub.state.add_repo("org/Split-GGUF", {
         "Q4_K_M/Model-Q4_K_M-00002-of-00002.gguf": part2,
         "Q4_K_M/Model-Q4_K_M-00001-of-00002.gguf": part1,
-        "Model-Q8_0.gguf": part1,
+        "Model-Q8_0.gguf": smollm2_path,
     })
     model = resolve("org/Split-GGUF")
     assert model.quant == "Q4_K_M"
     assert model.filenames == ("Q4_K_M/Model-Q4_K_M-00001-of-00002.gguf",
                                "Q4_K_M/Model-Q4_K_M-00002-of-00002.gguf")
-    assert model.total_bytes == len(data)
+    total = part1.stat().st_size + part2.stat().st_size
+    assert model.total_bytes == total
 
     first = pull(model)
     assert first.name == "Model-Q4_K_M-00001-of-00002.gguf"
-    second = first.with_name("Model-Q4_K_M-00002-of-00002.gguf")
-    assert first.read_bytes() + second.read_bytes() == data
+    assert first.read_bytes() == part1.read_bytes()
+    assert first.with_name("Model-Q4_K_M-00002-of-00002.gguf").read_bytes() == part2.read_bytes()
+    assert hub.state.bytes_sent["Model-Q8_0.gguf"] == 0
+
+    [local] = list_local_models(include_config_dirs=False)
+    assert (local.path, local.size_bytes, local.quant) == (first, total, "Q4_K_M")
+    assert remove_model("Split-GGUF:Q4_K_M") == total  # both parts
+    assert not hfcache.repo_folder("org/Split-GGUF").exists()
 
 
 def test_gated_repo_explains_the_license_and_never_shows_the_token(hub, smollm2_path, monkeypatch):
