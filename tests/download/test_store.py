@@ -146,3 +146,14 @@ def test_markers_of_dead_processes_are_cleaned(fake_home):
     assert inuse.holders(path) == []
     assert not handle.marker.exists()
     assert list((paths.cache_dir() / "inuse").iterdir()) == []
+
+
+def test_a_marker_left_by_an_earlier_process_with_the_same_pid_is_stale(fake_home):
+    path = put_in_hf_cache("org/Alpha-GGUF", "Alpha-Q4_K_M.gguf", SHA_A)
+    handle = inuse.register(path)
+    pid, target, started = handle.marker.read_text().splitlines()
+    assert inuse.holders(path) == [int(pid)]
+    # the same pid, but a process that started an hour earlier: it died and the pid was reused
+    handle.marker.write_text(f"{pid}\n{target}\n{float(started) - 3600}\n")
+    assert inuse.holders(path) == []
+    assert not handle.marker.exists()
