@@ -13,24 +13,14 @@ ORDER = 35
 GPU_CHOICES = ("none", "cuda", "metal", "rocm", "vulkan")
 
 
-def _gib(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
-    return value
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "recommend", help="which model, quant and context fit this machine (or one you describe)",
         description="Recommend the best model for this machine, or for a hypothetical one "
                     "(--ram/--vram/--gpu), or size one model file or Hub repository (--model).")
     p.add_argument("--json", action="store_true", help="print the recommendation as JSON")
-    p.add_argument("--ram", type=_gib, metavar="GiB", help="plan for a machine with this much RAM")
-    p.add_argument("--vram", type=_gib, metavar="GiB", help="…and a GPU with this much memory")
+    p.add_argument("--ram", type=float, metavar="GiB", help="plan for a machine with this much RAM")
+    p.add_argument("--vram", type=float, metavar="GiB", help="…and a GPU with this much memory")
     p.add_argument("--gpu", choices=GPU_CHOICES, help="…of this kind (default with --vram: cuda)")
     p.add_argument("--ctx", type=positive_int, metavar="N",
                    help="context length to plan for (default: 8192, shrunk if needed)")

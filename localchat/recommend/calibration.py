@@ -59,8 +59,8 @@ class Calibration:
         same_arch = [r for r in self.models.values() if r.get("arch") == architecture]
         if not same_arch:
             return Correction()
-        return Correction(*(statistics.median(r[c] for r in same_arch) for c in COMPONENTS),
-                          samples=sum(int(r.get("samples", 1)) for r in same_arch))
+        weights, kv, compute = (statistics.median(r[c] for r in same_arch) for c in COMPONENTS)
+        return Correction(weights, kv, compute, samples=sum(int(r.get("samples", 1)) for r in same_arch))
 
 
 def load_calibration(path: Path | None = None) -> Calibration:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from localchat.ggufmeta import GGUFHeader, quant_label_from_filename, read_header
 from localchat.hardware.profile import HardwareProfile
-from localchat.recommend.calibration import Calibration, load_calibration, model_key
+from localchat.recommend.calibration import Calibration, Correction, load_calibration, model_key
 from localchat.recommend.candidate import Candidate, Fit
 from localchat.recommend.catalog import CatalogEntry
 from localchat.recommend.footprint import Footprint, ModelShape, bytes_per_token, footprint
@@ -61,12 +61,12 @@ def estimate_tps(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> float:
 
 
 def _placement(shape: ModelShape, budget: Budget, ctx: int, kv_type: str, flash_attn: bool,
-               correction: object, n_gpu_layers: int | None) -> tuple[int, Footprint, Fit]:
+               correction: Correction, n_gpu_layers: int | None) -> tuple[int, Footprint, Fit]:
     def at(ngl: int) -> Footprint:
         raw = footprint(shape, ctx, kv_type=kv_type, flash_attn=flash_attn, n_gpu_layers=ngl,
                         gpu_backend=budget.gpu_backend if budget.has_gpu else None,
                         cpu_repacks=budget.cpu_repacks)
-        return correction.apply(raw)  # type: ignore[attr-defined]
+        return correction.apply(raw)
 
     def fits(fp: Footprint) -> bool:
         return budget.fits(fp.gpu.total_bytes, fp.cpu.total_bytes)

@@ -157,11 +157,13 @@ def footprint(shape: ModelShape, n_ctx: int, *, kv_type: str = "f16", flash_attn
     """Memory for ``shape`` at ``n_ctx`` with ``n_gpu_layers`` on the GPU.
 
     ``n_gpu_layers`` counts as llama.cpp does: the last N repeating layers go to the GPU, and
-    n_layers + 1 also moves the output head there (so "everything" is n_layers + 1). The token
+    n_layers + 1 (or -1) also moves the output head there. The token
     embeddings stay in RAM. ``cpu_repacks``: this CPU gets llama.cpp's repacked copies of
     Q4_0/Q4_K/IQ4_NL matrices (x86 with AVX2, ARM) for the layers it runs.
     """
     n_layers = shape.n_layers
+    if n_gpu_layers < 0:  # llama.cpp's -1: everything
+        n_gpu_layers = n_layers + 1
     ngl = max(0, min(n_gpu_layers, n_layers + 1)) if gpu_backend else 0
     gpu_layers = range(n_layers - min(ngl, n_layers), n_layers)
     cpu_layers = range(0, n_layers - min(ngl, n_layers))
@@ -196,7 +198,7 @@ def bytes_per_token(shape: ModelShape, n_gpu_layers: int = 0) -> tuple[int, int]
     embedding is a single row, so it does not count). Mixture-of-experts models read only the
     experts they route to (``active_fraction``)."""
     n_layers = shape.n_layers
-    ngl = max(0, min(n_gpu_layers, n_layers + 1))
+    ngl = n_layers + 1 if n_gpu_layers < 0 else min(n_gpu_layers, n_layers + 1)
     gpu_layers = set(range(n_layers - min(ngl, n_layers), n_layers))
     gpu = cpu = 0.0
     for il, size in enumerate(shape.layer_bytes):

@@ -116,8 +116,9 @@ def hypothetical_profile(ram_gib: float, vram_gib: float | None = None, gpu: str
     """
     from localchat.errors import LocalChatError
 
-    if ram_gib <= 0:
-        raise LocalChatError(f"--ram must be more than 0 GiB (got {ram_gib})")
+    if ram_gib <= 0 or (vram_gib is not None and vram_gib <= 0):
+        raise LocalChatError(f"memory sizes must be more than 0 GiB (got RAM {ram_gib:g}"
+                             + (f", VRAM {vram_gib:g})" if vram_gib is not None else ")"))
     total = int(ram_gib * GIB)
     available = int(total * HYPOTHETICAL_AVAILABLE_SHARE)
     memory = MemoryInfo(total_bytes=total, available_bytes=available, bandwidth_gbps=ram_bandwidth_gbps)
@@ -136,7 +137,7 @@ def hypothetical_profile(ram_gib: float, vram_gib: float | None = None, gpu: str
         cpu = CpuInfo(brand="CPU (hypothetical)", arch="x86_64", physical_cores=cores,
                       logical_cores=cores * 2, flags=("sse4_2", "avx", "avx2", "fma", "f16c"))
         if gpu != "none":
-            if not vram_gib or vram_gib <= 0:
+            if not vram_gib:
                 raise LocalChatError(f"--gpu {gpu} needs --vram (the card's memory in GiB)")
             vram = int(vram_gib * GIB)
             gpus = (GpuDevice(backend=gpu, name=gpu_name or f"{gpu.upper()} GPU ({vram_gib:g} GiB)",  # type: ignore[arg-type]
