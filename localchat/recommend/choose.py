@@ -134,7 +134,7 @@ def _alternatives(choice: Option, options: list[Option], budget: Budget, catalog
                       "bigger model"))
     smaller = [o for o in others if o.candidate.rank_params_b < c.rank_params_b and o.candidate.fits]
     if smaller:
-        picks.append((max(smaller, key=Option.key), "smaller model, faster"))
+        picks.append((max(smaller, key=Option.key), "next best, smaller"))
     result = []
     for o, note in picks:
         if o is None:

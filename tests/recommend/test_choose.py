@@ -89,7 +89,7 @@ def test_explanation_states_the_arithmetic_and_why_not_more():
     assert "Qwen3-14B Q6_K would have to split between GPU and RAM" in text
     assert "same next word as the 16-bit model about 94%" in text
     notes = [a.note for a in rec.alternatives]
-    assert notes == ["higher quality", "lower quant", "bigger model", "smaller model, faster"]
+    assert notes == ["higher quality", "lower quant", "bigger model", "next best, smaller"]
     assert [a.quant for a in rec.alternatives[:2]] == ["Q6_K", "Q4_K_M"]
 
 
