@@ -39,6 +39,7 @@ from localchat.tui.app import LocalChatApp
 
 class Probe(LocalChatApp):
     def on_ready(self) -> None:
+        super().on_ready()  # starts the model load, as the real app does
         self.call_after_refresh(self.report)
 
     def report(self) -> None:
@@ -104,10 +105,10 @@ def child(kind: str, model: str, load: Any, max_tokens: int) -> None:
     """One measurement in a fresh process, printed as ``RESULT <gen_tps> <tokens>``."""
     from localchat.engine import load_engine
 
-    if os.environ.get("LOCALCHAT_FLUSH_S"):  # for tuning the UI batch interval
+    if os.environ.get("LOCALCHAT_CHECKPOINT_S"):  # for tuning the checkpoint interval
         import localchat.tui.generation as generation
 
-        generation.FLUSH_INTERVAL_S = float(os.environ["LOCALCHAT_FLUSH_S"])
+        generation.CHECKPOINT_INTERVAL_S = float(os.environ["LOCALCHAT_CHECKPOINT_S"])
     if kind == "bare":
         engine = load_engine(model, load)
         tps, tokens = bare_tps(engine, max_tokens)

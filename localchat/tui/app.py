@@ -60,9 +60,14 @@ class LocalChatApp(ModelHost):
                 self.notify(notice, severity="warning", timeout=30)
         if self.start_model:
             self.open_chat()
-            self.switch_model(self.start_model, self.load_settings)
         else:
             self.push_screen(self.no_model_screen())
+
+    def on_ready(self) -> None:
+        # after the first frame: importing llama_cpp and mapping the GGUF in the load worker
+        # would otherwise compete with the first paint for the GIL (benchmarks/tui_speed.py)
+        if self.start_model:
+            self.switch_model(self.start_model, self.load_settings)
 
     def no_model_screen(self) -> Screen[Any]:
         """The screen shown when no model is configured (the first-run setup's seam: it picks a

@@ -161,7 +161,7 @@ async def test_message_sent_while_the_model_loads_is_answered_when_ready() -> No
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await wait_until(pilot, lambda: screen.is_mounted and screen.query("#prompt"))
-        assert "loading" in label_text(screen, "#status-model")
+        await wait_until(pilot, lambda: "loading" in label_text(screen, "#status-model"))
         await send(pilot, "early question")
         assert screen.message_views("user")[0].content == "early question"
         gate.set()
@@ -320,7 +320,7 @@ async def test_a_model_that_fails_to_load_is_reported(scripted: ScriptedEngine) 
         screen = app.screen
         await wait_until(pilot, lambda: any("Could not load the model: model file is truncated"
                                             in n.message for n in app._notifications))
-        assert "did not load" in label_text(screen, "#status-speed")
+        await wait_until(pilot, lambda: "did not load" in label_text(screen, "#status-speed"))
 
 
 def test_missing_model_file_is_one_clear_error(capsys) -> None:
