@@ -70,15 +70,27 @@ def bare_tps(engine, max_tokens: int) -> tuple[float, int]:
     return stats.gen_tps, stats.completion_tokens
 
 
-async def tui_tps(model: str, load: Any, max_tokens: int) -> tuple[float, int]:
+async def tui_tps(model: str, load: Any, max_tokens: int) -> tuple[float, int, float, float]:
+    """gen tokens/s and tokens inside the headless TUI, and what the UI thread spent meanwhile:
+    CPU ms per second of the reply, and screen updates per second."""
     from localchat.config import ChatDefaults, Config
     from localchat.history import ConversationStore
     from localchat.tui.app import LocalChatApp
+    from localchat.tui.messages import ReplyFinished, ReplyProgress
 
     config = Config(chat=ChatDefaults(system_prompt=SYSTEM, temperature=0.0, max_tokens=max_tokens))
     app = LocalChatApp(model, config=config, store=ConversationStore(),
                        load_settings=load)
-    async with app.run_test(size=(100, 30)) as pilot:
+    updates = 0
+    finished = asyncio.Event()
+
+    def watch(message: Any) -> None:
+        nonlocal updates
+        updates += isinstance(message, ReplyProgress)
+        if isinstance(message, ReplyFinished):
+            finished.set()
+
+    async with app.run_test(size=(100, 30), message_hook=watch) as pilot:
         while getattr(app.screen, "engine", None) is None:
             await pilot.pause(0.05)
         screen = app.screen
@@ -86,11 +98,15 @@ async def tui_tps(model: str, load: Any, max_tokens: int) -> tuple[float, int]:
         prompt = screen.query_one("#prompt")
         prompt.text = PROMPT
         prompt.focus()
+        ui_cpu_s = time.thread_time()  # this (main) thread runs the UI
         await pilot.press("enter")
-        while not screen.message_views("assistant") or screen.generating:
-            await asyncio.sleep(0.1)  # not pilot.pause: that forces a screen update each call
-        reply = app.store.get(screen.conversation_id).messages[-1]
-        return float(reply.stats["gen_tps"]), int(reply.stats["completion_tokens"])
+        # an event, not polling: a poll wakes the UI thread, which then competes for the GIL
+        await asyncio.wait_for(finished.wait(), timeout=300)
+        ui_cpu_s = time.thread_time() - ui_cpu_s
+        stats = app.store.get(screen.conversation_id).messages[-1].stats
+        total_s = float(stats["total_s"])
+        return (float(stats["gen_tps"]), int(stats["completion_tokens"]),
+                1000 * ui_cpu_s / total_s, updates / total_s)
 
 
 def first_paint_s(model: str) -> tuple[float, bool]:
@@ -105,27 +121,28 @@ def child(kind: str, model: str, load: Any, max_tokens: int) -> None:
     """One measurement in a fresh process, printed as ``RESULT <gen_tps> <tokens>``."""
     from localchat.engine import load_engine
 
-    if os.environ.get("LOCALCHAT_CHECKPOINT_S"):  # for tuning the checkpoint interval
+    if os.environ.get("LOCALCHAT_UI_SHARE"):  # for tuning the screen update pacing
         import localchat.tui.generation as generation
 
-        generation.CHECKPOINT_INTERVAL_S = float(os.environ["LOCALCHAT_CHECKPOINT_S"])
+        generation.UI_CPU_SHARE = float(os.environ["LOCALCHAT_UI_SHARE"])
     if kind == "bare":
         engine = load_engine(model, load)
         tps, tokens = bare_tps(engine, max_tokens)
         engine.close()
+        ui_ms, updates = 0.0, 0.0
     else:
-        tps, tokens = asyncio.run(tui_tps(model, load, max_tokens))
-    print(f"RESULT {tps} {tokens}", flush=True)
+        tps, tokens, ui_ms, updates = asyncio.run(tui_tps(model, load, max_tokens))
+    print(f"RESULT {tps} {tokens} {ui_ms} {updates}", flush=True)
 
 
-def measure(kind: str, args: argparse.Namespace, model: str) -> tuple[float, int]:
+def measure(kind: str, args: argparse.Namespace, model: str) -> tuple[float, int, float, float]:
     cmd = [sys.executable, __file__, "--child", kind, "--model", model, "--ctx", str(args.ctx),
            "--max-tokens", str(args.max_tokens)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
-    _, tps, tokens = [line for line in out.splitlines() if line.startswith("RESULT ")][-1].split()
-    return float(tps), int(tokens)
+    _, tps, tokens, ui_ms, updates = [ln for ln in out.splitlines() if ln.startswith("RESULT ")][-1].split()
+    return float(tps), int(tokens), float(ui_ms), float(updates)
 
 
 def main() -> int:
@@ -152,11 +169,15 @@ def main() -> int:
     paints = [first_paint_s(model) for _ in range(3)]
     bare: list[float] = []
     tui: list[float] = []
+    ui_ms: list[float] = []
+    updates: list[float] = []
     for _ in range(args.rounds):
-        tps, n_bare = measure("bare", args, model)
+        tps, n_bare, _, _ = measure("bare", args, model)
         bare.append(tps)
-        tps, n_tui = measure("tui", args, model)
+        tps, n_tui, ms, ups = measure("tui", args, model)
         tui.append(tps)
+        ui_ms.append(ms)
+        updates.append(ups)
 
     paint_s = statistics.median(p for p, _ in paints)
     bare_med, tui_med = statistics.median(bare), statistics.median(tui)
@@ -168,6 +189,9 @@ def main() -> int:
     # on a shared machine other work slows single runs; the best run of each is the least
     # disturbed, so its ratio is printed too
     print(f"ratio of the best runs: {max(tui) / max(bare):.3f}")
+    # CPU time is not disturbed by other processes: what the UI took from the model's cores
+    print(f"UI thread CPU while generating: {statistics.median(ui_ms):.0f} ms/s, "
+          f"{statistics.median(updates):.1f} screen updates/s")
     print(f"cold start to first paint: {paint_s:.3f} s  runs {[round(p, 3) for p, _ in paints]}  "
           f"(target < 1 s: {'met' if paint_s < 1 else 'MISSED'}); "
           f"model already loaded at first paint: {any(loaded for _, loaded in paints)}")

@@ -1,26 +1,44 @@
 """The body of the generate worker, kept apart from the screen so it reads as one loop.
 
-Write first, then show: every batch of text goes to the store (``update_reply``) before the
-message that displays it is posted, so nothing seen on screen can be lost by a crash. The store
-keeps the reply as "partial" until ``finish_reply``; a ``kill -9`` leaves it partial.
+Write first, then show: the text goes to the store (``update_reply``) before the message that
+displays it is posted, so nothing seen on screen can be lost by a crash. The store keeps the
+reply as "partial" until ``finish_reply``; a ``kill -9`` leaves it partial, with the text of the
+last checkpoint (at most ``CHECKPOINT_MAX_INTERVAL_S`` behind the model).
+
+Screen updates are paced by what they cost. Each one lays out and repaints the growing reply on
+the UI thread (10-25 ms on this project's 2-core test machine), and when the model's threads take
+every core each of those milliseconds is taken from them (the cores, and the GIL between tokens):
+at a fixed ten updates a second the TUI generated 20% slower than the bare engine. So after an
+update that cost the UI thread X seconds of CPU, the next one waits until X is at most a share of
+the time passed (``ui_cpu_share``) and at least ``SHOW_MIN_INTERVAL_S``: with a core to spare
+the text streams at up to ten updates a second; on a machine the model fills, about one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from localchat.engine.types import ChatEngine, Message, ReplyStats, Sampling, TextChunk
+from localchat.engine.types import ChatEngine, Message, ReplyStats, Sampling
 from localchat.tui.messages import ReplyFinished, ReplyProgress
 
-# Checkpoint batches, each one store write (a committed, fsynced UPDATE: ~0.36 ms, measured in
-# tests/history) followed by one screen update. Ten a second reads as smooth streaming, costs
-# the generation thread well under 1% in fsyncs, and keeps the Markdown renderer off the CPU the
-# model needs (benchmarks/tui_speed.py holds the TUI to 0.97 of the bare engine's tokens/s).
-CHECKPOINT_INTERVAL_S = 0.1
+# a checkpoint is one committed, fsynced UPDATE (~0.36 ms, tests/history::test_checkpoint_cost)
+CHECKPOINT_MAX_INTERVAL_S = 0.5
+SHOW_MIN_INTERVAL_S = 0.1
+# when the model's threads take every core, each UI millisecond is taken from them: 3% keeps
+# the TUI within ~0.97 of the bare engine (benchmarks/tui_speed.py); with a core to spare the
+# UI's time costs the model little (the GIL, memory bandwidth), so it may stream smoothly
+UI_CPU_SHARE = 0.03
+UI_CPU_SHARE_SPARE_CORE = 0.25
+
+
+def ui_cpu_share(model_threads: int) -> float:
+    spare_core = (os.cpu_count() or 1) > model_threads
+    return UI_CPU_SHARE_SPARE_CORE if spare_core else UI_CPU_SHARE
 
 
 class ReplyStore(Protocol):
@@ -30,12 +48,44 @@ class ReplyStore(Protocol):
         self, message_id: Any, content: str, status: str, stats: dict[str, Any] | None = None
     ) -> None: ...
 
+    def delete_messages_from(self, message_id: Any) -> None: ...
+
 
 def stats_record(stats: ReplyStats) -> dict[str, Any]:
     """What the store keeps of a reply's stats (everything but the text, which it has)."""
     record = dataclasses.asdict(stats)
     record.pop("text", None)
     return record
+
+
+class UiPacer:
+    """When the next screen update may go out, from the UI thread's own CPU clock."""
+
+    def __init__(self, ui_thread_id: int | None, share: float | None = None,
+                 min_interval_s: float | None = None) -> None:
+        self.share = UI_CPU_SHARE if share is None else share
+        self.min_interval_s = SHOW_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
+        self._clock: int | None = None
+        if ui_thread_id is not None:
+            try:
+                self._clock = time.pthread_getcpuclockid(ui_thread_id)
+            except (AttributeError, OSError):  # not on macOS / Windows: a fixed pace
+                self._clock = None
+        self._shown_at = 0.0
+        self._ui_cpu_at = self._ui_cpu()
+
+    def _ui_cpu(self) -> float:
+        return time.clock_gettime(self._clock) if self._clock is not None else 0.0
+
+    def may_show(self, now: float) -> bool:
+        since = now - self._shown_at
+        if since < self.min_interval_s:
+            return False
+        return self._ui_cpu() - self._ui_cpu_at <= self.share * since
+
+    def shown(self, now: float) -> None:
+        self._shown_at = now
+        self._ui_cpu_at = self._ui_cpu()
 
 
 def stream_reply(
@@ -46,38 +96,35 @@ def stream_reply(
     sampling: Sampling,
     cancel: threading.Event,
     post: Callable[[Any], Any],
-    interval_s: float | None = None,
+    ui_thread_id: int | None = None,
 ) -> None:
     """Run one reply to its end; always leaves the stored reply finished (or raises after
     storing what there was as stopped)."""
-    interval_s = CHECKPOINT_INTERVAL_S if interval_s is None else interval_s
+    pacer = UiPacer(ui_thread_id, share=ui_cpu_share(engine.info.n_threads))
     parts: list[str] = []
     pieces = 0
     t_first = 0.0
-    last_checkpoint = time.perf_counter()
+    written_at = time.perf_counter()
     stats: ReplyStats | None = None
-
-    def checkpoint() -> None:
-        nonlocal last_checkpoint
-        text = "".join(parts)
-        store.update_reply(reply_id, text)  # written first...
-        elapsed = time.perf_counter() - t_first if t_first else 0.0
-        live_tps = (pieces - 1) / elapsed if pieces > 1 and elapsed > 0 else 0.0
-        post(ReplyProgress(reply_id, text, pieces, live_tps))  # ...then shown
-        last_checkpoint = time.perf_counter()
-
     finished = False
     try:
         for event in engine.chat(messages, sampling, cancel):
-            if isinstance(event, TextChunk):
-                if not t_first:
-                    t_first = time.perf_counter()
-                pieces += 1
-                parts.append(event.text)
-                if time.perf_counter() - last_checkpoint >= interval_s:
-                    checkpoint()
-            elif isinstance(event, ReplyStats):
+            if isinstance(event, ReplyStats):
                 stats = event
+                continue
+            now = time.perf_counter()
+            t_first = t_first or now
+            pieces += 1
+            parts.append(event.text)
+            show = pacer.may_show(now)
+            if show or now - written_at >= CHECKPOINT_MAX_INTERVAL_S:
+                text = "".join(parts)
+                store.update_reply(reply_id, text)  # written first...
+                written_at = now
+                if show:
+                    live_tps = (pieces - 1) / (now - t_first) if now > t_first else 0.0
+                    post(ReplyProgress(reply_id, text, pieces, live_tps))  # ...then shown
+                    pacer.shown(now)
         text = "".join(parts)
         stopped = cancel.is_set() or (stats is not None and stats.finish_reason == "cancelled")
         status = "stopped" if stopped else "complete"
@@ -86,8 +133,13 @@ def stream_reply(
         post(ReplyFinished(reply_id, text, status, stats))
     finally:
         if not finished:
-            # an engine error mid-reply: keep what was shown, marked stopped; the error itself
-            # reaches the screen's Worker.StateChanged handler
+            # an engine error (the error itself reaches the screen's Worker.StateChanged
+            # handler): keep what was shown, marked stopped; a reply with no text at all (the
+            # message did not fit the context, say) is dropped, so Ctrl+R can try again
             text = "".join(parts)
-            store.finish_reply(reply_id, text, "stopped", None)
-            post(ReplyFinished(reply_id, text, "stopped", None))
+            if text:
+                store.finish_reply(reply_id, text, "stopped", None)
+                post(ReplyFinished(reply_id, text, "stopped", None))
+            else:
+                store.delete_messages_from(reply_id)
+                post(ReplyFinished(reply_id, "", "failed", None))

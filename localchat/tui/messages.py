@@ -66,5 +66,5 @@ class ReplyFinished(Message, bubble=False):
         super().__init__()
         self.reply_id = reply_id
         self.text = text
-        self.status = status  # "complete" | "stopped"
+        self.status = status  # "complete" | "stopped" | "failed" (no text; not stored)
         self.stats = stats

@@ -76,6 +76,17 @@ async def reply_done(pilot: Pilot, count: int = 1) -> Any:
     return await wait_until(pilot, done, what=f"reply {count} to finish")
 
 
+@pytest.fixture(autouse=True)
+def unpaced_screen_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pilot's polling runs on the UI thread, so the update pacer would count it as UI
+    cost and hold the stream back; here updates go out as often as ``SHOW_MIN_INTERVAL_S``
+    allows. The pacer has its own test (test_generation.py) and the benchmark measures it."""
+    from localchat.tui import generation
+
+    monkeypatch.setattr(generation, "UI_CPU_SHARE", 1.0)
+    monkeypatch.setattr(generation, "UI_CPU_SHARE_SPARE_CORE", 1.0)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Async tests run through anyio's pytest plugin (``pytestmark = pytest.mark.anyio``)."""

@@ -329,3 +329,29 @@ def test_missing_model_file_is_one_clear_error(capsys) -> None:
     assert main(["--model", "/nowhere/model.gguf"]) == 2
     err = capsys.readouterr().err
     assert "model file /nowhere/model.gguf does not exist" in err and "Traceback" not in err
+
+
+class _OverflowEngine(ScriptedEngine):
+    """The engine's answer to a message too long for the context window."""
+
+    def chat(self, messages, sampling=None, cancel=None):
+        from localchat.errors import ContextOverflowError
+
+        self.calls.append(list(messages))
+        raise ContextOverflowError("the message is 3000 tokens, the context holds 2048",
+                                   "shorten it, or load the model with a longer context")
+        yield  # a generator, like the real engine
+
+
+async def test_a_reply_that_fails_says_why_and_keeps_the_question() -> None:
+    app = make_app(_OverflowEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "a very long paste")
+        await wait_until(pilot, lambda: any("The reply failed: the message is 3000 tokens" in n.message
+                                            for n in app._notifications))
+        await wait_until(pilot, lambda: not screen.generating)
+        assert [v.role for v in screen.message_views()] == ["user"]
+        stored = app.store.get(screen.conversation_id).messages
+        assert [(m.role, m.content) for m in stored] == [("user", "a very long paste")]
+        assert "Ctrl+R tries again" in label_text(screen, "#status-speed")

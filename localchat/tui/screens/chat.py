@@ -234,16 +234,17 @@ class ChatScreen(ReplyActions):
         self._reply = MessageView("assistant", "", status="streaming", message_id=stored.id, model=name)
         await self.log_view.mount(self._reply)
         self.status.show_text("generating…")
-        self.generate(engine, stored.id, messages, sampling_for(self.settings), self._cancel, self._done)
+        self.generate(engine, stored.id, messages, sampling_for(self.settings), self._cancel,
+                      self._done, threading.get_ident())
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def generate(
         self, engine: ChatEngine, reply_id: Any, messages: list[Message], sampling: Sampling,
-        cancel: threading.Event, done: threading.Event,
+        cancel: threading.Event, done: threading.Event, ui_thread_id: int,
     ) -> None:
         try:
             stream_reply(engine, self.app.store, reply_id, messages, sampling, cancel,
-                         self.post_message)
+                         self.post_message, ui_thread_id=ui_thread_id)
         finally:
             done.set()
 
@@ -258,7 +259,10 @@ class ChatScreen(ReplyActions):
     async def _reply_finished(self, event: ReplyFinished) -> None:
         view, self._reply = self._reply, None
         if view is not None and view.message_id == event.reply_id:
-            await view.finish(event.text, event.status)
+            if event.status == "failed":
+                await view.remove()
+            else:
+                await view.finish(event.text, event.status)
         stats = event.stats
         if stats is not None:
             self.status.show_reply(stats)
@@ -271,12 +275,14 @@ class ChatScreen(ReplyActions):
                     f"view to fit its {stats.n_ctx}-token context", classes="context-notice", markup=False))
         if event.status == "stopped":
             self.status.show_text("stopped · " + (reply_figures(stats) if stats else "partial reply kept"))
+        elif event.status == "failed":
+            self.status.show_text("the reply failed: Ctrl+R tries again")
         self.refresh_sidebar()
         self.generating = False  # last: everything above is on screen once this reads False
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """A failed reply (its partial text is already stored as stopped) becomes a message."""
+        """A failed reply becomes a message (its partial text is already stored as stopped)."""
         if event.state == WorkerState.ERROR:
             self.notify(f"The reply failed: {error_text(event.worker.error)}", severity="error",
                         timeout=20)
