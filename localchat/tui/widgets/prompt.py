@@ -21,7 +21,11 @@ class PromptInput(TextArea):
             self.text = text
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)  # type: ignore[arg-type]
+        super().__init__(  # type: ignore[arg-type]
+            soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
+            placeholder="Message · Enter sends · Shift+Enter or Ctrl+J: new line · F1: keys",
+            **kwargs,
+        )
 
     async def _on_key(self, event: events.Key) -> None:
         # TextArea inserts a newline for Enter in its own key handler, before bindings run
