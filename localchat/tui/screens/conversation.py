@@ -49,13 +49,14 @@ class ConversationActions(Screen[None]):
 
     if TYPE_CHECKING:  # provided by ChatScreen
         app: LocalChatApp
-        engine: ChatEngine | None
         conversation_id: Any
         chat_title: str
         settings: Any
         tps_history: list[float]
         _editing_id: Any
 
+        @property
+        def engine(self) -> ChatEngine | None: ...
         @property
         def status(self) -> StatusBar: ...
         async def show_messages(self, stored: Any) -> None: ...

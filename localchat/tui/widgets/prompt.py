@@ -20,11 +20,11 @@ class PromptInput(TextArea):
             self.prompt = prompt
             self.text = text
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
             soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
             placeholder="Message · Enter sends · Shift+Enter or Ctrl+J: new line · F1: keys",
-            **kwargs,
+            id=id,
         )
 
     async def _on_key(self, event: events.Key) -> None:
