@@ -96,12 +96,15 @@ class ModelHost(App[int]):
         self.post_message(ModelLoaded(engine, path, settings))
 
     def _mark_in_use(self, path: str) -> None:
-        """So `localchat rm` refuses to delete the file while it is loaded here."""
+        """So `localchat rm` refuses to delete the file while it is loaded here, and
+        `localchat models` shows when it was last used. Runs in the load worker."""
         from localchat.download.inuse import register
+        from localchat.download.store import touch_last_used
 
         self.release_in_use()
         try:
             self._in_use = register(path)
+            touch_last_used(path)
         except OSError as exc:  # a read-only cache folder must not stop the chat
             self.call_from_thread(self.notify, f"Could not mark the model in use: {exc}",
                                   severity="warning")
