@@ -19,6 +19,7 @@ from textual.theme import Theme
 
 from localchat.config import Config, save_config
 from localchat.engine.types import LoadSettings
+from localchat.history import ConversationStore
 from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
 from localchat.tui.screens.help import HelpScreen, key_rows
@@ -40,14 +41,14 @@ class LocalChatApp(ModelHost):
         model_path: str | None,
         *,
         config: Config,
-        store: Any,
+        store: ConversationStore,
         load_settings: LoadSettings | None = None,
         engine_loader: EngineLoader = real_engine_loader,
     ) -> None:
         super().__init__()
         self.start_model = model_path
         self.config = config
-        self.store = store  # localchat.history.ConversationStore
+        self.store = store
         self.load_settings = load_settings or LoadSettings()
         self.engine_loader = engine_loader
 
@@ -93,7 +94,10 @@ class LocalChatApp(ModelHost):
             self.config = dataclasses.replace(
                 self.config, ui=dataclasses.replace(self.config.ui, theme=theme.name), notice=""
             )
-            save_config(self.config)
+            try:
+                save_config(self.config)
+            except OSError as exc:
+                self.notify(f"Could not save the theme choice: {exc}", severity="warning")
 
     # ------------------------------------------------------------------ help and palette
     def binding_groups(self) -> list[tuple[str, list[Any]]]:

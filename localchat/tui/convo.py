@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from localchat.config import ChatDefaults
 from localchat.engine.types import Message, Sampling
+from localchat.history import ConversationSettings, StoredMessage
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
-def chat_settings(conversation: Any, defaults: ChatDefaults) -> Any:
-    """The conversation's settings, or the config defaults when it has none yet."""
-    from localchat.history import ConversationSettings
-
-    if conversation is not None and conversation.settings is not None:
-        return conversation.settings
+def new_chat_settings(defaults: ChatDefaults) -> ConversationSettings:
+    """A new conversation's settings: the config file's defaults."""
     return ConversationSettings.from_defaults(defaults)
 
 
-def sampling_for(settings: Any) -> Sampling:
+def sampling_for(settings: ConversationSettings) -> Sampling:
     return Sampling(
         temperature=float(settings.temperature),
         top_p=float(settings.top_p),
@@ -29,13 +25,15 @@ def sampling_for(settings: Any) -> Sampling:
     )
 
 
-def engine_messages(system_prompt: str, stored: Sequence[Any]) -> list[Message]:
+def engine_messages(system_prompt: str, stored: Sequence[StoredMessage]) -> list[Message]:
     """The turns sent to the model: the system prompt, then user and assistant messages with
-    text (a stopped or partial reply is sent as far as it got, as the user saw it)."""
+    text (a stopped or interrupted reply is sent as far as it got, as the user saw it)."""
     out = [Message("system", system_prompt)] if system_prompt.strip() else []
     for m in stored:
-        if m.role in ("user", "assistant") and m.content:
-            out.append(Message(m.role, m.content))
+        if m.role == "user":
+            out.append(Message("user", m.content))
+        elif m.role == "assistant" and m.content:
+            out.append(Message("assistant", m.content))
     return out
 
 

@@ -42,13 +42,13 @@ def ui_cpu_share(model_threads: int) -> float:
 
 
 class ReplyStore(Protocol):
-    def update_reply(self, message_id: Any, content: str) -> None: ...
+    def update_reply(self, message_id: int, content: str) -> None: ...
 
     def finish_reply(
-        self, message_id: Any, content: str, status: str, stats: dict[str, Any] | None = None
+        self, message_id: int, content: str, status: str, stats: dict[str, Any] | None = None
     ) -> None: ...
 
-    def delete_messages_from(self, message_id: Any) -> None: ...
+    def delete_messages_from(self, message_id: int) -> None: ...
 
 
 def stats_record(stats: ReplyStats) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class UiPacer:
 def stream_reply(
     engine: ChatEngine,
     store: ReplyStore,
-    reply_id: Any,
+    reply_id: int,
     messages: Sequence[Message],
     sampling: Sampling,
     cancel: threading.Event,

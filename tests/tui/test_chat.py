@@ -292,9 +292,9 @@ async def test_config_and_store_notices_are_shown(scripted: ScriptedEngine) -> N
 
 
 def test_message_view_role_line() -> None:
-    assert MessageView("assistant", "x", status="stopped", model="M")._role_line() == \
-        "Assistant · M  [stopped]"
-    assert MessageView("user", "x")._role_line() == "You"
+    assert MessageView("assistant", "x", message_id=2, status="stopped", model="M")._role_line() \
+        == "Assistant · M  [stopped]"
+    assert MessageView("user", "x", message_id=1)._role_line() == "You"
 
 
 def test_importing_the_tui_does_not_import_llama_cpp() -> None:
@@ -355,3 +355,23 @@ async def test_a_reply_that_fails_says_why_and_keeps_the_question() -> None:
         stored = app.store.get(screen.conversation_id).messages
         assert [(m.role, m.content) for m in stored] == [("user", "a very long paste")]
         assert "Ctrl+R tries again" in label_text(screen, "#status-speed")
+
+
+async def test_a_search_hit_opens_its_conversation() -> None:
+    engine = ScriptedEngine(["Pelicans scoop fish.", "Otters hold hands."])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "birds?")
+        await reply_done(pilot)
+        pelicans = screen.conversation_id
+        await pilot.press("ctrl+n")
+        await send(pilot, "mammals?")
+        await reply_done(pilot, count=1)
+        assert screen.conversation_id != pelicans
+        await pilot.press("ctrl+f", *"scoop")
+        options = screen.query_one("#conversations")
+        await wait_until(pilot, lambda: options.option_count == 1, what="one hit")
+        await pilot.press("enter", "enter")  # to the list, then open the hit
+        await wait_until(pilot, lambda: screen.conversation_id == pelicans)
+        assert [v.content for v in screen.message_views()] == ["birds?", "Pelicans scoop fish."]

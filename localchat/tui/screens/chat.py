@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from localchat.engine.types import Message, Sampling
 from localchat.errors import LocalChatError
-from localchat.history import title_from_first_message
+from localchat.history import ConversationSettings, StoredMessage, title_from_first_message
 from localchat.tui.convo import engine_messages, sampling_for
 from localchat.tui.generation import stream_reply
 from localchat.tui.messages import (
@@ -54,6 +55,7 @@ class ChatScreen(ReplyActions):
         Binding("f2", "rename", "Rename chat", show=False),
         Binding("f3", "settings", "Chat settings"),
         Binding("f5", "export('markdown')", "Export to Markdown", show=False),
+        # priority: the prompt (a TextArea) binds F6 to "select line"
         Binding("f6", "export('json')", "Export to JSON", show=False, priority=True),
         Binding("f8", "delete_chat", "Delete chat", show=False),
     ]
@@ -62,9 +64,9 @@ class ChatScreen(ReplyActions):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conversation_id: Any = None
+        self.conversation_id: int | None = None
         self.chat_title = "New chat"
-        self.settings: Any = None
+        self.settings = ConversationSettings()  # set on mount: the chat's own, or the defaults
         self.generating = False
         self.tps_history: list[float] = []
         self._cancel = threading.Event()
@@ -72,7 +74,7 @@ class ChatScreen(ReplyActions):
         self._done.set()
         self._reply: MessageView | None = None
         self._waiting_for_model = False
-        self._editing_id: Any = None
+        self._editing_id: int | None = None
 
     @property
     def engine(self) -> ChatEngine | None:
@@ -130,7 +132,7 @@ class ChatScreen(ReplyActions):
         self.chat_title = title
         self.query_one("#chat-title", Label).update(title)
 
-    async def show_messages(self, stored: Any) -> None:
+    async def show_messages(self, stored: Sequence[StoredMessage]) -> None:
         log = self.log_view
         await log.remove_children()
         views = [
@@ -174,7 +176,7 @@ class ChatScreen(ReplyActions):
         if self.engine is None or self.conversation_id is None:
             return
         try:
-            used = self.engine.count_tokens(self.current_messages())
+            used = self.engine.count_tokens(self.current_messages(self.conversation_id))
         except LocalChatError:
             return
         self.status.show_context(used, self.engine.info.n_ctx)
@@ -183,40 +185,45 @@ class ChatScreen(ReplyActions):
     @on(PromptInput.Submitted)
     async def _send(self, event: PromptInput.Submitted) -> None:
         if self.generating or self._waiting_for_model:
-            self.notify("A reply is still coming: wait for it, or press Esc to stop it.",
-                        severity="warning")
+            busy = "A reply is still coming: wait for it, or press Esc to stop it."
+            if self._waiting_for_model:
+                busy = "The model is still loading; your last message is answered first."
+            self.notify(busy, severity="warning")  # the text stays in the prompt
             return
         text = event.text.strip("\n")
         event.prompt.clear()
         store = self.app.store
-        if self.conversation_id is None:
+        conversation_id = self.conversation_id
+        if conversation_id is None:
             conversation = store.create(title=title_from_first_message(text), settings=self.settings)
-            self.conversation_id = conversation.id
+            conversation_id = self.conversation_id = conversation.id
             self.set_title(conversation.title)
         if self._editing_id is not None:
             await self.remove_views_from(self._editing_id)
             store.delete_messages_from(self._editing_id)
             self._editing_id = None
-        stored = store.add_message(self.conversation_id, "user", text)
+        stored = store.add_message(conversation_id, "user", text)
         await self.log_view.mount(MessageView("user", text, message_id=stored.id))
         self.log_view.scroll_end(animate=False)
         self.log_view.anchor()
         self.refresh_sidebar()
         await self.start_reply()
 
-    async def remove_views_from(self, message_id: Any) -> None:
+    async def remove_views_from(self, message_id: int) -> None:
         views = self.message_views()
         ids = [v.message_id for v in views]
         if message_id in ids:
             for view in views[ids.index(message_id):]:
                 await view.remove()
 
-    def current_messages(self) -> list[Message]:
-        conversation = self.app.store.get(self.conversation_id)
+    def current_messages(self, conversation_id: int) -> list[Message]:
+        conversation = self.app.store.get(conversation_id)
         return engine_messages(self.settings.system_prompt, conversation.messages)
 
     async def start_reply(self) -> None:
-        engine = self.engine
+        engine, conversation_id = self.engine, self.conversation_id
+        if conversation_id is None:  # nothing said yet
+            return
         if engine is None:
             if self.app.loading:
                 self._waiting_for_model = True
@@ -225,9 +232,9 @@ class ChatScreen(ReplyActions):
                 self.notify("No model is loaded, so nothing can answer yet: your message is kept.",
                             severity="warning")
             return
-        messages = self.current_messages()
+        messages = self.current_messages(conversation_id)
         name = engine.info.name
-        stored = self.app.store.begin_reply(self.conversation_id, name)
+        stored = self.app.store.begin_reply(conversation_id, name)
         self.generating = True  # before the await: the view is on screen from the mount on
         self._cancel = threading.Event()
         self._done = threading.Event()
@@ -239,7 +246,7 @@ class ChatScreen(ReplyActions):
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def generate(
-        self, engine: ChatEngine, reply_id: Any, messages: list[Message], sampling: Sampling,
+        self, engine: ChatEngine, reply_id: int, messages: list[Message], sampling: Sampling,
         cancel: threading.Event, done: threading.Event, ui_thread_id: int,
     ) -> None:
         try:

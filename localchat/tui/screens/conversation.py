@@ -4,28 +4,32 @@ and the sidebar. A base class so chat.py stays about the chat itself."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 from textual.widgets import OptionList
 
 from localchat import paths
 from localchat.errors import LocalChatError
-from localchat.tui.convo import chat_settings
+from localchat.tui.convo import new_chat_settings
 from localchat.tui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from localchat.tui.screens.settings import SettingsScreen
 from localchat.tui.widgets.prompt import PromptInput
 from localchat.tui.widgets.sidebar import Sidebar
 
 if TYPE_CHECKING:
+    from textual.containers import VerticalScroll
+
     from localchat.engine.types import ChatEngine
+    from localchat.history import ConversationSettings, StoredMessage
     from localchat.tui.app import LocalChatApp
     from localchat.tui.widgets.message import MessageView
     from localchat.tui.widgets.statusbar import StatusBar
 
 
-def export_path(title: str, conversation_id: Any, suffix: str, folder: Path | None = None) -> Path:
+def export_path(title: str, conversation_id: int, suffix: str, folder: Path | None = None) -> Path:
     """``localchat-<title-slug>-<id>.<suffix>`` in the current directory, or in the data
     directory when the current one cannot be written."""
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "chat"
@@ -49,28 +53,32 @@ class ConversationActions(Screen[None]):
 
     if TYPE_CHECKING:  # provided by ChatScreen
         app: LocalChatApp
-        conversation_id: Any
+        conversation_id: int | None
         chat_title: str
-        settings: Any
+        settings: ConversationSettings
         tps_history: list[float]
-        _editing_id: Any
+        _editing_id: int | None
+        _waiting_for_model: bool
 
         @property
         def engine(self) -> ChatEngine | None: ...
         @property
         def status(self) -> StatusBar: ...
-        async def show_messages(self, stored: Any) -> None: ...
+        @property
+        def log_view(self) -> VerticalScroll: ...
+        async def show_messages(self, stored: Sequence[StoredMessage]) -> None: ...
         def set_title(self, title: str) -> None: ...
         def show_context_use(self) -> None: ...
         def message_views(self, role: str | None = None) -> list[MessageView]: ...
         def _idle(self, what: str) -> bool: ...
 
     # ------------------------------------------------------------------ opening
-    async def open_conversation(self, conversation_id: Any) -> None:
+    async def open_conversation(self, conversation_id: int) -> None:
         conversation = self.app.store.get(conversation_id)
         self.conversation_id = conversation.id
-        self.settings = chat_settings(conversation, self.app.config.chat)
+        self.settings = conversation.settings
         self._editing_id = None
+        self._waiting_for_model = False  # a message kept waiting is answered by Ctrl+R later
         self.set_title(conversation.title)
         await self.show_messages(conversation.messages)
         self.tps_history = [
@@ -83,8 +91,9 @@ class ConversationActions(Screen[None]):
 
     async def start_new_chat(self) -> None:
         self.conversation_id = None
-        self.settings = chat_settings(None, self.app.config.chat)
+        self.settings = new_chat_settings(self.app.config.chat)
         self._editing_id = None
+        self._waiting_for_model = False
         self.tps_history = []
         self.status.set_history([])
         self.set_title("New chat")
@@ -110,6 +119,10 @@ class ConversationActions(Screen[None]):
         except LocalChatError as exc:
             self.notify(str(exc), severity="error")
             return
+        hit = next((v for v in self.message_views() if v.message_id == event.message_id), None)
+        if hit is not None:  # a search hit: show the message that matched
+            self.log_view.anchor(False)
+            self.log_view.scroll_to_widget(hit, animate=False, top=True)
         self.query_one(PromptInput).focus()
 
     # ------------------------------------------------------------------ actions
@@ -133,31 +146,31 @@ class ConversationActions(Screen[None]):
             self.refresh_sidebar()
             self.query_one(PromptInput).focus()
 
-    def _stored(self, what: str) -> bool:
+    def _stored(self, what: str) -> int | None:
+        """The conversation's id, or None (with a note) when nothing is stored yet."""
         if self.conversation_id is None:
             self.notify(f"Nothing to {what} yet: send a message first.", severity="warning")
-            return False
-        return True
+        return self.conversation_id
 
     def action_rename(self) -> None:
-        if not self._stored("rename"):
+        if (conversation_id := self._stored("rename")) is None:
             return
 
         def renamed(title: str | None) -> None:
             if title:
-                self.app.store.rename(self.conversation_id, title)
+                self.app.store.rename(conversation_id, title)
                 self.set_title(title)
                 self.refresh_sidebar()
 
         self.app.push_screen(TextPromptScreen("Rename this chat", self.chat_title), renamed)
 
     def action_delete_chat(self) -> None:
-        if not self._stored("delete") or not self._idle("delete it"):
+        if (conversation_id := self._stored("delete")) is None or not self._idle("delete it"):
             return
 
         async def confirmed(yes: bool | None) -> None:
             if yes:
-                self.app.store.delete(self.conversation_id)
+                self.app.store.delete(conversation_id)
                 self.notify(f"Deleted “{self.chat_title}”.")
                 await self.start_new_chat()
                 self.refresh_sidebar()
@@ -166,19 +179,23 @@ class ConversationActions(Screen[None]):
                              confirmed)
 
     def action_export(self, kind: str) -> None:
-        if not self._stored("export"):
+        if (conversation_id := self._stored("export")) is None:
             return
         store = self.app.store
         if kind == "json":
-            text, suffix = store.export_json(self.conversation_id), "json"
+            text, suffix = store.export_json(conversation_id), "json"
         else:
-            text, suffix = store.export_markdown(self.conversation_id), "md"
-        target = export_path(self.chat_title, self.conversation_id, suffix)
-        target.write_text(text, encoding="utf-8")
+            text, suffix = store.export_markdown(conversation_id), "md"
+        target = export_path(self.chat_title, conversation_id, suffix)
+        try:
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not write {target}: {exc.strerror}", severity="error")
+            return
         self.notify(f"Exported this chat to {target}")
 
     def action_settings(self) -> None:
-        def saved(settings: Any) -> None:
+        def saved(settings: ConversationSettings | None) -> None:
             if settings is None:
                 return
             self.settings = settings

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,11 +9,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, TextArea
 
+from localchat.history import ConversationSettings
 
-def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens: str) -> Any:
+
+def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens: str
+                   ) -> ConversationSettings:
     """ConversationSettings from the form's text; ValueError says which field is wrong."""
-    from localchat.history import ConversationSettings
-
     try:
         temp = float(temperature)
     except ValueError:
@@ -37,12 +36,12 @@ def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens:
     return ConversationSettings(system_prompt=system_prompt, temperature=temp, top_p=top, max_tokens=limit)
 
 
-class SettingsScreen(ModalScreen[Any]):
+class SettingsScreen(ModalScreen[ConversationSettings | None]):
     """Dismisses with the new ConversationSettings, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
-    def __init__(self, settings: Any, title: str) -> None:
+    def __init__(self, settings: ConversationSettings, title: str) -> None:
         super().__init__(classes="dialog-screen")
         self.settings = settings
         self.conversation_title = title

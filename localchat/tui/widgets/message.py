@@ -16,7 +16,7 @@ class MessageView(Vertical):
     the new text) and get one full render when they end."""
 
     def __init__(
-        self, role: str, content: str, *, status: str = "complete", message_id: object = None,
+        self, role: str, content: str, *, message_id: int, status: str = "complete",
         model: str = "",
     ) -> None:
         super().__init__(classes=f"message {role}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -15,19 +15,25 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from localchat.errors import StoreError
 
+if TYPE_CHECKING:
+    from localchat.history import ConversationStore
+
 
 class Sidebar(Vertical):
     """Lists the store's conversations (or search hits) for the chat screen."""
 
     class Chosen(Message):
-        def __init__(self, conversation_id: Any) -> None:
+        """A conversation was picked; ``message_id`` is the search hit's message, if any."""
+
+        def __init__(self, conversation_id: int, message_id: int | None = None) -> None:
             super().__init__()
             self.conversation_id = conversation_id
+            self.message_id = message_id
 
-    def __init__(self, store: Any, **kwargs: Any) -> None:
+    def __init__(self, store: ConversationStore, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store = store
-        self.current_id: Any = None
+        self.current_id: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("Conversations", classes="sidebar-title")
@@ -78,6 +84,7 @@ class Sidebar(Vertical):
 
     @on(OptionList.OptionSelected, "#conversations")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        option_id = event.option.id or ""
-        raw = option_id.split(":", 1)[0]
-        self.post_message(self.Chosen(int(raw) if raw.isdigit() else raw))
+        # option ids: "<conversation>" in the list, "<conversation>:<message or None>" for a hit
+        conversation, _, message = (event.option.id or "").partition(":")
+        self.post_message(self.Chosen(int(conversation),
+                                      int(message) if message.isdigit() else None))
