@@ -65,6 +65,13 @@ async def send(pilot: Pilot, text: str) -> None:
     await pilot.press("enter")
 
 
+async def ask(pilot: Pilot, text: str) -> Any:
+    """Send ``text`` and wait for its reply to end; returns the reply's view."""
+    count = len(pilot.app.screen.message_views("assistant")) + 1
+    await send(pilot, text)
+    return await reply_done(pilot, count)
+
+
 async def reply_done(pilot: Pilot, count: int = 1) -> Any:
     """Wait until ``count`` replies are on screen and none is streaming; returns the last."""
     screen = pilot.app.screen

@@ -6,7 +6,7 @@ import pytest
 
 from localchat.tui.messages import ReplyProgress
 from localchat.tui.widgets.message import MessageView
-from tests.tui.conftest import SIZE, make_app, open_store, ready, reply_done, send, wait_until
+from tests.tui.conftest import SIZE, ask, make_app, open_store, ready, reply_done, send, wait_until
 from tests.tui.scripted import DEFAULT_REPLY, ScriptedEngine
 
 pytestmark = pytest.mark.anyio
@@ -23,8 +23,7 @@ async def test_reply_streams_in_and_is_stored() -> None:
     async with app.run_test(size=SIZE, message_hook=lambda m: isinstance(m, ReplyProgress)
                             and progress.append(m)) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "Write a greeting function")
-        reply = await reply_done(pilot)
+        reply = await ask(pilot, "Write a greeting function")
         assert reply.content == DEFAULT_REPLY
         assert len(progress) >= 2 and all(DEFAULT_REPLY.startswith(p.text) for p in progress)
         assert "gen 42.5 t/s" in label_text(screen, "#status-speed")
@@ -77,8 +76,7 @@ async def test_regenerate_replaces_the_last_reply() -> None:
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "question")
-        await reply_done(pilot)
+        await ask(pilot, "question")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: len(engine.calls) == 2 and not screen.generating)
         assert [v.content for v in screen.message_views()] == ["question", "second answer"]
@@ -92,8 +90,7 @@ async def test_edit_last_message_and_resend() -> None:
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "helo wrld")
-        await reply_done(pilot)
+        await ask(pilot, "helo wrld")
         await pilot.press("ctrl+l")
         prompt = screen.query_one("#prompt")
         assert prompt.text == "helo wrld"
@@ -125,8 +122,7 @@ async def test_copy_reply_and_code_block(scripted: ScriptedEngine) -> None:
     app = make_app(scripted)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await send(pilot, "code please")
-        await reply_done(pilot)
+        await ask(pilot, "code please")
         await pilot.press("ctrl+o")
         assert app.clipboard == DEFAULT_REPLY
         await pilot.press("ctrl+g")
@@ -140,8 +136,7 @@ async def test_dropped_turns_are_shown_in_the_chat() -> None:
     app = make_app(ScriptedEngine(["ok"], dropped_messages=2))
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "long history")
-        await reply_done(pilot)
+        await ask(pilot, "long history")
         notice = await wait_until(pilot, lambda: screen.query(".context-notice"))
         assert "2 oldest messages were left out" in str(notice.first().render())
 
@@ -173,8 +168,7 @@ async def test_sidebar_new_rename_and_delete_with_confirmation(scripted: Scripte
     app = make_app(scripted)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "first chat")
-        await reply_done(pilot)
+        await ask(pilot, "first chat")
         first_id = screen.conversation_id
         await pilot.press("f2")
         await wait_until(pilot, lambda: app.screen.query("#answer"))
@@ -203,8 +197,7 @@ async def test_settings_apply_to_the_conversation(scripted: ScriptedEngine) -> N
     app = make_app(scripted)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "hi")
-        await reply_done(pilot)
+        await ask(pilot, "hi")
         await pilot.press("f3")
         await wait_until(pilot, lambda: app.screen.query("#temperature"))
         app.screen.query_one("#system-prompt").text = "Answer like a pirate."
@@ -362,12 +355,10 @@ async def test_a_search_hit_opens_its_conversation() -> None:
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "birds?")
-        await reply_done(pilot)
+        await ask(pilot, "birds?")
         pelicans = screen.conversation_id
         await pilot.press("ctrl+n")
-        await send(pilot, "mammals?")
-        await reply_done(pilot, count=1)
+        await ask(pilot, "mammals?")
         assert screen.conversation_id != pelicans
         await pilot.press("ctrl+f", *"scoop")
         options = screen.query_one("#conversations")

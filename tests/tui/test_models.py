@@ -10,7 +10,7 @@ from localchat.download.inuse import holders
 from localchat.engine.types import LoadSettings
 from localchat.errors import ModelFileError
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
-from tests.tui.conftest import SIZE, make_app, ready, reply_done, send, wait_until
+from tests.tui.conftest import SIZE, ask, make_app, ready, reply_done, send, wait_until
 from tests.tui.scripted import ScriptedEngine
 
 pytestmark = pytest.mark.anyio
@@ -39,16 +39,14 @@ async def test_switching_model_mid_conversation_continues_the_chat() -> None:
                             and seen.append(m)) as pilot:
         screen = await ready(pilot)
         assert holders(SMALL) == [os.getpid()]  # `localchat rm` refuses to delete it now
-        await send(pilot, "first question")
-        await reply_done(pilot)
+        await ask(pilot, "first question")
         app.switch_model(BIG, LoadSettings(n_ctx=4096))
         await wait_until(pilot, lambda: app.engine is big, what="the new model")
         await wait_until(pilot, lambda: "Big · Q8_0" in str(screen.query_one("#status-model").render()))
         assert small.closed and holders(SMALL) == [] and holders(BIG) == [os.getpid()]
         assert app.load_settings.n_ctx == 4096
         assert any(m.path == BIG and m._sender is app for m in seen)  # the app forwarded it
-        await send(pilot, "second question")
-        await reply_done(pilot, count=2)
+        await ask(pilot, "second question")
         assert [v.content for v in screen.message_views()] == [
             "first question", "small answer", "second question", "big answer"]
         assert [m.content for m in big.calls[0][1:]] == ["first question", "small answer",

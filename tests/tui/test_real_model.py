@@ -9,7 +9,7 @@ import re
 import pytest
 
 from localchat.download.inuse import holders
-from tests.tui.conftest import SIZE, open_store, ready, real_app, reply_done, send, wait_until
+from tests.tui.conftest import SIZE, ask, open_store, ready, real_app, send, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -19,8 +19,7 @@ async def test_real_reply_streams_in_with_tokens_per_second(smollm2_path) -> Non
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         assert "Q4_1 · GPU layers 0/30" in str(screen.query_one("#status-model").render())
-        await send(pilot, "What is the capital of France?")
-        reply = await reply_done(pilot)
+        reply = await ask(pilot, "What is the capital of France?")
         assert reply.content.strip()
         speed = str(screen.query_one("#status-speed").render())
         assert "gen " in speed and " t/s" in speed and "TTFT" in speed
@@ -54,8 +53,7 @@ async def test_real_chat_is_there_after_reopening_and_search_and_export_find_it(
     app = real_app(str(smollm2_path), max_tokens=24)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await send(pilot, "Tell me about pelicans.")
-        reply = (await reply_done(pilot)).content
+        reply = (await ask(pilot, "Tell me about pelicans.")).content
     app.store.close()
     monkeypatch.chdir(tmp_path)
     again = real_app(str(smollm2_path), store=open_store())
@@ -82,14 +80,12 @@ async def test_real_switch_to_another_quant_mid_conversation(smollm2_path, smoll
     app = real_app(str(smollm2_path), max_tokens=12)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "Name a colour.")
-        await reply_done(pilot)
+        await ask(pilot, "Name a colour.")
         app.switch_model(str(smollm2_q8_path))
         await wait_until(pilot, lambda: app.engine is not None and app.engine.info.quant == "Q8_0",
                          what="the Q8_0 model")
         assert holders(smollm2_path) == [] and holders(smollm2_q8_path) == [os.getpid()]
-        await send(pilot, "Name another one.")
-        await reply_done(pilot, count=2)
+        await ask(pilot, "Name another one.")
         assert "Q8_0" in str(screen.query_one("#status-model").render())
         stored = app.store.get(screen.conversation_id).messages
         assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "complete")] * 2

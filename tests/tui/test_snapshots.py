@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tests.tui.conftest import SIZE, make_app, ready, reply_done, send
+from tests.tui.conftest import SIZE, ask, make_app, ready
 from tests.tui.scripted import ScriptedEngine
 
 
 async def _chat_with_reply(pilot: Pilot) -> None:
     screen = await ready(pilot)
     screen.query_one("#prompt").cursor_blink = False
-    await send(pilot, "Write a greeting function in Python")
-    await reply_done(pilot)
+    await ask(pilot, "Write a greeting function in Python")
     await pilot.pause()
 
 
@@ -59,8 +58,7 @@ def test_stopped_reply_and_dropped_turns(snap_compare) -> None:
     async def run_before(pilot: Pilot) -> None:
         screen = await ready(pilot)
         screen.query_one("#prompt").cursor_blink = False
-        await send(pilot, "Count slowly")
-        await reply_done(pilot)
+        await ask(pilot, "Count slowly")
         await pilot.pause()
 
     engine = ScriptedEngine(["one two three four five six seven"], dropped_messages=2,
