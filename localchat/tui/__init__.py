@@ -8,6 +8,7 @@ def run_tui(model: str | None, ctx: int | None) -> int:
     """Open the chat on ``model`` (or the configured model); returns the exit status."""
     from pathlib import Path
 
+    from localchat import paths
     from localchat.config import load_config
     from localchat.engine.types import LoadSettings
     from localchat.errors import ModelFileError
@@ -19,8 +20,9 @@ def run_tui(model: str | None, ctx: int | None) -> int:
     if path:
         path = str(Path(path).expanduser())
         if not Path(path).is_file():
+            where = "check the path" if model else f"fix [model] path in {paths.config_file()}"
             raise ModelFileError(f"model file {path} does not exist",
-                                 "check the path, or run `localchat pull starter`")
+                                 f"{where}, or run `localchat pull starter`")
     choice = config.model
     settings = LoadSettings(
         n_ctx=ctx or choice.ctx,
