@@ -77,3 +77,10 @@ def test_pacer_holds_updates_back_while_the_ui_thread_is_busy() -> None:
         pass
     assert not pacer.may_show(now + 0.1)  # 50 ms is more than 10% of 0.1 s
     assert pacer.may_show(now + 1.0)  # and less than 10% of 1 s
+
+
+def test_a_backlog_of_progress_collapses_into_the_newest() -> None:
+    older, newer = ReplyProgress(7, "Hel", 3, 0.0), ReplyProgress(7, "Hello", 5, 9.0)
+    assert older.can_replace(newer)  # the newer one holds all of the older one's text
+    assert not older.can_replace(ReplyProgress(8, "Other", 1, 0.0))
+    assert not older.can_replace(ReplyFinished(7, "Hello!", "complete", None))

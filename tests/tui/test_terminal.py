@@ -74,13 +74,20 @@ def tmux(request):
     session.kill()
 
 
+def localchat_command() -> list[str]:
+    """The installed `localchat` console script of this Python (`python -m localchat` when the
+    package is not installed, e.g. run from a source checkout)."""
+    script = Path(sys.executable).with_name("localchat")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "localchat"]
+
+
 def start_chat(tmux: Tmux, model: Path, max_tokens: int) -> None:
     save_config(Config(chat=ChatDefaults(temperature=0.0, max_tokens=max_tokens)))
     assert config_file().exists()
     env = {"LOCALCHAT_HOME": os.environ["LOCALCHAT_HOME"], "TERM": "xterm-256color"}
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    tmux.start([sys.executable, "-m", "localchat", "--model", str(model), "--ctx", "1024"], env)
+    tmux.start([*localchat_command(), "--model", str(model), "--ctx", "1024"], env)
     tmux.wait_for(lambda s: "Q4_1" in s and "ready" in s, what="the model to load")
 
 
