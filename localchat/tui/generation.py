@@ -11,7 +11,7 @@ every core each of those milliseconds is taken from them (the cores, and the GIL
 at a fixed ten updates a second the TUI generated 20% slower than the bare engine. So after an
 update that cost the UI thread X seconds of CPU, the next one waits until X is at most a share of
 the time passed (``ui_cpu_share``) and at least ``SHOW_MIN_INTERVAL_S``: with a core to spare
-the text streams at up to ten updates a second; on a machine the model fills, about one.
+the text streams at several updates a second; on a machine the model fills, about one.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from localchat.tui.messages import ReplyFinished, ReplyProgress
 # a checkpoint is one committed, fsynced UPDATE (~0.36 ms, tests/history::test_checkpoint_cost)
 CHECKPOINT_MAX_INTERVAL_S = 0.5
 SHOW_MIN_INTERVAL_S = 0.1
-# when the model's threads take every core, each UI millisecond is taken from them: 3% keeps
-# the TUI within ~0.97 of the bare engine (benchmarks/tui_speed.py); with a core to spare the
-# UI's time costs the model little (the GIL, memory bandwidth), so it may stream smoothly
+# When the model's threads take every core, each UI millisecond is taken from them: the TUI ran
+# at about 1 - 1.1 x (UI share) of the bare engine's tokens/s (benchmarks/tui_speed.py, 2 cores:
+# 3% -> 0.94-0.96, 10% -> 0.87). With a core to spare the UI costs the model less (the GIL
+# between tokens, memory bandwidth), so it may stream more smoothly.
 UI_CPU_SHARE = 0.03
-UI_CPU_SHARE_SPARE_CORE = 0.25
+UI_CPU_SHARE_SPARE_CORE = 0.15
 
 
 def ui_cpu_share(model_threads: int) -> float:
