@@ -164,65 +164,6 @@ async def test_message_sent_while_the_model_loads_is_answered_when_ready() -> No
         assert reply.content == "loaded answer"
 
 
-async def test_sidebar_new_rename_and_delete_with_confirmation(scripted: ScriptedEngine) -> None:
-    app = make_app(scripted)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
-        await ask(pilot, "first chat")
-        first_id = screen.conversation_id
-        await pilot.press("f2")
-        await wait_until(pilot, lambda: app.screen.query("#answer"))
-        app.screen.query_one("#answer").value = "Renamed chat"
-        await pilot.press("enter")
-        assert app.store.get(first_id).title == "Renamed chat"
-        await pilot.press("ctrl+n")
-        assert screen.conversation_id is None and screen.message_views() == []
-        await pilot.press("ctrl+b")
-        options = screen.query_one("#conversations")
-        await wait_until(pilot, lambda: options.option_count == 1)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.conversation_id == first_id)
-        await pilot.press("f8")
-        await wait_until(pilot, lambda: app.screen.query("#yes"))
-        await pilot.press("escape")  # cancelled: still there
-        assert [c.id for c in app.store.list()] == [first_id]
-        await pilot.press("f8")
-        await wait_until(pilot, lambda: app.screen.query("#yes"))
-        await pilot.click("#yes")
-        await wait_until(pilot, lambda: app.store.list() == [])
-        assert screen.conversation_id is None
-
-
-async def test_settings_apply_to_the_conversation(scripted: ScriptedEngine) -> None:
-    app = make_app(scripted)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
-        await ask(pilot, "hi")
-        await pilot.press("f3")
-        await wait_until(pilot, lambda: app.screen.query("#temperature"))
-        app.screen.query_one("#system-prompt").text = "Answer like a pirate."
-        app.screen.query_one("#temperature").value = "1.5"
-        await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: app.screen is screen)
-        saved = app.store.get(screen.conversation_id).settings
-        assert (saved.system_prompt, saved.temperature) == ("Answer like a pirate.", 1.5)
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: len(scripted.calls) == 2 and not screen.generating)
-        assert scripted.calls[1][0].content == "Answer like a pirate."
-
-
-async def test_bad_setting_is_refused_with_a_message(scripted: ScriptedEngine) -> None:
-    app = make_app(scripted)
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await pilot.press("f3")
-        await wait_until(pilot, lambda: app.screen.query("#temperature"))
-        app.screen.query_one("#temperature").value = "9"
-        await pilot.press("ctrl+s")
-        assert app.screen.query("#temperature")  # still open
-        assert any("temperature must be between 0 and 2" in n.message for n in app._notifications)
-
-
 async def test_no_model_configured_shows_what_to_do() -> None:
     app = make_app(model_path=None)
     async with app.run_test(size=SIZE) as pilot:
@@ -348,21 +289,3 @@ async def test_a_reply_that_fails_says_why_and_keeps_the_question() -> None:
         stored = app.store.get(screen.conversation_id).messages
         assert [(m.role, m.content) for m in stored] == [("user", "a very long paste")]
         assert "Ctrl+R tries again" in label_text(screen, "#status-speed")
-
-
-async def test_a_search_hit_opens_its_conversation() -> None:
-    engine = ScriptedEngine(["Pelicans scoop fish.", "Otters hold hands."])
-    app = make_app(engine)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
-        await ask(pilot, "birds?")
-        pelicans = screen.conversation_id
-        await pilot.press("ctrl+n")
-        await ask(pilot, "mammals?")
-        assert screen.conversation_id != pelicans
-        await pilot.press("ctrl+f", *"scoop")
-        options = screen.query_one("#conversations")
-        await wait_until(pilot, lambda: options.option_count == 1, what="one hit")
-        await pilot.press("enter", "enter")  # to the list, then open the hit
-        await wait_until(pilot, lambda: screen.conversation_id == pelicans)
-        assert [v.content for v in screen.message_views()] == ["birds?", "Pelicans scoop fish."]
