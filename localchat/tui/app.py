@@ -20,6 +20,7 @@ from textual.theme import Theme
 from localchat.config import Config, save_config
 from localchat.engine.types import LoadSettings
 from localchat.history import ConversationStore
+from localchat.onboard.sources import Sources
 from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
 from localchat.tui.screens.help import HelpScreen, key_rows
@@ -44,8 +45,10 @@ class LocalChatApp(ModelHost):
         store: ConversationStore,
         load_settings: LoadSettings | None = None,
         engine_loader: EngineLoader = real_engine_loader,
+        sources: Sources | None = None,
     ) -> None:
         super().__init__()
+        self.sources = sources or Sources()  # the machine, catalog, local models, Hub check
         self.start_model = model_path
         self.config = config
         self.store = store

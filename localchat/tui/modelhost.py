@@ -25,6 +25,8 @@ from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
 
 if TYPE_CHECKING:
     from localchat.download.inuse import InUse
+    from localchat.hardware.profile import HardwareProfile
+    from localchat.onboard.sources import Sources
 
 EngineLoader = Callable[[str, LoadSettings], ChatEngine]
 
@@ -55,6 +57,20 @@ class ModelHost(App[int]):
     loading: bool = False
     engine_loader: EngineLoader = staticmethod(real_engine_loader)  # tests pass a scripted one
     _in_use: InUse | None = None
+    sources: Sources  # set by the app
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._profile: HardwareProfile | None = None
+        self._profile_lock = threading.Lock()
+
+    def hardware_profile(self) -> HardwareProfile:
+        """The machine as the probe sees it, measured once per run (about 0.2 s: call it from a
+        worker thread). The setup screen and the model menu share it."""
+        with self._profile_lock:
+            if self._profile is None:
+                self._profile = self.sources.probe()
+            return self._profile
 
     def switch_model(self, path: str, settings: LoadSettings | None = None) -> Worker[None]:
         """Unload the current model (after stopping a streaming reply) and load ``path``."""
@@ -94,6 +110,21 @@ class ModelHost(App[int]):
             return
         self._mark_in_use(path)
         self.post_message(ModelLoaded(engine, path, settings))
+        self._calibrate(engine)
+
+    def _calibrate(self, engine: ChatEngine) -> None:
+        """Teach the recommender what llama.cpp really allocated for this model, so its next
+        estimates for it (and its architecture) are closer. Best effort, after the model is shown."""
+        info = engine.info
+        if not getattr(info, "allocated_weights_bytes", 0):
+            return  # a scripted engine, or a build that did not report its buffers
+        from localchat.recommend.calibration import record_from_info
+
+        try:
+            gpus = self.hardware_profile().gpus if info.n_gpu_layers else []
+            record_from_info(info, gpu_backend=gpus[0].backend if gpus else None)
+        except (LocalChatError, OSError, ValueError) as exc:
+            self.log.warning(f"calibration skipped: {exc}")
 
     def _mark_in_use(self, path: str) -> None:
         """So `localchat rm` refuses to delete the file while it is loaded here, and

@@ -1,0 +1,53 @@
+"""``Sources``: where the setup screen and the model menu get the machine, the catalog, the models
+on disk and the Hub's reachability. The defaults are the real ones; tests (and snapshot tests
+with a fixed hardware profile) pass their own. Every callable may be slow or do I/O: call them
+from a worker thread, never at import or on the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from localchat.download.store import LocalModel
+    from localchat.hardware.profile import HardwareProfile
+    from localchat.recommend.catalog import Catalog
+
+
+def _probe() -> HardwareProfile:
+    from localchat.hardware import probe
+
+    return probe()
+
+
+def _catalog() -> Catalog:
+    from localchat.recommend import load_catalog
+
+    return load_catalog()
+
+
+def _local_models() -> list[LocalModel]:
+    from localchat.download import list_local_models
+
+    return list_local_models()
+
+
+def _check_online() -> None:
+    from localchat.download import check_online
+
+    check_online()
+
+
+@dataclass(frozen=True)
+class Sources:
+    """``probe()`` → the machine; ``catalog()`` → the models localchat knows; ``local_models()`` →
+    GGUF files on disk (HF cache, LM Studio, Ollama, llama.cpp cache, config folders);
+    ``check_online()`` raises ``HubUnreachableError`` (with its reason) when the Hub cannot be
+    reached."""
+
+    probe: Callable[[], HardwareProfile] = field(default=_probe)
+    catalog: Callable[[], Catalog] = field(default=_catalog)
+    local_models: Callable[[], list[LocalModel]] = field(default=_local_models)
+    check_online: Callable[[], None] = field(default=_check_online)
