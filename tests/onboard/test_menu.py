@@ -1,0 +1,177 @@
+"""The model menu's rows, on hypothetical machines, with the real SmolLM2 GGUF headers."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from localchat.download.store import LocalModel
+from localchat.errors import LocalChatError
+from localchat.onboard.menu import (
+    MenuSettings,
+    ModelInventory,
+    both_fit,
+    menu_rows,
+    other_quants,
+    parse_ctx,
+    parse_gpu_layers,
+    parse_kv_type,
+)
+from localchat.recommend import hypothetical_profile, load_catalog
+from localchat.recommend.calibration import Calibration
+from localchat.recommend.evaluate import read_local_header
+
+SMOL = "SmolLM2-135M-Instruct"
+NO_CALIBRATION = Calibration()  # the figures as predicted, whatever this machine has learnt
+
+
+def local(path: Path, repo: str = "") -> LocalModel:
+    return LocalModel(path.stem, repo, "", path.stat().st_size, path, "folder", None)
+
+
+@pytest.fixture
+def inventory(smollm2_path, smollm2_q8_path) -> ModelInventory:
+    return ModelInventory(load_catalog(), [local(smollm2_path), local(smollm2_q8_path)])
+
+
+def smol_rows(inventory: ModelInventory, profile, settings: MenuSettings, loaded=None):
+    rows = inventory.rows(profile, settings, loaded_path=loaded, calibration=NO_CALIBRATION,
+                          models=[SMOL])
+    return {r.quant: r for r in rows}
+
+
+def test_local_files_are_matched_to_their_catalog_model_and_quant(inventory, smollm2_path,
+                                                                   smollm2_q8_path) -> None:
+    rows = smol_rows(inventory, hypothetical_profile(8), MenuSettings(4096), loaded=smollm2_path)
+    entry = load_catalog().get(SMOL)
+    # the catalog's quants, plus Q4_1 which only the file on disk has
+    assert set(rows) == set(entry.quants) | {"Q4_1"}
+    q4, q8, q6 = rows["Q4_1"], rows["Q8_0"], rows["Q6_K"]
+    assert q4.downloaded and q4.path == str(smollm2_path) and q4.exact and q4.loaded
+    assert q8.downloaded and q8.path == str(smollm2_q8_path) and q8.exact and not q8.loaded
+    assert q8.candidate.file_bytes == smollm2_q8_path.stat().st_size  # exact, from the disk
+    assert q8.size_text == "138.1 MiB" and not q8.memory_text.startswith("~")
+    # a quant not on disk is an estimate from the catalog, downloaded from its repository
+    assert not q6.downloaded and not q6.exact and q6.path is None
+    assert q6.size_text.startswith("~") and q6.disk_text == "download"
+    assert q6.spec == f"{entry.repo}:Q6_K"
+    assert (q4.disk_text, q8.disk_text) == ("loaded", "on disk")
+    # best quality first; the local models' group comes before the catalog's others
+    quants = [r.quant for r in inventory.rows(hypothetical_profile(8), MenuSettings(4096),
+                                              calibration=NO_CALIBRATION)][:len(rows)]
+    assert quants[0] == "Q8_0" and quants.index("Q4_K_M") < quants.index("Q2_K")
+    assert [r.quant for r in other_quants(list(rows.values()), q4)] and q4 not in other_quants(
+        list(rows.values()), q4)
+
+
+def test_memory_grows_with_context_and_shrinks_with_a_quantized_kv_cache(inventory) -> None:
+    profile = hypothetical_profile(8)
+
+    def needs(ctx: int, kv: str = "f16") -> int:
+        return smol_rows(inventory, profile, MenuSettings(ctx, kv))["Q8_0"].needs_bytes
+
+    assert needs(1024) < needs(8192) < needs(32768)
+    assert needs(32768, "q4_0") < needs(32768, "q8_0") < needs(32768, "f16")
+    # the KV cache is what changes: f16 → q8_0 is 2 → 34/32 bytes an element
+    kv = {k: smol_rows(inventory, profile, MenuSettings(8192, k))["Q8_0"].candidate.footprint.kv_bytes
+          for k in ("f16", "q8_0")}
+    assert kv["q8_0"] == pytest.approx(kv["f16"] * 34 / 64, rel=0.01)
+
+
+def test_a_quantized_kv_cache_makes_a_long_context_fit_a_small_machine(inventory) -> None:
+    small = hypothetical_profile(2)  # 1.3 GiB for a model
+    at_f16 = smol_rows(inventory, small, MenuSettings(65536, "f16"))["Q8_0"]
+    at_q4 = smol_rows(inventory, small, MenuSettings(65536, "q4_0"))["Q8_0"]
+    assert (at_f16.fit, at_f16.where_text, at_f16.tps_text) == ("none", "does not fit", "-")
+    assert "GiB of RAM, and 1.3 GiB is available" in at_f16.risk()
+    assert "swap" in at_f16.risk()
+    assert (at_q4.fit, at_q4.where_text, at_q4.risk()) == ("cpu", "CPU", "")
+
+
+def test_gpu_layers_change_where_it_runs(inventory) -> None:
+    gpu = hypothetical_profile(16, 1.2, "cuda")  # 1.14 GiB free: not quite all of SmolLM2 + 1 GiB reserve
+
+    def row(ngl: int | None):
+        return smol_rows(inventory, gpu, MenuSettings(2048, "f16", ngl))["Q4_1"]
+
+    auto, everything, none, ten = row(None), row(-1), row(0), row(10)
+    assert auto.fit == "partial" and 0 < auto.candidate.n_gpu_layers < 31
+    assert auto.where_text == f"GPU {auto.candidate.n_gpu_layers}/31 layers + CPU"
+    assert everything.fit == "none" and "GPU memory" in everything.risk()
+    assert (none.fit, none.where_text) == ("cpu", "CPU")
+    assert (ten.fit, ten.where_text) == ("partial", "GPU 10/31 layers + CPU")
+    roomy = smol_rows(inventory, hypothetical_profile(16, 8, "cuda"), MenuSettings(2048))["Q4_1"]
+    assert (roomy.fit, roomy.where_text) == ("gpu", "GPU")
+    assert roomy.candidate.est_tps > none.candidate.est_tps  # GPU bandwidth beats RAM's
+
+
+def test_quality_cost_in_words(inventory) -> None:
+    rows = smol_rows(inventory, hypothetical_profile(8), MenuSettings(4096))
+    assert rows["Q4_K_M"].quality_words.startswith("picks the same next word as the 16-bit model 92%")
+    assert rows["Q4_K_M"].quality_short == "92% same words"
+    assert rows["Q8_0"].quality_short == "98% same words"
+    assert rows["Q2_K"].quality_short.endswith("⚠") and rows["Q2_K"].candidate.quality.warning
+
+
+def test_both_fit_decides_whether_compare_loads_side_by_side(inventory) -> None:
+    roomy = smol_rows(inventory, hypothetical_profile(8), MenuSettings(2048))
+    assert both_fit(roomy["Q4_1"].candidate, roomy["Q8_0"].candidate)
+    tight = smol_rows(inventory, hypothetical_profile(1.2), MenuSettings(2048))  # 0.77 GiB
+    assert tight["Q4_1"].fits and tight["Q8_0"].fits
+    assert not both_fit(tight["Q4_1"].candidate, tight["Q8_0"].candidate)
+
+
+def test_unreadable_and_unmatched_files(tmp_path, smollm2_path) -> None:
+    broken = tmp_path / "broken-Q4_K_M.gguf"
+    broken.write_bytes(b"not a gguf at all")
+    mystery = tmp_path / "mystery.gguf"
+
+    def read(path: Path):
+        if path == mystery:  # another model's file: SmolLM2's tensors under another name
+            header, size = read_local_header(smollm2_path)
+            return dataclasses.replace(header, metadata={**header.metadata, "general.name": "Mystery"}), size
+        return read_local_header(path)
+
+    models = [LocalModel("broken", "", "Q4_K_M", 17, broken, "folder", None),
+              LocalModel("mystery", "", "Q4_1", 1, mystery, "folder", None)]
+    inventory = ModelInventory(load_catalog(), models, read_header=read)
+    assert len(inventory.problems) == 1 and str(broken) in inventory.problems[0]
+    rows = inventory.rows(hypothetical_profile(8), MenuSettings(2048), calibration=NO_CALIBRATION)
+    assert rows[0].model == "Mystery" and rows[0].quant == "Q4_1" and rows[0].downloaded
+    assert rows[1].model != "Mystery"  # no catalog quants invented for an unknown model
+
+
+def test_menu_rows_in_one_call(smollm2_path) -> None:
+    rows = menu_rows(hypothetical_profile(8), load_catalog(), [local(smollm2_path)], ctx=2048,
+                     kv_type="q8_0", loaded_path=smollm2_path, calibration=NO_CALIBRATION)
+    loaded = [r for r in rows if r.loaded]
+    assert len(loaded) == 1 and loaded[0].quant == "Q4_1" and loaded[0].candidate.kv_type == "q8_0"
+    assert len(rows) > 100  # every catalog model × quant
+
+
+@pytest.mark.parametrize(("text", "value"), [("8192", 8192), ("8k", 8192), (" 32K ", 32768),
+                                             ("4_096", 4096)])
+def test_parse_ctx(text: str, value: int) -> None:
+    assert parse_ctx(text) == value
+
+
+@pytest.mark.parametrize(("text", "message"), [("abc", "'abc' is not a number"),
+                                               ("0", "context length 0 is out of range"),
+                                               ("", "is not a number"),
+                                               ("99999999", "out of range")])
+def test_parse_ctx_rejects_bad_input_in_one_line(text: str, message: str) -> None:
+    with pytest.raises(LocalChatError) as err:
+        parse_ctx(text)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_parse_gpu_layers_and_kv_type() -> None:
+    assert [parse_gpu_layers(t) for t in ("auto", "", "all", "-1", "12")] == [None, None, -1, -1, 12]
+    for bad in ("many", "-3"):
+        with pytest.raises(LocalChatError):
+            parse_gpu_layers(bad)
+    assert parse_kv_type("Q8_0") == "q8_0"
+    with pytest.raises(LocalChatError, match="use f16, q8_0 or q4_0"):
+        parse_kv_type("q5_1")
