@@ -169,11 +169,11 @@ class MenuRow:
 
     @property
     def size_text(self) -> str:
-        return self._approx(fmt_bytes(self.candidate.file_bytes))
+        return self._approx(short_bytes(self.candidate.file_bytes))
 
     @property
     def memory_text(self) -> str:
-        return self._approx(fmt_bytes(self.needs_bytes))
+        return self._approx(short_bytes(self.needs_bytes))
 
     @property
     def where_text(self) -> str:
@@ -224,6 +224,13 @@ class MenuRow:
             outcome = ("the system will swap to disk (replies slow to a crawl, other apps stall) or "
                        "kill localchat when memory runs out")
         return f"{c.label} at {c.ctx} tokens of context needs {where}: {outcome}."
+
+
+def short_bytes(n: int) -> str:
+    """A table's width of a size: ``138 MiB``, ``1.6 GiB``, ``38.7 GiB`` (fmt_bytes otherwise)."""
+    if n < 1 << 30:
+        return f"{n / (1 << 20):.0f} MiB"
+    return fmt_bytes(n)
 
 
 def _quant_order(label: str) -> tuple[float, str]:

@@ -33,6 +33,8 @@ class LocalChatApp(ModelHost):
     TITLE = "localchat"
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help"),
+        Binding("f4", "models", "Models"),
+        Binding("f9", "compare_quants", "Compare quants", show=False),
         Binding("ctrl+t", "change_theme", "Change theme", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
@@ -110,6 +112,20 @@ class LocalChatApp(ModelHost):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(key_rows(self, self.binding_groups())))
+
+    def action_models(self) -> None:
+        """The model menu: every model and quant sized for this machine; switch or compare."""
+        from localchat.tui.screens.models import ModelMenuScreen
+
+        if not isinstance(self.screen, ModelMenuScreen):
+            self.push_screen(ModelMenuScreen())
+
+    def action_compare_quants(self) -> None:
+        """The model menu narrowed to the loaded model's quants: Enter compares the last reply."""
+        from localchat.tui.screens.models import ModelMenuScreen
+
+        if not isinstance(self.screen, ModelMenuScreen):
+            self.push_screen(ModelMenuScreen(compare_only=True))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -52,7 +52,7 @@ def test_local_files_are_matched_to_their_catalog_model_and_quant(inventory, smo
     assert q4.downloaded and q4.path == str(smollm2_path) and q4.exact and q4.loaded
     assert q8.downloaded and q8.path == str(smollm2_q8_path) and q8.exact and not q8.loaded
     assert q8.candidate.file_bytes == smollm2_q8_path.stat().st_size  # exact, from the disk
-    assert q8.size_text == "138.1 MiB" and not q8.memory_text.startswith("~")
+    assert q8.size_text == "138 MiB" and not q8.memory_text.startswith("~")
     # a quant not on disk is an estimate from the catalog, downloaded from its repository
     assert not q6.downloaded and not q6.exact and q6.path is None
     assert q6.size_text.startswith("~") and q6.disk_text == "download"

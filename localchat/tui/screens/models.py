@@ -1,0 +1,425 @@
+"""The model menu (F4): every local and catalog model × quant, sized for this machine.
+
+Each row says how big the file is, how much memory it needs at the chosen context, where it runs
+(GPU / split / CPU / does not fit), its estimated speed, what the quant costs in quality and
+whether it is on disk. Context length, GPU layers and KV cache type are fields at the top: every
+change re-sizes the rows in a worker (``ModelInventory.rows``; the GGUF headers are read once when
+the menu opens). Enter switches the chat to the highlighted row (downloading it first with
+``PullScreen`` when needed; a row that does not fit asks first); ``c`` compares the loaded model's
+last reply with another quant of it (screens/compare.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from localchat.errors import LocalChatError
+from localchat.onboard.choice import remember_choice, settings_for
+from localchat.onboard.menu import (
+    KV_TYPES,
+    MenuRow,
+    MenuSettings,
+    ModelInventory,
+    parse_ctx,
+    parse_gpu_layers,
+)
+from localchat.tui.modelhost import error_text
+from localchat.tui.screens.dialogs import ConfirmScreen
+from localchat.units import fmt_bytes
+
+if TYPE_CHECKING:
+    from localchat.recommend.profiles import Budget
+    from localchat.tui.app import LocalChatApp
+    from localchat.tui.screens.chat import ChatScreen
+
+# (label, width): 98 columns with the cell padding and the scrollbar, for a 100-column terminal
+COLUMNS = (("Model", 21), ("Quant", 6), ("File", 9), ("Memory", 9), ("Runs on", 15), ("t/s", 5),
+           ("Same word", 9), ("Status", 8))
+FIT_STYLE = {"gpu": "green", "partial": "yellow", "cpu": "", "none": "red"}
+
+
+@dataclass(frozen=True)
+class MenuContext:
+    """What the menu sizes rows against, gathered once in a worker when it opens."""
+
+    inventory: ModelInventory
+    budget: Budget
+    machine: str  # one line: what memory there is
+
+
+class MenuReady(Message, bubble=False):
+    def __init__(self, rows: list[MenuRow], settings: MenuSettings) -> None:
+        super().__init__()
+        self.rows = rows
+        self.settings = settings
+
+
+def machine_line(budget: Budget) -> str:
+    ram = f"{fmt_bytes(budget.ram_bytes)} RAM free for a model"
+    if not budget.has_gpu:
+        return f"{ram} · no GPU this llama.cpp can use"
+    kind = "shared with the CPU" if budget.unified else "free"
+    return f"{ram} · {budget.gpu_name}: {fmt_bytes(budget.gpu_bytes)} {kind}"
+
+
+def runs_on(row: MenuRow) -> str:
+    """Where it runs, short enough for the column: GPU, CPU, ``GPU 22/29 + CPU``, does not fit."""
+    c = row.candidate
+    if c.fit == "partial":
+        return f"GPU {c.n_gpu_layers}/{c.n_layers + 1} + CPU"
+    return c.where()
+
+
+def same_words(row: MenuRow) -> str:
+    """The quality column: how often it picks the 16-bit model's next word (⚠ below 4 bits)."""
+    q = row.candidate.quality
+    if q.label in ("F16", "BF16", "F32"):
+        return "100%"
+    if not q.known:
+        return "?"
+    text = f"{'' if q.same_top_measured else '~'}{q.same_top_p:.0f}%"
+    return f"{text} ⚠" if q.warning else text
+
+
+def row_cells(row: MenuRow, first_of_model: bool) -> tuple[Any, ...]:
+    status = "● loaded" if row.loaded else "on disk" if row.downloaded else "download"
+    return (
+        Text(row.model if first_of_model else "", style="bold", overflow="ellipsis", no_wrap=True),
+        row.quant,
+        Text(row.size_text, justify="right"),
+        Text(row.memory_text, justify="right"),
+        Text(runs_on(row), style=FIT_STYLE.get(row.fit, "")),
+        Text(row.tps_text, justify="right"),
+        Text(same_words(row), justify="right", style="yellow" if row.candidate.quality.warning else ""),
+        Text(status, style="bold" if row.loaded else "dim" if not row.downloaded else ""),
+    )
+
+
+def detail_text(row: MenuRow) -> str:
+    """The highlighted row in full: the memory arithmetic, the quality cost in words, the risk."""
+    c = row.candidate
+    lines = [c.summary() + ("" if row.exact else " (estimated from the model's architecture)")]
+    lines.append(f"Quality: {row.quant} {row.quality_words}.")
+    if c.quality.warning:
+        lines.append(f"⚠ {c.quality.warning}.")
+    if not row.fits:
+        lines.append(f"⚠ Does not fit: {row.risk()}")
+    local = row.item.local
+    if local is None:
+        lines.append(f"Not on disk: Enter downloads {row.spec} ({row.size_text}).")
+    else:
+        lines.append(f"{'Loaded' if row.loaded else 'On disk'}: {Path(local.path).name} ({local.source}).")
+    return "\n".join(lines)
+
+
+class ModelMenuScreen(Screen[None]):
+    """The model menu. ``compare_only``: list just the loaded model's quants (the "Compare quants"
+    command opens it so, and Enter then compares instead of switching)."""
+
+    DEFAULT_CSS = """
+    ModelMenuScreen { background: $background; }
+    ModelMenuScreen #menu-title { padding: 0 1; text-style: bold; color: $accent; height: 1; }
+    ModelMenuScreen #menu-machine { padding: 0 1; color: $text-muted; height: 1; }
+    ModelMenuScreen #menu-settings { height: 3; padding: 0 1; }
+    ModelMenuScreen #menu-settings Label { padding: 1 1 0 0; }
+    ModelMenuScreen #menu-settings Input { width: 12; margin-right: 2; }
+    ModelMenuScreen #menu-settings Select { width: 14; }
+    ModelMenuScreen #menu-message { padding: 0 1; height: 1; color: $text-muted; }
+    ModelMenuScreen #menu-message.error { color: $error; }
+    ModelMenuScreen #menu-table { height: 1fr; }
+    ModelMenuScreen #menu-detail {
+        height: 8; padding: 0 1; border-top: solid $panel-lighten-2; color: $text;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Back to chat"),
+        Binding("c", "compare", "Compare with loaded"),
+        Binding("f", "toggle_fits", "Only what fits"),
+        Binding("ctrl+e", "focus_settings", "Context/GPU/KV"),
+    ]
+
+    AUTO_FOCUS = "#menu-table"
+
+    app: LocalChatApp
+
+    def __init__(self, *, compare_only: bool = False) -> None:
+        super().__init__()
+        self.compare_only = compare_only
+        self.settings = MenuSettings()  # from the app's load settings once composed
+        self.context: MenuContext | None = None
+        self.rows: list[MenuRow] = []
+        self.only_fits = False
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        loaded = self.app.load_settings
+        self.settings = MenuSettings(loaded.n_ctx, loaded.kv_type, None)
+        title = ("Compare quants · Enter: the highlighted quant answers your last message again"
+                 if self.compare_only else "Models · Enter: switch the chat to the highlighted one")
+        yield Label(title, id="menu-title")
+        yield Label("measuring this machine…", id="menu-machine", markup=False)
+        with Horizontal(id="menu-settings"):
+            yield Label("Context")
+            yield Input(str(self.settings.ctx), id="menu-ctx", placeholder="8192 or 8k")
+            yield Label("GPU layers")
+            yield Input("auto", id="menu-gpu", placeholder="auto, all or N")
+            yield Label("KV cache")
+            yield Select([(k, k) for k in KV_TYPES], value=self.settings.kv_type, allow_blank=False,
+                         id="menu-kv")
+        yield Label("", id="menu-message", markup=False)
+        with Vertical():
+            yield DataTable(id="menu-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="menu-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.table
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
+        table.loading = True
+        table.focus()
+        self._gather()
+
+    @property
+    def table(self) -> DataTable[Any]:
+        return self.query_one("#menu-table", DataTable)
+
+    # ------------------------------------------------------------------ workers
+    @work(thread=True, exclusive=True, group="menu-rows", exit_on_error=False)
+    def _gather(self) -> None:
+        """Probe (cached by the app), the catalog, the models on disk, their headers: once."""
+        from localchat.download.store import LocalModel
+        from localchat.ggufmeta import quant_label_from_filename
+        from localchat.recommend.profiles import budget_for
+
+        app = self.app
+        budget = budget_for(app.hardware_profile())
+        catalog = app.sources.catalog()
+        local = list(app.sources.local_models())
+        current = app.model_path
+        if current and not any(_same(m.path, current) for m in local) and Path(current).is_file():
+            path = Path(current)
+            local.insert(0, LocalModel(path.stem, "", quant_label_from_filename(path.name),
+                                       path.stat().st_size, path, "file", None))
+        inventory = ModelInventory(catalog, local)
+        self.context = MenuContext(inventory, budget, machine_line(budget))
+        self._size_rows(self.settings)
+
+    def _size_rows(self, settings: MenuSettings) -> None:
+        assert self.context is not None
+        models = None
+        if self.compare_only and self.app.model_path:
+            loaded = [i for i in self.context.inventory.items
+                      if i.local is not None and _same(i.local.path, self.app.model_path)]
+            models = [i.model for i in loaded]
+        rows = self.context.inventory.rows(self.context.budget, settings,
+                                           loaded_path=self.app.model_path, models=models)
+        self.post_message(MenuReady(rows, settings))
+
+    @work(thread=True, exclusive=True, group="menu-rows", exit_on_error=False)
+    def _resize(self, settings: MenuSettings) -> None:
+        self._size_rows(settings)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "menu-rows":
+            return
+        event.stop()
+        if event.state == WorkerState.ERROR:
+            self.table.loading = False
+            self.show_message(f"Could not list the models: {error_text(event.worker.error)}", error=True)
+
+    # ------------------------------------------------------------------ showing rows
+    @on(MenuReady)
+    def _ready(self, event: MenuReady) -> None:
+        if event.settings != self.settings or self.context is None:
+            return  # the settings changed again meanwhile: a newer result is coming
+        self.query_one("#menu-machine", Label).update(self.context.machine)
+        self.rows = event.rows
+        self.fill_table()
+
+    def visible_rows(self) -> list[MenuRow]:
+        if not self.only_fits:
+            return self.rows
+        return [r for r in self.rows if r.fits or r.loaded]
+
+    def fill_table(self) -> None:
+        table = self.table
+        current = self.highlighted()
+        keep = current.key if current else next((r.key for r in self.rows if r.loaded), None)
+        table.loading = False
+        table.clear()
+        previous = None
+        for row in self.visible_rows():
+            table.add_row(*row_cells(row, row.model != previous), key=row.key)
+            previous = row.model
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+        self.show_detail()
+
+    def highlighted(self) -> MenuRow | None:
+        table = self.table
+        if not self.rows or table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except LookupError:
+            return None
+        return next((r for r in self.rows if r.key == key), None)
+
+    def loaded_row(self) -> MenuRow | None:
+        return next((r for r in self.rows if r.loaded), None)
+
+    @on(DataTable.RowHighlighted, "#menu-table")
+    def show_detail(self) -> None:
+        row = self.highlighted()
+        self.query_one("#menu-detail", Static).update(detail_text(row) if row else "")
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        label = self.query_one("#menu-message", Label)
+        label.update(text)
+        label.set_class(error, "error")
+
+    # ------------------------------------------------------------------ settings
+    @on(Input.Changed, "#menu-ctx, #menu-gpu")
+    @on(Input.Submitted, "#menu-ctx, #menu-gpu")
+    @on(Select.Changed, "#menu-kv")
+    def _settings_changed(self) -> None:
+        try:
+            ctx = parse_ctx(self.query_one("#menu-ctx", Input).value)
+            gpu = parse_gpu_layers(self.query_one("#menu-gpu", Input).value)
+        except LocalChatError as exc:
+            self.show_message(f"{exc} (the table keeps the last valid setting)", error=True)
+            return
+        kv = str(self.query_one("#menu-kv", Select).value)
+        settings = MenuSettings(ctx, kv, gpu)
+        self.show_message(f"Sized for {settings.describe()}")
+        if settings != self.settings:
+            self.settings = settings
+            if self.context is not None:
+                self._resize(settings)
+
+    def action_focus_settings(self) -> None:
+        self.query_one("#menu-ctx", Input).focus()
+
+    def action_toggle_fits(self) -> None:
+        self.only_fits = not self.only_fits
+        self.fill_table()
+        self.show_message("Showing only what fits (f shows all)" if self.only_fits
+                          else "Showing every model (f hides what does not fit)")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    # ------------------------------------------------------------------ choosing
+    @on(DataTable.RowSelected, "#menu-table")
+    def _row_selected(self) -> None:
+        self.action_choose()
+
+    def action_choose(self) -> None:
+        row = self.highlighted()
+        if row is None:
+            return
+        if self.compare_only:
+            self.action_compare()
+            return
+        if row.loaded and self._same_settings(row):
+            self.notify(f"{row.model} {row.quant} is already loaded with these settings.")
+            return
+        if not row.fits:
+            question = f"{row.model} {row.quant} does not fit.\n\n{row.risk()}\n\nLoad it anyway?"
+            self.app.push_screen(ConfirmScreen(question, "Load anyway"),
+                                 lambda yes: self._download_then(row, self.switch_to) if yes else None)
+            return
+        self._download_then(row, self.switch_to)
+
+    def _same_settings(self, row: MenuRow) -> bool:
+        wanted = settings_for(row.candidate, self.app.load_settings)
+        current = self.app.load_settings
+        return (wanted.n_ctx, wanted.n_gpu_layers, wanted.kv_type) == (
+            current.n_ctx, current.n_gpu_layers, current.kv_type)
+
+    def _download_then(self, row: MenuRow, then: Any) -> None:
+        """Run ``then(row, path)`` with the row's file, downloading it first when needed."""
+        if row.path is not None:
+            then(row, row.path)
+            return
+        from localchat.tui.screens.pull import PullScreen
+
+        def pulled(path: Path | None) -> None:
+            if path is not None:
+                then(row, str(path))
+
+        self.app.push_screen(PullScreen(row.spec, title=f"Downloading {row.model} {row.quant}"), pulled)
+
+    def switch_to(self, row: MenuRow, path: str) -> None:
+        """Unload the current model, load this one (a worker; the chat shows its progress), and
+        remember it for the next start."""
+        app = self.app
+        settings = settings_for(row.candidate, app.load_settings)
+        app.switch_model(path, settings)
+        try:
+            app.config = remember_choice(app.config, path, settings, repo=row.repo, quant=row.quant)
+        except OSError as exc:
+            app.notify(f"Switched, but could not save the choice for next time: {exc}", severity="warning")
+        app.notify(f"Loading {row.model} {row.quant}: the conversation goes on with it.")
+        self.dismiss(None)
+        if find_chat(app) is None:  # opened from the no-model (or setup) screen
+            app.open_chat()
+
+    def action_compare(self) -> None:
+        row = self.highlighted()
+        loaded = self.loaded_row()
+        if row is None:
+            return
+        if loaded is None or self.app.engine is None:
+            self.notify("No model is loaded: load one first, then compare its quants.", severity="warning")
+            return
+        if row.loaded:
+            self.notify("That is the loaded model: pick another quant of it to compare.", severity="warning")
+            return
+        if row.model != loaded.model:
+            self.notify(f"Compare works between quants of the loaded model ({loaded.model}); "
+                        f"{row.model} is another model.", severity="warning")
+            return
+        chat = find_chat(self.app)
+        if chat is not None and chat.generating:
+            self.notify("Wait for the reply to end (or stop it with Esc in the chat) to compare.",
+                        severity="warning")
+            return
+        self._download_then(row, lambda other, path: self._open_compare(loaded, other, path))
+
+    def _open_compare(self, loaded: MenuRow, other: MenuRow, path: str) -> None:
+        from localchat.tui.screens.compare import CompareScreen
+
+        chat = find_chat(self.app)
+        if chat is None or chat.conversation_id is None or not chat.message_views("user"):
+            self.notify("Say something first: compare regenerates the last reply.", severity="warning")
+            return
+        self.dismiss(None)
+        self.app.push_screen(CompareScreen(chat, loaded, other, path))
+
+
+def find_chat(app: Any) -> ChatScreen | None:
+    from localchat.tui.screens.chat import ChatScreen
+
+    return next((s for s in app.screen_stack if isinstance(s, ChatScreen)), None)
+
+
+def _same(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return str(a) == str(b)
