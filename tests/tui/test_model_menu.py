@@ -4,6 +4,7 @@ that does not fit, the settings fields, and two quants' replies side by side. Re
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,103 @@ async def test_a_choice_that_does_not_fit_asks_first(smollm2_path, smollm2_q8_pa
         await wait_until(pilot, lambda: app.engine is q8, what="the Q8_0 model")
         assert app.load_settings.n_ctx == 65536 and q4.closed
         assert load_config().model.path == str(smollm2_q8_path)  # the next start opens it
+
+
+async def test_compare_swaps_models_when_both_do_not_fit_together(smollm2_path, smollm2_q8_path) -> None:
+    q4 = ScriptedEngine(["small answer"], name="SmolLM2", quant="Q4_1")
+    q8 = ScriptedEngine(["big answer"], name="SmolLM2", quant="Q8_0")
+    app = scripted_app({str(smollm2_path): q4, str(smollm2_q8_path): q8}, smollm2_path,
+                       fixed_sources([smollm2_path, smollm2_q8_path], ram_gib=1.2))  # 0.77 GiB free
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await ask(pilot, "first question")
+        menu = await open_menu(pilot, "f9")
+        await highlight(pilot, menu, "Q8_0")
+        await pilot.press("c")
+        dialog = await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen)
+        assert "do not fit in memory together" in str(dialog.query_one(".dialog-question").render())
+        await pilot.press("y")
+        compare = await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen)
+        await wait_until(pilot, lambda: compare.finished, what="both replies")
+        assert not compare.side_by_side and app.engine is q8  # swapped in for its reply
+        assert [compare.views[s].content for s in (1, 2)] == ["small answer", "big answer"]
+        assert q8.calls[0] == q4.calls[1]  # the same conversation, up to the last user message
+        assert [m.content for m in q8.calls[0][1:]] == ["first question"]
+        assert "42.5 t/s" in str(compare.query_one("#stats-2").render())
+        await pilot.press("escape")  # keep Q4_1: it is loaded back
+        await wait_until(pilot, lambda: app.screen is chat and app.engine is q4, what="Q4_1 back")
+        assert app.model_path == str(smollm2_path)
+        assert [v.content for v in chat.message_views()] == ["first question", "small answer"]
+
+
+async def test_compare_then_switch_to_the_other_quant(smollm2_path, smollm2_q8_path) -> None:
+    q4 = ScriptedEngine(["small answer"], name="SmolLM2", quant="Q4_1")
+    q8 = ScriptedEngine(["big answer"], name="SmolLM2", quant="Q8_0")
+    app = scripted_app({str(smollm2_path): q4, str(smollm2_q8_path): q8}, smollm2_path,
+                       fixed_sources([smollm2_path, smollm2_q8_path]))
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        await ask(pilot, "first question")
+        menu = await open_menu(pilot)
+        await highlight(pilot, menu, "Q8_0")
+        await pilot.press("c")
+        compare = await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen)
+        await wait_until(pilot, lambda: compare.finished, what="both replies")
+        assert compare.side_by_side and app.engine is q4  # Q8_0 answered beside Q4_1
+        assert q8.closed  # ...and was closed again
+        note = str(compare.query_one("#compare-note").render())
+        assert "Q8_0 generated at 1.00× the speed of Q4_1" in note
+        await pilot.click("#switch")
+        await wait_until(pilot, lambda: app.screen is chat and app.engine is q8, what="Q8_0 loaded")
+        assert load_config().model.path == str(smollm2_q8_path)
+        assert "Q8_0" in status_model(app)
+
+
+async def test_menu_from_the_no_model_screen_opens_the_chat(smollm2_path) -> None:
+    q4 = ScriptedEngine(name="SmolLM2", quant="Q4_1")
+    app = LocalChatApp(None, config=Config(), store=open_store(), engine_loader=lambda p, s: q4,
+                       sources=fixed_sources([smollm2_path]))
+    async with app.run_test(size=SIZE) as pilot:
+        menu = await open_menu(pilot)
+        assert not any(r.loaded for r in menu.rows)
+        await highlight(pilot, menu, "Q4_1")
+        await pilot.press("c")  # nothing is loaded to compare with: says so
+        assert any("No model is loaded" in n.message for n in app._notifications)
+        await pilot.press("enter")
+        chat = await ready(pilot)
+        assert app.engine is q4 and chat is app.screen
+
+
+async def test_a_row_not_on_disk_is_downloaded_then_loaded(smollm2_path, smollm2_q8_path,
+                                                           monkeypatch) -> None:
+    from tests.download.hubserver import HubServer
+
+    repo = "test-org/SmolLM2-135M-Instruct-GGUF"
+    entry = dataclasses.replace(load_catalog().get(MENU_MODELS[0]), repo=repo, quants=("Q8_0",))
+    q4 = ScriptedEngine(name="SmolLM2", quant="Q4_1")
+    q8 = ScriptedEngine(name="SmolLM2", quant="Q8_0")
+    local = fixed_sources([smollm2_path])
+    sources = dataclasses.replace(local, catalog=lambda: Catalog((entry,)))
+
+    def load(path: str, settings: LoadSettings) -> ScriptedEngine:
+        return q8 if path.endswith("Q8_0.gguf") else q4
+
+    app = LocalChatApp(str(smollm2_path), config=Config(), store=open_store(), engine_loader=load,
+                       sources=sources)
+    with HubServer() as hub:
+        hub.state.add_repo(repo, {"SmolLM2-135M-Instruct-Q8_0.gguf": smollm2_q8_path})
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        async with app.run_test(size=SIZE) as pilot:
+            chat = await ready(pilot)
+            menu = await open_menu(pilot)
+            await highlight(pilot, menu, "Q8_0")
+            assert not menu.highlighted().downloaded
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.screen is chat and app.engine is q8, timeout_s=60,
+                             what="the downloaded Q8_0 model")
+            assert "models--test-org--SmolLM2-135M-Instruct-GGUF" in app.model_path
+            assert Path(app.model_path).stat().st_size == smollm2_q8_path.stat().st_size
+            assert load_config().model.repo == repo
 
 
 def test_model_menu_snapshot(snap_compare, smollm2_path, smollm2_q8_path) -> None:

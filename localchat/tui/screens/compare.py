@@ -83,12 +83,12 @@ def messages_to_last_user(messages: list[ChatMessage]) -> list[ChatMessage]:
 class CompareScreen(Screen[None]):
     DEFAULT_CSS = """
     CompareScreen #compare-title { padding: 0 1; text-style: bold; color: $accent; height: 1; }
-    CompareScreen #compare-note { padding: 0 1; color: $text-muted; height: auto; }
+    CompareScreen #compare-note { padding: 0 1; color: $text-muted; height: auto; width: 100%; }
     CompareScreen #compare-sides { height: 1fr; }
     CompareScreen .side { width: 1fr; border: round $panel-lighten-2; padding: 0 1; }
-    CompareScreen .side-head { text-style: bold; height: auto; }
-    CompareScreen .side-stats { color: $success; height: auto; }
-    CompareScreen .side-quality { color: $text-muted; height: auto; }
+    CompareScreen .side-head { text-style: bold; height: auto; width: 100%; }
+    CompareScreen .side-stats { color: $success; height: auto; width: 100%; }
+    CompareScreen .side-quality { color: $text-muted; height: auto; width: 100%; }
     CompareScreen .side-log { height: 1fr; }
     CompareScreen #compare-buttons { height: auto; align-horizontal: center; padding: 0 1; }
     CompareScreen #compare-buttons Button { margin: 0 1; }
@@ -287,9 +287,18 @@ class CompareScreen(Screen[None]):
         self.query_one("#keep", Button).focus()
         a, b = self.stats.get(CURRENT), self.stats.get(OTHER)
         if switch and a is not None and b is not None and a.gen_tps > 0:
-            ratio = b.gen_tps / a.gen_tps
-            self.note(f"{self.other.quant} generated at {ratio:.2f}× the speed of {self.current.quant}. "
-                      f"Switch to {self.other.quant}, or keep {self.current.quant}?")
+            self.note(f"{self.trade_off(a.gen_tps, b.gen_tps)} Switch to {self.other.quant}, "
+                      f"or keep {self.current.quant}?")
+
+    def trade_off(self, current_tps: float, other_tps: float) -> str:
+        """``Q8_0 generated at 1.50× the speed of Q4_1 and takes 44.3 MiB more memory.``"""
+        cur, other = self.current.quant, self.other.quant
+        engine = self.app.engine
+        mem_current = allocated_bytes(engine.info if engine is not None else None) or self.current.needs_bytes
+        mem_other = allocated_bytes(self.other_info) or self.other.needs_bytes
+        diff = mem_other - mem_current
+        memory = f"{fmt_bytes(abs(diff))} {'more' if diff >= 0 else 'less'} memory"
+        return f"{other} generated at {other_tps / current_tps:.2f}× the speed of {cur} and takes {memory}."
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
