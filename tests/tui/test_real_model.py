@@ -18,7 +18,9 @@ async def test_real_reply_streams_in_with_tokens_per_second(smollm2_path) -> Non
     app = real_app(str(smollm2_path), max_tokens=24)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        assert "Q4_1 · GPU layers 0/30" in str(screen.query_one("#status-model").render())
+        # app.engine is set before the screen has handled ModelLoaded: wait for the status bar
+        await wait_until(pilot, lambda: "Q4_1 · GPU layers 0/30" in str(
+            screen.query_one("#status-model").render()), what="the status bar to name the model")
         reply = await ask(pilot, "What is the capital of France?")
         assert reply.content.strip()
         speed = str(screen.query_one("#status-speed").render())
