@@ -207,6 +207,26 @@ async def test_compare_then_switch_to_the_other_quant(smollm2_path, smollm2_q8_p
         assert "Q8_0" in status_model(app)
 
 
+async def test_switching_model_during_a_comparison_stops_it_first(smollm2_path, smollm2_q8_path) -> None:
+    q4 = ScriptedEngine(["short"], name="SmolLM2", quant="Q4_1")
+    q8 = ScriptedEngine(["big answer"], name="SmolLM2", quant="Q8_0")
+    app = scripted_app({str(smollm2_path): q4, str(smollm2_q8_path): q8}, smollm2_path,
+                       fixed_sources([smollm2_path, smollm2_q8_path]))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ask(pilot, "first question")
+        q4.infinite, q4.delay_s = True, 0.005  # the comparison's first reply runs until stopped
+        menu = await open_menu(pilot)
+        await highlight(pilot, menu, "Q8_0")
+        await pilot.press("c")
+        compare = await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen)
+        await wait_until(pilot, lambda: len(compare.views[1].content) > 20, what="the first reply")
+        app.switch_model(str(smollm2_q8_path))  # e.g. from the menu opened over the comparison
+        await wait_until(pilot, lambda: app.engine is q8, what="Q8_0 loaded")
+        assert compare.cancel.is_set() and compare._idle.is_set() and q4.closed
+        assert compare.views[1].status == "stopped"
+
+
 async def test_menu_from_the_no_model_screen_opens_the_chat(smollm2_path) -> None:
     q4 = ScriptedEngine(name="SmolLM2", quant="Q4_1")
     app = LocalChatApp(None, config=Config(), store=open_store(), engine_loader=lambda p, s: q4,

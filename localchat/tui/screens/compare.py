@@ -115,6 +115,7 @@ class CompareScreen(Screen[None]):
         self._idle = threading.Event()  # set while no worker of this screen uses an engine
         self._idle.set()
         self._swapped = False  # swap mode: the other quant is the app's model now
+        self._own_switch = False  # this screen is calling switch_model itself
         self._current_path = ""
         self._current_settings: LoadSettings | None = None
         self._messages: list[ChatMessage] = []
@@ -220,8 +221,11 @@ class CompareScreen(Screen[None]):
         if self.side_by_side:
             self._load_and_generate(self.other_path, self._current_settings, threading.get_ident())
         else:
-            self._swapped = True
-            self.app.switch_model(self.other_path, self._current_settings)
+            self._swapped = self._own_switch = True
+            try:  # the current side's worker may still be winding down: not a reply to stop
+                self.app.switch_model(self.other_path, self._current_settings)
+            finally:
+                self._own_switch = False
 
     @on(OtherLoaded)
     def _other_loaded(self, event: OtherLoaded) -> None:
@@ -307,6 +311,13 @@ class CompareScreen(Screen[None]):
         event.stop()
         self.note(f"The comparison failed: {error_text(event.worker.error)}")
         self._offer(switch=False)
+
+    def stop_reply(self) -> threading.Event:
+        """``switch_model`` asks every screen to stop a reply before it closes the engine (the
+        model menu opened over this screen, say); the event is set once this screen's is done."""
+        if not self._idle.is_set() and not self._own_switch:
+            self.cancel.set()
+        return self._idle
 
     async def on_unmount(self) -> None:
         # the chat may use the loaded engine again only once this screen's reply has stopped

@@ -35,6 +35,7 @@ from localchat.onboard.menu import (
     parse_ctx,
     parse_gpu_layers,
 )
+from localchat.recommend.calibration import Calibration, load_calibration
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.units import fmt_bytes
@@ -56,6 +57,7 @@ class MenuContext:
 
     inventory: ModelInventory
     budget: Budget
+    calibration: Calibration
     machine: str  # one line: what memory there is
 
 
@@ -214,7 +216,7 @@ class ModelMenuScreen(Screen[None]):
             local.insert(0, LocalModel(path.stem, "", quant_label_from_filename(path.name),
                                        path.stat().st_size, path, "file", None))
         inventory = ModelInventory(catalog, local)
-        self.context = MenuContext(inventory, budget, machine_line(budget))
+        self.context = MenuContext(inventory, budget, load_calibration(), machine_line(budget))
         self._size_rows(self.settings)
 
     def _size_rows(self, settings: MenuSettings) -> None:
@@ -224,8 +226,8 @@ class ModelMenuScreen(Screen[None]):
             loaded = [i for i in self.context.inventory.items
                       if i.local is not None and _same(i.local.path, self.app.model_path)]
             models = [i.model for i in loaded]
-        rows = self.context.inventory.rows(self.context.budget, settings,
-                                           loaded_path=self.app.model_path, models=models)
+        rows = self.context.inventory.rows(self.context.budget, settings, loaded_path=self.app.model_path,
+                                           calibration=self.context.calibration, models=models)
         self.post_message(MenuReady(rows, settings))
 
     @work(thread=True, exclusive=True, group="menu-rows", exit_on_error=False)
