@@ -1,12 +1,18 @@
-"""Shared fixtures: an isolated home for every test, and the real test models."""
+"""Shared fixtures: an isolated home for every test, the real test models, and a Hub stand-in
+on 127.0.0.1 (HF_ENDPOINT pointed at it) serving the real SmolLM2 file."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import testmodels
+from tests.download.hubserver import HubServer, sha256_of
+
+REPO = "test-org/SmolLM2-135M-Instruct-GGUF"
+Q4_FILE = "SmolLM2-135M-Instruct-Q4_1.gguf"
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +44,33 @@ def gemma_path() -> Path:
 @pytest.fixture(scope="session")
 def smollm2_q8_path() -> Path:
     return testmodels.smollm2_quant("Q8_0")
+
+
+@pytest.fixture(scope="session")
+def smol_sha(smollm2_path: Path) -> str:
+    return sha256_of(smollm2_path)
+
+
+@pytest.fixture
+def fake_home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME (where LM Studio, Ollama and llama.cpp keep models) is the test's own folder."""
+    monkeypatch.setenv("HOME", str(isolated_home))
+    monkeypatch.delenv("LLAMA_CACHE", raising=False)
+    monkeypatch.delenv("OLLAMA_MODELS", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    return isolated_home
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    with HubServer() as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        yield server
+
+
+@pytest.fixture
+def smol_repo(hub: HubServer, smollm2_path: Path, smol_sha: str) -> str:
+    """A repo with the real SmolLM2 Q4_1 file (and a Q8_0 name, for quant listings)."""
+    hub.state.add_repo(REPO, {Q4_FILE: smollm2_path, "SmolLM2-135M-Instruct-Q8_0.gguf": smollm2_path},
+                       sha256s={Q4_FILE: smol_sha, "SmolLM2-135M-Instruct-Q8_0.gguf": smol_sha})
+    return REPO

@@ -1,48 +1,16 @@
-"""Fixtures for download tests: a Hub stand-in on 127.0.0.1 with HF_ENDPOINT pointing at it."""
+"""Helpers for download tests: small real GGUF files. The Hub stand-in fixtures (``hub``,
+``smol_repo``, ``fake_home``) live in tests/conftest.py, shared with the TUI tests."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from tests.download.hubserver import HubServer, sha256_of
+from tests.conftest import Q4_FILE, REPO
 
-REPO = "test-org/SmolLM2-135M-Instruct-GGUF"
-Q4_FILE = "SmolLM2-135M-Instruct-Q4_1.gguf"
-
-
-@pytest.fixture(scope="session")
-def smol_sha(smollm2_path: Path) -> str:
-    return sha256_of(smollm2_path)
-
-
-@pytest.fixture
-def fake_home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """HOME (where LM Studio, Ollama and llama.cpp keep models) is the test's own folder."""
-    monkeypatch.setenv("HOME", str(isolated_home))
-    monkeypatch.delenv("LLAMA_CACHE", raising=False)
-    monkeypatch.delenv("OLLAMA_MODELS", raising=False)
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    return isolated_home
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
-    with HubServer() as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        yield server
-
-
-@pytest.fixture
-def smol_repo(hub: HubServer, smollm2_path: Path, smol_sha: str) -> str:
-    """A repo with the real SmolLM2 Q4_1 file (and a Q8_0 name, for quant listings)."""
-    hub.state.add_repo(REPO, {Q4_FILE: smollm2_path, "SmolLM2-135M-Instruct-Q8_0.gguf": smollm2_path},
-                       sha256s={Q4_FILE: smol_sha, "SmolLM2-135M-Instruct-Q8_0.gguf": smol_sha})
-    return REPO
+__all__ = ["Q4_FILE", "REPO", "make_split_gguf", "make_tiny_gguf"]
 
 
 def make_tiny_gguf(path: Path, file_type: int = 15, name: str = "tiny", rows: int = 4) -> Path:
