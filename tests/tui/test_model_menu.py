@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from localchat.config import ChatDefaults, Config, load_config
 from localchat.download.store import LocalModel
 from localchat.engine.types import LoadSettings
+from localchat.errors import ModelFileError
 from localchat.onboard.sources import Sources
 from localchat.recommend import hypothetical_profile, load_catalog
 from localchat.recommend.catalog import Catalog
@@ -154,7 +155,8 @@ async def test_a_choice_that_does_not_fit_asks_first(smollm2_path, smollm2_q8_pa
         await pilot.press("y")  # load anyway
         await wait_until(pilot, lambda: app.engine is q8, what="the Q8_0 model")
         assert app.load_settings.n_ctx == 65536 and q4.closed
-        assert load_config().model.path == str(smollm2_q8_path)  # the next start opens it
+        await wait_until(pilot, lambda: load_config().model.path == str(smollm2_q8_path),
+                         what="the choice saved for the next start")
 
 
 async def test_compare_swaps_models_when_both_do_not_fit_together(smollm2_path, smollm2_q8_path) -> None:
@@ -203,7 +205,8 @@ async def test_compare_then_switch_to_the_other_quant(smollm2_path, smollm2_q8_p
         assert "Q8_0 generated at 1.00× the speed of Q4_1" in note
         await pilot.click("#switch")
         await wait_until(pilot, lambda: app.screen is chat and app.engine is q8, what="Q8_0 loaded")
-        assert load_config().model.path == str(smollm2_q8_path)
+        await wait_until(pilot, lambda: load_config().model.path == str(smollm2_q8_path),
+                         what="the choice saved")
         assert "Q8_0" in status_model(app)
 
 
@@ -225,6 +228,27 @@ async def test_switching_model_during_a_comparison_stops_it_first(smollm2_path, 
         await wait_until(pilot, lambda: app.engine is q8, what="Q8_0 loaded")
         assert compare.cancel.is_set() and compare._idle.is_set() and q4.closed
         assert compare.views[1].status == "stopped"
+
+
+async def test_a_model_that_fails_to_load_is_not_remembered(smollm2_path, smollm2_q8_path) -> None:
+    q4 = ScriptedEngine(name="SmolLM2", quant="Q4_1")
+
+    def load(path: str, settings: LoadSettings) -> ScriptedEngine:
+        if path == str(smollm2_q8_path):
+            raise ModelFileError("model file is truncated", "download it again")
+        return q4
+
+    app = LocalChatApp(str(smollm2_path), config=Config(), store=open_store(), engine_loader=load,
+                       sources=fixed_sources([smollm2_path, smollm2_q8_path]))
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        menu = await open_menu(pilot)
+        await highlight(pilot, menu, "Q8_0")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is chat and not app.loading, what="the failed load")
+        await wait_until(pilot, lambda: not app.workers, what="the app's workers to end")
+        assert any("model file is truncated" in n.message for n in app._notifications)
+        assert load_config().model.path == ""  # the next start does not open the broken file
 
 
 async def test_menu_from_the_no_model_screen_opens_the_chat(smollm2_path) -> None:
@@ -271,7 +295,7 @@ async def test_a_row_not_on_disk_is_downloaded_then_loaded(smollm2_path, smollm2
                              what="the downloaded Q8_0 model")
             assert "models--test-org--SmolLM2-135M-Instruct-GGUF" in app.model_path
             assert Path(app.model_path).stat().st_size == smollm2_q8_path.stat().st_size
-            assert load_config().model.repo == repo
+            await wait_until(pilot, lambda: load_config().model.repo == repo, what="the choice saved")
 
 
 def test_model_menu_snapshot(snap_compare, smollm2_path, smollm2_q8_path) -> None:
@@ -315,6 +339,7 @@ async def test_real_switch_to_q8_through_the_menu_keeps_the_conversation(smollm2
         stored = app.store.get(chat.conversation_id).messages
         assert [m.role for m in stored] == ["user", "assistant"] * 2 and stored[1].content == first
         assert stored[3].content.strip() and stored[3].stats["gen_tps"] > 0
+        await wait_until(pilot, lambda: load_config().model.path, what="the choice saved")
         choice = load_config().model
         assert (choice.path, choice.quant, choice.ctx) == (str(smollm2_q8_path), "Q8_0", 1024)
 

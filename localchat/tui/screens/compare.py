@@ -26,13 +26,13 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Label
 from textual.worker import Worker, WorkerState
 
-from localchat.onboard.choice import remember_choice
 from localchat.onboard.menu import both_fit
 from localchat.tui.convo import sampling_for
 from localchat.tui.generation import stream_reply
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ReplyFinished, ReplyProgress
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
+from localchat.tui.screens.models import remember_when_loaded
 from localchat.tui.widgets.message import MessageView
 from localchat.units import fmt_bytes
 
@@ -329,13 +329,9 @@ class CompareScreen(Screen[None]):
     def action_switch(self) -> None:
         app = self.app
         settings = self._current_settings or app.load_settings
-        if not self._swapped:
-            app.switch_model(self.other_path, settings)
-        try:
-            app.config = remember_choice(app.config, self.other_path, settings, repo=self.other.repo,
-                                         quant=self.other.quant)
-        except OSError as exc:
-            app.notify(f"Could not save the choice for next time: {exc}", severity="warning")
+        load = None if self._swapped else app.switch_model(self.other_path, settings)
+        remember_when_loaded(app, load, self.other_path, settings, repo=self.other.repo,
+                             quant=self.other.quant)
         app.notify(f"Switched to {self.other.model} {self.other.quant}.")
         self._swapped = False
         self.dismiss(None)

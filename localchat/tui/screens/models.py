@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from localchat.errors import LocalChatError
 from localchat.onboard.choice import remember_choice, settings_for
@@ -41,6 +41,7 @@ from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
+    from localchat.engine.types import LoadSettings
     from localchat.recommend.profiles import Budget
     from localchat.tui.app import LocalChatApp
     from localchat.tui.screens.chat import ChatScreen
@@ -371,11 +372,8 @@ class ModelMenuScreen(Screen[None]):
         remember it for the next start."""
         app = self.app
         settings = settings_for(row.candidate, app.load_settings)
-        app.switch_model(path, settings)
-        try:
-            app.config = remember_choice(app.config, path, settings, repo=row.repo, quant=row.quant)
-        except OSError as exc:
-            app.notify(f"Switched, but could not save the choice for next time: {exc}", severity="warning")
+        remember_when_loaded(app, app.switch_model(path, settings), path, settings, repo=row.repo,
+                             quant=row.quant)
         app.notify(f"Loading {row.model} {row.quant}: the conversation goes on with it.")
         self.dismiss(None)
         if find_chat(app) is None:  # opened from the no-model (or setup) screen
@@ -412,6 +410,28 @@ class ModelMenuScreen(Screen[None]):
             return
         self.dismiss(None)
         self.app.push_screen(CompareScreen(chat, loaded, other, path))
+
+
+def remember_when_loaded(app: LocalChatApp, load: Worker[None] | None, path: str,
+                         settings: LoadSettings, *, repo: str, quant: str) -> None:
+    """Save the model as the one the next start opens, once ``load`` (the ``switch_model``
+    worker; None: it is loaded already) has loaded it. A model that fails to load, or that a
+    newer switch replaced meanwhile, is not remembered."""
+
+    async def save() -> None:
+        if load is not None:
+            try:
+                await load.wait()
+            except (WorkerFailed, WorkerCancelled):
+                return  # the app has shown why it did not load
+            if app.model_path != path:
+                return
+        try:
+            app.config = remember_choice(app.config, path, settings, repo=repo, quant=quant)
+        except OSError as exc:
+            app.notify(f"Could not save the model choice for next time: {exc}", severity="warning")
+
+    app.run_worker(save(), group="remember-model", exit_on_error=False)
 
 
 def find_chat(app: Any) -> ChatScreen | None:
