@@ -161,6 +161,21 @@ class MenuRow:
         return f"{self.repo}:{self.quant}" if self.repo else self.model
 
     @property
+    def n_ctx_train(self) -> int:
+        """The context the model was trained for (0: unknown)."""
+        if self.item.header is not None:
+            return int(self.item.header.arch_value("context_length", 0) or 0)
+        return self.item.entry.n_ctx_train if self.item.entry else 0
+
+    def context_warning(self) -> str:
+        """Set when the menu's context is longer than the model was trained for."""
+        trained = self.n_ctx_train
+        if not trained or self.candidate.ctx <= trained:
+            return ""
+        return (f"{self.model} was trained for {trained} tokens of context; past that its answers "
+                "fall apart: choose a context of at most that")
+
+    @property
     def needs_bytes(self) -> int:
         return self.candidate.footprint.total_bytes
 

@@ -88,6 +88,11 @@ def test_a_quantized_kv_cache_makes_a_long_context_fit_a_small_machine(inventory
     assert "GiB of RAM, and 1.3 GiB is available" in at_f16.risk()
     assert "swap" in at_f16.risk()
     assert (at_q4.fit, at_q4.where_text, at_q4.risk()) == ("cpu", "CPU", "")
+    # SmolLM2 was trained for 8k tokens: a longer context is flagged, from the header or catalog
+    assert at_q4.n_ctx_train == 8192 and "trained for 8192 tokens" in at_q4.context_warning()
+    estimated = smol_rows(inventory, small, MenuSettings(65536))["Q6_K"]
+    assert not estimated.downloaded and estimated.context_warning()
+    assert not smol_rows(inventory, small, MenuSettings(8192))["Q8_0"].context_warning()
 
 
 def test_gpu_layers_change_where_it_runs(inventory) -> None:

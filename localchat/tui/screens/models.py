@@ -119,6 +119,8 @@ def detail_text(row: MenuRow) -> str:
         lines.append(f"⚠ {c.quality.warning}.")
     if not row.fits:
         lines.append(f"⚠ Does not fit: {row.risk()}")
+    if row.context_warning():
+        lines.append(f"⚠ {row.context_warning()}.")
     local = row.item.local
     if local is None:
         lines.append(f"Not on disk: Enter downloads {row.spec} ({row.size_text}).")
