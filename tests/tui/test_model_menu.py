@@ -369,3 +369,22 @@ async def test_real_compare_quants_side_by_side(smollm2_path, smollm2_q8_path) -
         await wait_until(pilot, lambda: app.screen is chat)
         assert app.engine.info.quant == "Q4_1"
         assert len(app.store.get(chat.conversation_id).messages) == 2  # the chat is as it was
+
+
+def test_compare_quants_snapshot(snap_compare, smollm2_path, smollm2_q8_path) -> None:
+    q4 = ScriptedEngine(["Paris is the capital of France."], name="SmolLM2", quant="Q4_1")
+    q8 = ScriptedEngine(["The capital of France is **Paris**."], name="SmolLM2", quant="Q8_0")
+    app = scripted_app({str(smollm2_path): q4, str(smollm2_q8_path): q8}, smollm2_path,
+                       fixed_sources([smollm2_path, smollm2_q8_path]))
+
+    async def run_before(pilot: Pilot) -> None:
+        await ready(pilot)
+        await ask(pilot, "What is the capital of France?")
+        menu = await open_menu(pilot, "f9")
+        await highlight(pilot, menu, "Q8_0")
+        await pilot.press("enter")
+        compare = await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen)
+        await wait_until(pilot, lambda: compare.finished, what="both replies")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
