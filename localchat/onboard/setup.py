@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from localchat.recommend.calibration import Calibration
 
 STARTER_SPEC = "starter"
-COLUMNS = ("", "Model", "Quant", "Size", "Memory", "Runs on", "tok/s", "On disk", "Quality cost")
+COLUMNS = ("Why", "Model", "Quant", "Runs on", "Memory", "tok/s", "Size", "On disk", "Quality cost")
+# the recommender's notes, as short as a table cell wants them
+WHY = {"next best, smaller": "smaller model", "higher quality": "higher quant"}
 SOURCE_NAMES = {"hf-cache": "HF cache", "lmstudio": "LM Studio", "ollama": "Ollama",
                 "llama.cpp": "llama.cpp cache", "folder": "your folder", "pypi": "localchat"}
 
@@ -55,8 +57,8 @@ class SetupRow:
         tps = "—" if not c.fits else (f"{c.est_tps:.0f}" if c.est_tps >= 10 else f"{c.est_tps:.1f}")
         on_disk = f"yes ({self.source})" if self.downloaded and self.source else (
             "yes" if self.downloaded else "no")
-        return (self.why, c.name, c.quant or "?", fmt_bytes(c.file_bytes),
-                fmt_bytes(c.footprint.total_bytes), c.where(), tps, on_disk, quality_words(c))
+        return (WHY.get(self.why, self.why), c.name, c.quant or "?", c.where(),
+                fmt_bytes(c.footprint.total_bytes), tps, fmt_bytes(c.file_bytes), on_disk, quality_words(c))
 
     def details(self) -> str:
         """The memory arithmetic and the quality cost in full, for the highlighted row."""
@@ -74,14 +76,15 @@ class SetupRow:
 
 
 def quality_words(c: Candidate) -> str:
-    """The quality cost, short enough for a table cell: "same next word as 16-bit 92% of the time"."""
+    """The quality cost, short enough for a table cell: "92% same next word as 16-bit" (the
+    highlighted row's details say it in full)."""
     q = c.quality
     if not q.known:
         return "no quality figures for this type"
     if q.label in ("F16", "BF16"):
         return "full quality (16-bit)"
     about = "" if q.same_top_measured else "~"
-    return f"same next word as 16-bit {about}{q.same_top_p:.0f}% of the time"
+    return f"{about}{q.same_top_p:.0f}% same next word as 16-bit"
 
 
 @dataclass(frozen=True)
@@ -224,5 +227,5 @@ def _starter_row(profile: HardwareProfile, catalog: Catalog, calibration: Calibr
         return None
     c = evaluate(profile, entry, entry.pypi_quant or STARTER.quant, ctx=min(8192, entry.n_ctx_train or 8192),
                  calibration=calibration)
-    return SetupRow(dataclasses.replace(c, file_bytes=STARTER.size_bytes), STARTER_SPEC, None, "",
-                    "starter (PyPI)")
+    c = dataclasses.replace(c, repo=STARTER.repo, file_bytes=STARTER.size_bytes)  # the wheel's own copy
+    return SetupRow(c, STARTER_SPEC, None, "", "starter (PyPI)")

@@ -165,11 +165,19 @@ async def test_message_sent_while_the_model_loads_is_answered_when_ready() -> No
 
 
 async def test_no_model_configured_shows_what_to_do() -> None:
+    from localchat.errors import HubUnreachableError
+    from localchat.onboard.sources import Sources
+    from localchat.recommend import hypothetical_profile
+
+    def offline() -> None:
+        raise HubUnreachableError("offline (test)")
+
     app = make_app(model_path=None)
+    app.sources = Sources(probe=lambda: hypothetical_profile(8), local_models=list, check_online=offline)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        text = app.screen.query_one("Markdown").source
-        assert "localchat --model" in text and "localchat pull starter" in text
+        todo = await wait_until(pilot, lambda: app.screen.query("#setup-todo")
+                                and str(app.screen.query_one("#setup-todo").render()))
+        assert "localchat --model" in todo and "localchat pull starter" in todo
 
 
 async def test_help_and_palette_list_every_chat_action(scripted: ScriptedEngine) -> None:

@@ -99,19 +99,23 @@ async def test_a_failed_switch_is_reported_and_the_message_is_kept() -> None:
 
 
 async def test_a_setup_screen_can_load_a_model_and_open_the_chat() -> None:
-    """The first-run flow the setup screen will use: from the no-model screen, switch_model
-    then open_chat; the chat replaces the setup screen and answers."""
+    """The first-run flow's seam: from the setup screen, switch_model then open_chat; the chat
+    replaces the setup screen and answers."""
+    from localchat.onboard.sources import Sources
+    from localchat.recommend import Catalog, hypothetical_profile
     from localchat.tui.screens.chat import ChatScreen
-    from localchat.tui.screens.nomodel import NoModelScreen
+    from localchat.tui.screens.setup import SetupScreen
 
     small = ScriptedEngine(["hello there"], name="Small")
     app = two_model_app(small, None)
     app.start_model = None
+    app.sources = Sources(probe=lambda: hypothetical_profile(8), catalog=Catalog,
+                          local_models=list, check_online=lambda: None)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, NoModelScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, SetupScreen))
         app.switch_model(SMALL)
         chat = app.open_chat()
         await wait_until(pilot, lambda: app.screen is chat and chat.engine is small)
-        assert not any(isinstance(s, NoModelScreen) for s in app.screen_stack)
+        assert not any(isinstance(s, SetupScreen) for s in app.screen_stack)
         assert isinstance(app.screen, ChatScreen)
         assert (await ask(pilot, "hi")).content == "hello there"

