@@ -1,0 +1,120 @@
+"""``plan_setup``: what the first-run screen shows, on hypothetical machines with real GGUF files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from localchat.download.store import LocalModel
+from localchat.errors import HubUnreachableError
+from localchat.onboard.setup import STARTER_SPEC, plan_setup
+from localchat.onboard.sources import Sources
+from localchat.recommend import Catalog, hypothetical_profile, load_catalog
+from localchat.recommend.calibration import Calibration
+
+REPO = "test-org/SmolLM2-135M-Instruct-GGUF"
+NO_CALIBRATION = Calibration()
+
+
+def smol_catalog() -> Catalog:
+    return Catalog((replace(load_catalog().get("SmolLM2-135M-Instruct"), repo=REPO, quants=("Q4_1",)),))
+
+
+def on_disk(path: Path, source: str, name: str = "") -> LocalModel:
+    return LocalModel(name=name or path.stem, repo="", quant="", size_bytes=path.stat().st_size,
+                      path=path, source=source, last_used=None)
+
+
+def offline() -> None:
+    raise HubUnreachableError("cannot reach the Hugging Face Hub at http://127.0.0.1:9 (ConnectError)",
+                              "check the network")
+
+
+def sources(*, local: list[LocalModel] = (), online: bool = True, catalog=smol_catalog) -> Sources:
+    return Sources(catalog=catalog, local_models=lambda: list(local),
+                   check_online=(lambda: None) if online else offline)
+
+
+def test_online_the_catalog_model_on_disk_is_recommended_with_exact_sizes(smollm2_path: Path) -> None:
+    plan = plan_setup(hypothetical_profile(4), sources(local=[on_disk(smollm2_path, "lmstudio")]),
+                      calibration=NO_CALIBRATION)
+    assert plan.online and not plan.offline_reason and not plan.nothing_available
+    assert "CPU (hypothetical)" in plan.probe_text and "avx2" in plan.probe_text
+    row = plan.recommended
+    assert row is not None and row.downloaded and row.local_path == str(smollm2_path)
+    assert row.source == "LM Studio" and row.spec == ""
+    c = row.candidate
+    assert c.name == "SmolLM2-135M-Instruct" and c.quant == "Q4_1" and c.exact
+    assert c.footprint.weights_bytes == pytest.approx(92.10 * (1 << 20), rel=0.001)  # from the header
+    cells = dict(zip(("why", "model", "quant", "runs", "memory", "tps", "size", "disk", "quality"),
+                     row.cells(), strict=True))
+    assert cells["why"] == "recommended" and cells["disk"] == "yes (LM Studio)" and cells["runs"] == "CPU"
+    assert cells["size"] == "93.8 MiB" and cells["quality"].endswith("% same next word as 16-bit")
+    assert plan.explanation.startswith("SmolLM2-135M-Instruct Q4_1, 8k context: 92.1 MiB weights + ")
+    assert "RAM available" in plan.explanation
+    details = row.details()
+    assert "picks the same next word as the 16-bit model" in details and "Downloads" not in details
+
+
+def test_online_without_files_the_recommendation_is_a_download() -> None:
+    plan = plan_setup(hypothetical_profile(4), sources(), calibration=NO_CALIBRATION)
+    row = plan.recommended
+    assert row is not None and not row.downloaded and row.spec == f"{REPO}:Q4_1"
+    assert [r.spec for r in plan.rows] == [f"{REPO}:Q4_1"]  # no starter row while the Hub answers
+    assert f"Downloads {row.cells()[6]} from the Hub ({REPO}:Q4_1)" in row.details()
+    assert not plan.nothing_available
+
+
+def test_offline_ranks_the_files_on_disk_then_offers_the_starter(
+        smollm2_path: Path, gemma_path: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken-Q4_K_M.gguf"
+    broken.write_bytes(b"not a gguf file")
+    local = [on_disk(smollm2_path, "hf-cache"), on_disk(broken, "folder"), on_disk(gemma_path, "ollama")]
+    plan = plan_setup(hypothetical_profile(4), sources(local=local, online=False), calibration=NO_CALIBRATION)
+    assert not plan.online and "127.0.0.1:9" in plan.offline_reason
+    assert plan.offline_reason.endswith(": check the network")
+    # gemma-3-270m outranks SmolLM2-135M; the unreadable file is left out; the starter comes last
+    assert [r.local_path for r in plan.rows] == [str(gemma_path), str(smollm2_path), None]
+    assert [r.source for r in plan.rows[:2]] == ["Ollama", "HF cache"]
+    assert plan.rows[-1].spec == STARTER_SPEC and plan.rows[-1].why == "starter (PyPI)"
+    assert plan.rows[-1].candidate.file_bytes == 98_362_432
+    assert plan.explanation.startswith("Of the models on this machine: ")
+    assert not plan.nothing_available
+
+
+def test_offline_with_the_starter_already_on_disk_offers_no_second_copy(smollm2_path: Path) -> None:
+    plan = plan_setup(hypothetical_profile(4), sources(local=[on_disk(smollm2_path, "pypi")], online=False),
+                      calibration=NO_CALIBRATION)
+    assert [r.local_path for r in plan.rows] == [str(smollm2_path)]
+
+
+def test_nothing_available_says_exactly_what_to_do() -> None:
+    plan = plan_setup(hypothetical_profile(8), sources(online=False), calibration=NO_CALIBRATION)
+    assert plan.nothing_available and plan.explanation == ""
+    assert [r.spec for r in plan.rows] == [STARTER_SPEC]
+    todo = plan.what_to_do
+    assert todo.startswith("Nothing to chat with yet: the Hub cannot be reached")
+    for words in ("localchat --model PATH/TO/MODEL.gguf", "HF_ENDPOINT", "HF_HUB_OFFLINE",
+                  "localchat pull starter", "config.toml"):
+        assert words in todo
+
+
+def test_online_but_nothing_fits_explains_and_says_what_to_do() -> None:
+    plan = plan_setup(hypothetical_profile(0.25), sources(catalog=load_catalog), calibration=NO_CALIBRATION)
+    assert plan.recommended is None and plan.nothing_available
+    assert plan.explanation.startswith("No model in the catalog fits this machine.")
+    assert "no model in the catalog fits this machine" in plan.what_to_do
+    assert "HF_ENDPOINT" not in plan.what_to_do and "localchat --model" in plan.what_to_do
+
+
+def test_a_failing_model_scan_is_a_warning_not_a_crash() -> None:
+    def scan() -> list[LocalModel]:
+        raise PermissionError(13, "Permission denied", "/models")
+
+    plan = plan_setup(hypothetical_profile(4), Sources(catalog=smol_catalog, local_models=scan,
+                                                       check_online=lambda: None),
+                      calibration=NO_CALIBRATION)
+    assert plan.recommended is not None
+    assert any("could not list the models on this machine" in w for w in plan.warnings)
