@@ -228,3 +228,50 @@ async def test_esc_during_the_download_keeps_the_partial_and_the_next_enter_resu
         assert isinstance(app.screen, ChatScreen) and app.model_path.endswith(Q4_FILE)
     ranges = [r for m, p, r in hub.state.requests if m == "GET" and p.startswith("/lfs/")]
     assert ranges and int(ranges[0].removeprefix("bytes=").rstrip("-")) >= kept
+
+
+async def test_a_model_that_fails_to_load_says_why_and_another_can_be_picked(
+        fake_home: Path, smollm2_path: Path, smollm2_q8_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localchat.errors import ModelFileError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = fake_home / ".lmstudio" / "models" / "someone" / "SmolLM2-135M-Instruct-GGUF"
+    folder.mkdir(parents=True)
+    for source in (smollm2_path, smollm2_q8_path):
+        (folder / source.name).symlink_to(source)
+    engine = ScriptedEngine(["second try"])
+    bad: list[str] = []
+
+    def loader(path: str, settings: Any) -> ScriptedEngine:
+        if not bad:
+            bad.append(path)
+            raise ModelFileError(f"model file {path} is truncated (98 MB expected, 5 MB on disk)",
+                                 "run `localchat pull` again")
+        return engine
+
+    app = setup_app(Sources(probe=lambda: hypothetical_profile(4)), loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned(pilot)
+        assert [r["On disk"] for r in table_rows(screen)[:2]] == ["yes (LM Studio)"] * 2
+        await pilot.press("enter")
+        status = await wait_until(pilot, lambda: "Could not load" in text(screen, "#setup-status")
+                                  and text(screen, "#setup-status"))
+        assert status.startswith(f"Could not load the model: model file {bad[0]} is truncated")
+        assert "\n" not in status.strip() and app.screen is screen and not load_config().model.path
+        await pilot.press("down", "enter")
+        await ready(pilot)
+        assert isinstance(app.screen, ChatScreen) and app.model_path != bad[0]
+    assert load_config().model.path == app.model_path
+
+
+def test_progress_text_says_bytes_speed_eta_and_stalls() -> None:
+    from localchat.download import PullProgress
+    from localchat.tui.screens.pull import progress_text
+
+    def at(done: int, speed: float, eta: float | None, stalled: bool = False) -> str:
+        return progress_text(PullProgress("x.gguf", done, 5 << 30, speed, eta, stalled, 0, 1, 0))
+
+    assert at(1288490189, 35 << 20, 100) == "1.2 GiB of 5.0 GiB · 35.0 MiB/s · 1:40 left"
+    assert at(1288490189, 0.0, None, stalled=True) == "1.2 GiB of 5.0 GiB · stalled, retrying…"
+    assert at(0, 0.0, None) == "0 B of 5.0 GiB · starting…"
+    assert at(5 << 30, 0.0, 0.0) == "5.0 GiB of 5.0 GiB · verifying…"

@@ -101,6 +101,7 @@ class SetupScreen(Screen[None]):
             return
         event.stop()
         self.query_one("#setup-busy").add_class("hidden")
+        self.busy = False
         if event.state == WorkerState.SUCCESS:
             self.show_plan(event.worker.result)
         else:
