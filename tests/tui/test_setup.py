@@ -3,7 +3,10 @@ huggingface_hub), a fake LM Studio folder, and the real SmolLM2 model."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from localchat.config import ChatDefaults, Config, load_config
+from localchat.config import ChatDefaults, Config, load_config, save_config
 from localchat.onboard.setup import COLUMNS
 from localchat.onboard.sources import Sources
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
@@ -275,3 +278,45 @@ def test_progress_text_says_bytes_speed_eta_and_stalls() -> None:
     assert at(1288490189, 0.0, None, stalled=True) == "1.2 GiB of 5.0 GiB · stalled, retrying…"
     assert at(0, 0.0, None) == "0 B of 5.0 GiB · starting…"
     assert at(5 << 30, 0.0, 0.0) == "5.0 GiB of 5.0 GiB · verifying…"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_first_run_of_the_real_command_in_a_terminal(
+        hub: HubServer, fake_home: Path, smollm2_path: Path, smol_sha: str) -> None:
+    """`localchat` with nothing configured, on this machine's real probe and catalog: whatever it
+    recommends, the stand-in Hub serves SmolLM2's bytes under that name; Enter downloads it, the
+    chat opens and answers, and the choice is in the config."""
+    from tests.tui.test_terminal import Tmux, localchat_command
+
+    for entry in load_catalog():
+        names = [f"{entry.name}-{quant}.gguf" for quant in entry.quants]
+        hub.state.add_repo(entry.repo, dict.fromkeys(names, smollm2_path),
+                           sha256s=dict.fromkeys(names, smol_sha))
+    save_config(Config(chat=ChatDefaults(temperature=0.0, max_tokens=16)))
+    env = {name: os.environ[name] for name in ("LOCALCHAT_HOME", "HF_HOME", "HF_ENDPOINT", "HOME")}
+    env.update(TERM="xterm-256color", HF_HUB_DISABLE_TELEMETRY="1")
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    tmux = Tmux(f"localchat-setup-{os.getpid()}")
+    try:
+        tmux.start(localchat_command(), env)
+        screen = tmux.wait_for(lambda s: "Set up localchat" in s and "recommended" in s,
+                               what="the setup screen")
+        assert "This machine" in screen and "Enter: use the highlighted model" in screen
+        tmux.keys("Enter")
+        tmux.wait_for(lambda s: "Message · Enter sends" in s and "ready" in s, timeout_s=60,
+                      what="the chat with the model loaded")
+        tmux.keys("-l", "Hello!")
+        tmux.keys("Enter")
+        tmux.wait_for(lambda s: "gen " in s and " t/s" in s, what="the reply and its tokens/s")
+        tmux.keys("C-q")
+        deadline = time.monotonic() + 15
+        while tmux.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)  # an outside process: nothing to wait on but its exit
+        assert not tmux.alive(), "localchat did not quit on ctrl+q"
+    finally:
+        tmux.kill()
+    saved = load_config().model
+    assert saved.repo in hub.state.repos and Path(saved.path).is_file()
+    assert sum(hub.state.bytes_sent.values()) == smollm2_path.stat().st_size
