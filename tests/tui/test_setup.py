@@ -86,6 +86,19 @@ async def test_pull_screen_esc_cancels_and_keeps_the_partial_file(smol_repo: str
     assert 0 < partial.stat().st_size < 98_362_432
 
 
+
+async def test_pull_screen_shows_a_stall_then_finishes(smol_repo: str, hub: HubServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALCHAT_STALL_TIMEOUT_S", "0.3")
+    hub.state.pause_at = (4 << 20, 2.0)  # no bytes for 2 s after the first 4 MiB, once
+    app = PullHost(f"{REPO}:Q4_1")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.results or "stalled, retrying…" in label(app, "#pull-figures"),
+                         what="the stalled state")
+        assert not app.results and label(app, "#pull-figures").startswith("4.0 MiB of 93.8 MiB")
+        await wait_until(pilot, lambda: app.results, what="the download to finish after the stall")
+    assert app.results[0].name == Q4_FILE
+
 # ---------------------------------------------------------------------- the setup screen
 def smol_catalog(repo: str = REPO) -> Catalog:
     """A catalog holding only SmolLM2-135M, published as Q4_1 in ``repo`` (the stand-in's)."""

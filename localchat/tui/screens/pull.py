@@ -100,8 +100,10 @@ class PullScreen(ModalScreen[Path | None]):
     def _pull(self) -> Path:
         from localchat.download import pull  # huggingface_hub is imported in this thread
 
-        return pull(self.spec, progress=lambda p: self.post_message(PullUpdate(p)),
-                    cancel=self.cancel_event)
+        def progress(p: PullProgress) -> None:
+            self.post_message(PullUpdate(p))
+
+        return pull(self.spec, progress=progress, cancel=self.cancel_event)
 
     @on(PullUpdate)
     def _progress(self, event: PullUpdate) -> None:

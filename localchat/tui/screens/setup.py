@@ -102,7 +102,7 @@ class SetupScreen(Screen[None]):
         event.stop()
         self.query_one("#setup-busy").add_class("hidden")
         self.busy = False
-        if event.state == WorkerState.SUCCESS:
+        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, SetupPlan):
             self.show_plan(event.worker.result)
         else:
             self.show_error(f"Could not work out a recommendation: {error_text(event.worker.error)} "
