@@ -62,6 +62,7 @@ class PullScreen(ModalScreen[Path | None]):
     PullScreen > #pull-dialog {
         width: 76; height: auto; padding: 1 2; border: thick $primary; background: $surface;
     }
+    PullScreen #pull-dialog > Label { width: 100%; }
     PullScreen #pull-title { text-style: bold; margin-bottom: 1; }
     PullScreen #pull-bar { width: 100%; margin-bottom: 1; }
     PullScreen #pull-bar Bar { width: 1fr; }
