@@ -51,15 +51,17 @@ def test_settings(snap_compare) -> None:
 
 
 def test_setup_screen(snap_compare) -> None:
-    """The first-run setup on a fixed machine (16 GiB RAM, an 8 GiB CUDA GPU), online, with the
-    shipped catalog and no models on disk: the probe, the recommendation and the choices."""
+    """The first-run setup on a fixed machine (16 GiB RAM, an 8 GiB CUDA GPU), online, with four
+    catalog models and none on disk: the probe, the recommendation and the choices."""
     from localchat.onboard.sources import Sources
-    from localchat.recommend import hypothetical_profile, load_catalog
+    from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 
+    names = ("Llama-3.2-3B-Instruct", "Llama-3.1-8B-Instruct", "Qwen3-8B", "Qwen3-14B")
+    catalog = Catalog(tuple(load_catalog().get(name) for name in names))
     app = make_app(model_path=None)
     app.sources = Sources(probe=lambda: hypothetical_profile(16, 8, "cuda", ram_bandwidth_gbps=50,
                                                              gpu_bandwidth_gbps=360),
-                          catalog=load_catalog, local_models=list, check_online=lambda: None)
+                          catalog=lambda: catalog, local_models=list, check_online=lambda: None)
 
     async def run_before(pilot: Pilot) -> None:
         await wait_until(pilot, lambda: getattr(pilot.app.screen, "plan", None) is not None)
