@@ -143,10 +143,15 @@ def test_sigkill_mid_reply_keeps_the_question_and_the_partial_reply(tmux: Tmux, 
 
 def _reply_words(screen: str) -> list[str]:
     """The words of the last reply as the pane shows them (each message line starts with a
-    bar); none before the reply appears."""
+    bar); none before the reply appears. A long reply may have scrolled its header (and the
+    question) off the top: then every bar line on screen is the reply's."""
     lines = screen.splitlines()
     starts = [i for i, line in enumerate(lines) if "Assistant ·" in line]
-    if not starts:
-        return []
-    reply = [ln.replace("█", "").strip() for ln in lines[starts[-1] + 1:] if ln.lstrip().startswith("█")]
+    if starts:
+        first = starts[-1] + 1
+    elif any(line.strip() == "█ You" for line in lines):
+        return []  # only the question so far
+    else:
+        first = 0
+    reply = [ln.replace("█", "").strip() for ln in lines[first:] if ln.lstrip().startswith("█")]
     return [w for line in reply for w in line.split() if w.isalpha()]
