@@ -108,7 +108,7 @@ class SetupPlan:
 
 
 def probe_text(profile: HardwareProfile) -> str:
-    from localchat.commands.probe import summary  # the same words as `localchat probe`
+    from localchat.hardware.summary import summary  # the same words as `localchat probe`
 
     return summary(profile)
 
