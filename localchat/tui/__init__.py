@@ -31,7 +31,8 @@ def run_tui(model: str | None, ctx: int | None) -> int:
         flash_attn=choice.flash_attn,
     )
     store = ConversationStore()
-    app = LocalChatApp(path or None, config=config, store=store, load_settings=settings)
+    app = LocalChatApp(path or None, config=config, store=store, load_settings=settings,
+                       requested_ctx=ctx)
     try:
         app.run()
     finally:

@@ -48,9 +48,11 @@ class LocalChatApp(ModelHost):
         load_settings: LoadSettings | None = None,
         engine_loader: EngineLoader = real_engine_loader,
         sources: Sources | None = None,
+        requested_ctx: int | None = None,
     ) -> None:
         super().__init__()
         self.sources = sources or Sources()  # the machine, catalog, local models, Hub check
+        self.requested_ctx = requested_ctx  # `localchat --ctx N`: the first-run setup plans for it
         self.start_model = model_path
         self.config = config
         self.store = store

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from localchat.config import ChatDefaults, Config, load_config, save_config
+from localchat.download.store import LocalModel
 from localchat.onboard.setup import COLUMNS
 from localchat.onboard.sources import Sources
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
@@ -333,3 +334,24 @@ def test_first_run_of_the_real_command_in_a_terminal(
     saved = load_config().model
     assert saved.repo in hub.state.repos and Path(saved.path).is_file()
     assert sum(hub.state.bytes_sent.values()) == smollm2_path.stat().st_size
+
+
+async def test_a_context_asked_for_on_the_command_line_is_what_setup_plans_for(
+        fake_home: Path, smollm2_path: Path) -> None:
+    """`localchat --ctx 2048` on a first run: the recommendation, its arithmetic and the saved
+    choice are for 2048 tokens, not the default 8k."""
+    engine = ScriptedEngine(["hi"])
+    local = [LocalModel("SmolLM2-135M-Instruct", REPO, "Q4_1", smollm2_path.stat().st_size,
+                        smollm2_path, "hf-cache", None)]
+    sources = Sources(probe=lambda: hypothetical_profile(4), catalog=smol_catalog,
+                      local_models=lambda: local, check_online=lambda: None)
+    config = Config(chat=ChatDefaults(temperature=0.0, max_tokens=16))
+    app = LocalChatApp(None, config=config, store=open_store(), sources=sources,
+                       engine_loader=scripted_loader(engine), requested_ctx=2048)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await planned(pilot)
+        assert text(screen, "#setup-why").startswith("SmolLM2-135M-Instruct Q4_1, 2k context:")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), what="the chat to open")
+        await ready(pilot)
+    assert load_config().model.ctx == 2048 and app.load_settings.n_ctx == 2048

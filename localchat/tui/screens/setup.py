@@ -93,7 +93,7 @@ class SetupScreen(Screen[None]):
     # ------------------------------------------------------------------ the plan
     @work(thread=True, exclusive=True, group="setup-plan", exit_on_error=False)
     def _plan(self) -> SetupPlan:
-        return plan_setup(self.app.hardware_profile(), self.app.sources)
+        return plan_setup(self.app.hardware_profile(), self.app.sources, ctx=self.app.requested_ctx)
 
     @on(Worker.StateChanged)
     def _plan_done(self, event: Worker.StateChanged) -> None:
