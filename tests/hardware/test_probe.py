@@ -135,8 +135,8 @@ def test_gpu_the_build_cannot_use_gets_the_reinstall_command():
 
 
 def test_summary_shows_the_reinstall_command():
-    from localchat.hardware.summary import summary
     from localchat.hardware.profile import CpuInfo, MemoryInfo
+    from localchat.hardware.summary import summary
 
     gpus = tuple(nvidia_gpus(fakes.FakeNvml([fakes.RTX_4090]), []))
     profile = HardwareProfile(
