@@ -148,6 +148,16 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
     catalog = _catalog(sources, warnings)
     rec = recommend(profile, ctx=ctx, catalog=catalog if online else Catalog(),
                     local_files=[m.path for m in local], calibration=calibration)
+    if rec.choice is not None and not online:
+        # ranked without the catalog (nothing to download), so files are named by their GGUF
+        # header, which can be unhelpful ("Smollm2 135M 8k Lc100K Mix1 Ep2"): name them as the
+        # catalog or the folder they were found in does, and say it again in those words
+        from localchat.recommend.explain import explain
+
+        choice = dataclasses.replace(rec.choice, name=_model_name(rec.choice, local, catalog))
+        alts = [dataclasses.replace(a, name=_model_name(a, local, catalog)) for a in rec.alternatives]
+        rec = dataclasses.replace(rec, choice=choice, alternatives=alts,
+                                  explanation=explain(choice, alts, budget_for(profile)))
     warnings[:0] = rec.warnings
     by_path = {str(m.path): m for m in local}
     rows: list[SetupRow] = []
@@ -156,7 +166,8 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
         rows += [_row(alt, by_path, alt.note) for alt in rec.alternatives]
     listed = {r.local_path for r in rows if r.local_path}
     rest = [m for m in local if str(m.path) not in listed]
-    rows += [_row(c, by_path, "on disk") for c in _ranked_files(budget_for(profile), rest, ctx, calibration)]
+    rows += [_row(c, by_path, "on disk")
+             for c in _ranked_files(budget_for(profile), rest, ctx, calibration, catalog)]
     if not online and not any(m.source == "pypi" for m in local):
         starter = _starter_row(profile, catalog, calibration)
         if starter is not None:
@@ -197,7 +208,7 @@ def _row(c: Candidate, by_path: dict[str, LocalModel], why: str) -> SetupRow:
 
 
 def _ranked_files(budget: Budget, models: list[LocalModel], ctx: int | None,
-                  calibration: Calibration) -> list[Candidate]:
+                  calibration: Calibration, catalog: Catalog) -> list[Candidate]:
     """Models on disk the recommendation did not list, best first (the recommender's own order)."""
     from localchat.recommend.choose import DEFAULT_CTX, Option, best_option
 
@@ -209,12 +220,19 @@ def _ranked_files(budget: Budget, models: list[LocalModel], ctx: int | None,
         except LocalChatError:
             continue  # not a readable GGUF: `localchat models` reports those
     options.sort(key=lambda o: (o.candidate.fits, o.key()), reverse=True)
-    return [dataclasses.replace(o.candidate, name=_model_name(o.candidate, models)) for o in options]
+    return [dataclasses.replace(o.candidate, name=_model_name(o.candidate, models, catalog)) for o in options]
 
 
-def _model_name(c: Candidate, models: list[LocalModel]) -> str:
+def _model_name(c: Candidate, models: list[LocalModel], catalog: Catalog) -> str:
+    """A file's name for people: its catalog entry's, else the name it was found under (the
+    repository or folder), else the GGUF header's, else the file's."""
+    if not c.local_path:
+        return c.name
+    entry = catalog.match_file(Path(c.local_path).name)
+    if entry is not None:
+        return entry.name
     found = next((m for m in models if str(m.path) == c.local_path), None)
-    return c.name or (found.name if found else Path(c.local_path or "").stem)
+    return (found.name if found else "") or c.name or Path(c.local_path).stem
 
 
 def _starter_row(profile: HardwareProfile, catalog: Catalog, calibration: Calibration) -> SetupRow | None:

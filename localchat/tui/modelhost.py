@@ -19,7 +19,7 @@ from textual.app import App
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from localchat.engine.types import ChatEngine, LoadSettings
+from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo
 from localchat.errors import LocalChatError
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
 
@@ -39,6 +39,18 @@ def real_engine_loader(path: str, settings: LoadSettings) -> ChatEngine:
 
 def model_label(path: str) -> str:
     return Path(path).name.removesuffix(".gguf")
+
+
+def model_name(info: ModelInfo) -> str:
+    """The loaded model's name for people: its catalog entry's when the file is a known model
+    (GGUF headers can say "Smollm2 135M 8k Lc100K Mix1 Ep2"), else the header's own."""
+    from localchat.recommend.catalog import load_catalog  # cached after the first call
+
+    try:
+        entry = load_catalog().match_file(Path(info.path).name)
+    except LocalChatError:
+        entry = None
+    return entry.name if entry is not None else info.name
 
 
 def error_text(error: BaseException | None) -> str:

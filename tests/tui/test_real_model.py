@@ -19,7 +19,8 @@ async def test_real_reply_streams_in_with_tokens_per_second(smollm2_path) -> Non
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         # app.engine is set before the screen has handled ModelLoaded: wait for the status bar
-        await wait_until(pilot, lambda: "Q4_1 · GPU layers 0/30" in str(
+        # named as the catalog names it, not by its GGUF header ("Smollm2 135M 8k Lc100K Mix1 Ep2")
+        await wait_until(pilot, lambda: "SmolLM2-135M-Instruct · Q4_1 · GPU layers 0/30" in str(
             screen.query_one("#status-model").render()), what="the status bar to name the model")
         reply = await ask(pilot, "What is the capital of France?")
         assert reply.content.strip()

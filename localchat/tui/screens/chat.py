@@ -30,7 +30,7 @@ from localchat.tui.messages import (
     ReplyFinished,
     ReplyProgress,
 )
-from localchat.tui.modelhost import error_text, model_label
+from localchat.tui.modelhost import error_text, model_label, model_name
 from localchat.tui.screens.replies import ReplyActions
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.prompt import PromptInput
@@ -169,7 +169,7 @@ class ChatScreen(ReplyActions):
         info = self.engine.info
         self.status.show_model(info)
         self.status.show_text("ready")
-        self.query_one("#header-model", Label).update(f"{info.name} · {info.quant}")
+        self.query_one("#header-model", Label).update(f"{model_name(info)} · {info.quant}")
         self.show_context_use()
 
     def show_context_use(self) -> None:
@@ -233,7 +233,7 @@ class ChatScreen(ReplyActions):
                             severity="warning")
             return
         messages = self.current_messages(conversation_id)
-        name = engine.info.name
+        name = model_name(engine.info)
         stored = self.app.store.begin_reply(conversation_id, name)
         self.generating = True  # before the await: the view is on screen from the mount on
         self._cancel = threading.Event()

@@ -10,6 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
 from localchat.engine.types import ModelInfo, ReplyStats
+from localchat.tui.modelhost import model_name
 
 METER_CELLS = 12
 
@@ -61,7 +62,7 @@ class StatusBar(Vertical):
         gpu = "all" if info.n_gpu_layers < 0 else str(info.n_gpu_layers)
         if info.n_layers and info.n_gpu_layers >= 0:
             gpu += f"/{info.n_layers}"
-        self.query_one("#status-model", Label).update(f"{info.name} · {info.quant} · GPU layers {gpu}")
+        self.query_one("#status-model", Label).update(f"{model_name(info)} · {info.quant} · GPU layers {gpu}")
         self.show_context(0, info.n_ctx)
 
     def show_context(self, used: int, size: int) -> None:
