@@ -80,7 +80,8 @@ def test_offline_ranks_the_files_on_disk_then_offers_the_starter(
     assert [r.source for r in plan.rows[:2]] == ["Ollama", "HF cache"]
     assert plan.rows[-1].spec == STARTER_SPEC and plan.rows[-1].why == "starter (PyPI)"
     assert plan.rows[-1].candidate.file_bytes == 98_362_432
-    assert plan.explanation.startswith("Of the models on this machine: gemma-3-270m-q4_k_m Q4_K_M, 8k context")
+    assert plan.explanation.startswith(
+        "Of the models on this machine: gemma-3-270m-q4_k_m Q4_K_M, 8k context")
     assert not plan.nothing_available
     # named as the catalog names them (SmolLM2's header says "Smollm2 135M 8k Lc100K Mix1 Ep2"),
     # else as they were found
