@@ -12,6 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from localchat.config import ChatDefaults, Config, load_config
+from localchat.download.inuse import holders
 from localchat.download.store import LocalModel
 from localchat.engine.types import LoadSettings
 from localchat.errors import ModelFileError
@@ -188,7 +189,7 @@ async def test_compare_swaps_models_when_both_do_not_fit_together(smollm2_path, 
 
 async def test_compare_then_switch_to_the_other_quant(smollm2_path, smollm2_q8_path) -> None:
     q4 = ScriptedEngine(["small answer"], name="SmolLM2", quant="Q4_1")
-    q8 = ScriptedEngine(["big answer"], name="SmolLM2", quant="Q8_0")
+    q8 = ScriptedEngine(["big answer " * 20], name="SmolLM2", quant="Q8_0", delay_s=0.01)
     app = scripted_app({str(smollm2_path): q4, str(smollm2_q8_path): q8}, smollm2_path,
                        fixed_sources([smollm2_path, smollm2_q8_path]))
     async with app.run_test(size=SIZE) as pilot:
@@ -198,11 +199,13 @@ async def test_compare_then_switch_to_the_other_quant(smollm2_path, smollm2_q8_p
         await highlight(pilot, menu, "Q8_0")
         await pilot.press("c")
         compare = await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen)
+        # while Q8_0 answers, `localchat rm` sees it in use, as it sees the chat's model
+        await wait_until(pilot, lambda: holders(smollm2_q8_path), what="Q8_0 marked in use")
         await wait_until(pilot, lambda: compare.finished, what="both replies")
         assert compare.side_by_side and app.engine is q4  # Q8_0 answered beside Q4_1
-        assert q8.closed  # ...and was closed again
+        assert q8.closed and not holders(smollm2_q8_path)  # ...and was closed and let go again
         note = str(compare.query_one("#compare-note").render())
-        assert "Q8_0 generated at 1.00× the speed of Q4_1" in note
+        assert "Q8_0 generated at " in note and " the speed of Q4_1" in note
         await pilot.click("#switch")
         await wait_until(pilot, lambda: app.screen is chat and app.engine is q8, what="Q8_0 loaded")
         await wait_until(pilot, lambda: load_config().model.path == str(smollm2_q8_path),

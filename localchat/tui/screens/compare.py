@@ -37,6 +37,7 @@ from localchat.tui.widgets.message import MessageView
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
+    from localchat.download.inuse import InUse
     from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo, Sampling
     from localchat.engine.types import Message as ChatMessage
     from localchat.onboard.menu import MenuRow
@@ -205,6 +206,7 @@ class CompareScreen(Screen[None]):
         self._idle.clear()
         try:
             engine = self.app.engine_loader(path, settings)
+            marker = _mark_in_use(path)  # `localchat rm` must not delete it meanwhile
             try:
                 self.post_message(OtherLoaded(engine.info))
                 if not self.cancel.is_set():
@@ -212,6 +214,8 @@ class CompareScreen(Screen[None]):
                                  self.cancel, self.post_message, ui_thread_id=ui_thread_id)
             finally:
                 engine.close()
+                if marker is not None:
+                    marker.release()
         finally:
             self._idle.set()
 
@@ -344,3 +348,12 @@ class CompareScreen(Screen[None]):
             self.app.notify(f"Loading {self.current.model} {self.current.quant} back.")
         self._swapped = False
         self.dismiss(None)
+
+
+def _mark_in_use(path: str) -> InUse | None:
+    from localchat.download.inuse import register
+
+    try:
+        return register(path)
+    except OSError:  # a read-only cache folder must not stop the comparison
+        return None
