@@ -25,17 +25,22 @@ pytestmark = [
 
 
 class Tmux:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, height: int = 30) -> None:
         self.name = name
+        self.height = height
 
     def start(self, command: list[str], env: dict[str, str]) -> None:
         exports = " ".join(f"{k}={v}" for k, v in env.items())
-        line = f"cd {ROOT} && exec env {exports} " + " ".join(command)
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30",
-                        line], check=True)
-        # a tmux server started elsewhere may impose its default size: fix this window's
+        # COLUMNS/LINES: seen set to 80x24 in this pytest process; a tmux server started from
+        # here hands them on, and Textual believes them over the real pane size
+        line = f"cd {ROOT} && exec env -u COLUMNS -u LINES {exports} " + " ".join(command)
+        size = ["-x", "100", "-y", str(self.height)]
+        # size the window first, then start the program in it: a tmux server started elsewhere
+        # may impose its default size (80x24) on a new session
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, *size, "sleep 600"], check=True)
         subprocess.run(["tmux", "set-option", "-t", self.name, "window-size", "manual"], check=True)
-        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", "100", "-y", "30"], check=True)
+        subprocess.run(["tmux", "resize-window", "-t", self.name, *size], check=True)
+        subprocess.run(["tmux", "respawn-pane", "-k", "-t", self.name, line], check=True)
 
     def screen(self) -> str:
         out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
@@ -61,7 +66,9 @@ class Tmux:
             if predicate(text):
                 return text
             time.sleep(0.1)  # polling an outside process: there is no event to wait on
-        raise AssertionError(f"timed out waiting for {what}; the screen shows:\n{self.screen()}")
+        size = subprocess.run(["tmux", "display-message", "-p", "-t", self.name,
+                               "#{window_width}x#{window_height}"], capture_output=True, text=True).stdout
+        raise AssertionError(f"timed out waiting for {what}; the {size.strip()} screen shows:\n{self.screen()}")
 
     def kill(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
@@ -117,6 +124,10 @@ def test_chat_in_a_real_terminal(tmux: Tmux, smollm2_path: Path) -> None:
 def test_sigkill_mid_reply_keeps_the_question_and_the_partial_reply(tmux: Tmux, smollm2_path: Path):
     from localchat.history import ConversationStore
 
+    # a tall window: the reply's first words stay on screen (under the question) for seconds,
+    # so a busy machine's slow polling still sees them before they scroll away
+    tmux.height = 60
+
     start_chat(tmux, smollm2_path, max_tokens=900)
     tmux.keys("-l", "Write a very long story about a dragon and a knight.")
     tmux.keys("Enter")
@@ -143,15 +154,10 @@ def test_sigkill_mid_reply_keeps_the_question_and_the_partial_reply(tmux: Tmux, 
 
 def _reply_words(screen: str) -> list[str]:
     """The words of the last reply as the pane shows them (each message line starts with a
-    bar); none before the reply appears. A long reply may have scrolled its header (and the
-    question) off the top: then every bar line on screen is the reply's."""
+    bar); none before the reply appears."""
     lines = screen.splitlines()
     starts = [i for i, line in enumerate(lines) if "Assistant ·" in line]
-    if starts:
-        first = starts[-1] + 1
-    elif any(line.strip() == "█ You" for line in lines):
-        return []  # only the question so far
-    else:
-        first = 0
-    reply = [ln.replace("█", "").strip() for ln in lines[first:] if ln.lstrip().startswith("█")]
+    if not starts:
+        return []
+    reply = [ln.replace("█", "").strip() for ln in lines[starts[-1] + 1:] if ln.lstrip().startswith("█")]
     return [w for line in reply for w in line.split() if w.isalpha()]
