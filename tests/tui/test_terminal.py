@@ -68,7 +68,8 @@ class Tmux:
             time.sleep(0.1)  # polling an outside process: there is no event to wait on
         size = subprocess.run(["tmux", "display-message", "-p", "-t", self.name,
                                "#{window_width}x#{window_height}"], capture_output=True, text=True).stdout
-        raise AssertionError(f"timed out waiting for {what}; the {size.strip()} screen shows:\n{self.screen()}")
+        raise AssertionError(f"timed out waiting for {what}; the {size.strip()} screen shows:\n"
+                             f"{self.screen()}")
 
     def kill(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
