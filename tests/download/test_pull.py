@@ -262,6 +262,7 @@ def test_a_stall_is_reported_then_retried(hub, smol_repo, smollm2_path):
 
 
 def test_cancel_keeps_the_partial_file(hub, smol_repo):
+    hub.state.throttle_bps = 20_000_000  # unthrottled, the whole file can land between two progress reports
     cancel = threading.Event()
 
     def on_progress(p: PullProgress) -> None:
