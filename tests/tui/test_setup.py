@@ -115,9 +115,16 @@ def setup_app(sources: Sources, loader: Any = None) -> LocalChatApp:
 
 
 async def planned(pilot: Pilot) -> SetupScreen:
-    return await wait_until(pilot, lambda: isinstance(pilot.app.screen, SetupScreen)
-                            and pilot.app.screen.plan is not None and pilot.app.screen,
-                            what="the setup plan")
+    """The setup screen once its plan is shown and, when it has choices, the table has the focus
+    (``focus()`` lands after the call: a key pressed before it would go elsewhere)."""
+
+    def shown() -> SetupScreen | None:
+        screen = pilot.app.screen
+        if not isinstance(screen, SetupScreen) or screen.plan is None:
+            return None
+        return screen if not screen.plan.rows or screen.query_one(DataTable).has_focus else None
+
+    return await wait_until(pilot, shown, what="the setup plan")
 
 
 def text(screen: SetupScreen, selector: str) -> str:
