@@ -52,8 +52,11 @@ def scripted_app(engines: dict[str, ScriptedEngine], start: Path, sources: Sourc
 
 async def open_menu(pilot: Pilot, key: str = "f4") -> ModelMenuScreen:
     await pilot.press(key)
+    # the rows shown and the table focused (focus() lands after the call; arrows before it
+    # would go elsewhere)
     menu = await wait_until(pilot, lambda: isinstance(pilot.app.screen, ModelMenuScreen)
-                            and pilot.app.screen.rows and pilot.app.screen, what="the menu's rows")
+                            and pilot.app.screen.rows and pilot.app.screen.table.has_focus
+                            and pilot.app.screen, what="the menu's rows")
     await pilot.pause()
     return menu
 
