@@ -107,13 +107,18 @@ class LocalChatApp(ModelHost):
                 self.notify(f"Could not save the theme choice: {exc}", severity="warning")
 
     # ------------------------------------------------------------------ help and palette
-    def binding_groups(self) -> list[tuple[str, list[Any]]]:
-        return [("App", list(self.BINDINGS)), ("Chat", list(ChatScreen.BINDINGS)),
-                ("Prompt", list(PromptInput.BINDINGS))]
+    def binding_groups(self, screen: Screen[Any] | None = None) -> list[tuple[str, list[Any]]]:
+        """The keys by where they work; ``screen``, when it is not the chat (the setup screen,
+        the model menu, compare quants), comes first with its own."""
+        groups = [("App", list(self.BINDINGS)), ("Chat", list(ChatScreen.BINDINGS)),
+                  ("Prompt", list(PromptInput.BINDINGS))]
+        if screen is not None and not isinstance(screen, ChatScreen) and screen.BINDINGS:
+            groups.insert(0, (getattr(screen, "HELP_NAME", type(screen).__name__), list(screen.BINDINGS)))
+        return groups
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(key_rows(self, self.binding_groups())))
+            self.push_screen(HelpScreen(key_rows(self, self.binding_groups(self.screen))))
 
     def action_models(self) -> None:
         """The model menu: every model and quant sized for this machine; switch or compare."""

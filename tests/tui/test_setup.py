@@ -24,6 +24,7 @@ from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 from localchat.tui.app import LocalChatApp
 from localchat.tui.modelhost import real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
+from localchat.tui.screens.help import HelpScreen
 from localchat.tui.screens.pull import PullScreen
 from localchat.tui.screens.setup import SetupScreen
 from tests.conftest import Q4_FILE, REPO
@@ -223,6 +224,12 @@ async def test_nothing_available_says_exactly_what_to_do(
             assert words in todo
         assert [r["Why"] for r in table_rows(screen)] == ["starter (PyPI)"]
         assert "Fetched from PyPI with pip" in text(screen, "#setup-detail")
+        # F1 lists this screen's own keys first
+        await pilot.press("f1")
+        help_table = await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen)
+                                      and app.screen.query_one(DataTable), what="the help screen")
+        rows = [tuple(map(str, help_table.get_row_at(i))) for i in range(help_table.row_count)]
+        assert rows[0][0] == "Setup" and ("Setup", "r", "Look again") in rows
 
 
 async def test_esc_during_the_download_keeps_the_partial_and_the_next_enter_resumes_it(

@@ -95,6 +95,7 @@ class CompareScreen(Screen[None]):
     CompareScreen #compare-buttons Button { margin: 0 1; }
     CompareScreen #compare-buttons.hidden { display: none; }
     """
+    HELP_NAME = "Compare"  # its keys' group in the help screen
     BINDINGS = [Binding("escape", "close", "Keep current and close")]
 
     app: LocalChatApp

@@ -148,6 +148,7 @@ class ModelMenuScreen(Screen[None]):
         height: 8; padding: 0 1; border-top: solid $panel-lighten-2; color: $text;
     }
     """
+    HELP_NAME = "Models"  # its keys' group in the help screen
     BINDINGS = [
         Binding("escape", "close", "Back to chat"),
         Binding("c", "compare", "Compare with loaded"),

@@ -52,6 +52,7 @@ class SetupScreen(Screen[None]):
     SetupScreen #setup-status.error { color: $error; }
     SetupScreen .hidden { display: none; }
     """
+    HELP_NAME = "Setup"  # its keys' group in the help screen
     BINDINGS = [Binding("q", "app.quit", "Quit"),
                 Binding("r", "replan", "Look again", show=False)]
 
