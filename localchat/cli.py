@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="localchat", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"localchat {__version__}")
     parser.add_argument("--model", metavar="PATH", help="open the chat on this GGUF file")
-    parser.add_argument("--ctx", type=int, metavar="N", help="context length for --model")
+    from localchat.commands._common import positive_int
+
+    parser.add_argument("--ctx", type=positive_int, metavar="N",
+                        help="context length (for --model, the configured model, or the first-run setup)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.add_parser(sub)

@@ -145,7 +145,8 @@ def test_bench_json(smollm2_path):
     assert record["pp_tps"] > 0 and record["tg_tps"] > 0
 
 
-@pytest.mark.parametrize("argv", [["ask", "--ctx", "0", "x"], ["bench", "--threads-list", "a"]])
+@pytest.mark.parametrize("argv", [["ask", "--ctx", "0", "x"], ["bench", "--threads-list", "a"],
+                                  ["--ctx", "0"], ["--ctx", "-5"]])
 def test_bad_arguments_exit_2(argv):
     result = localchat(*argv)
     assert result.returncode == 2 and "Traceback" not in result.stderr
