@@ -197,7 +197,8 @@ class MenuRow:
     @property
     def tps_text(self) -> str:
         tps = self.candidate.est_tps
-        return "-" if not self.fits else f"~{tps:.0f}" if tps >= 10 else f"~{tps:.1f}"
+        about = "" if self.candidate.tps_measured else "~"  # measured here, or estimated
+        return "-" if not self.fits else f"{about}{tps:.0f}" if tps >= 10 else f"{about}{tps:.1f}"
 
     @property
     def quality_short(self) -> str:

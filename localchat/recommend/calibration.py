@@ -6,6 +6,10 @@ settings and keeps the ratio per component (weights, KV cache, compute) in
 ``calibration.json`` in the data folder, under the model's key and its catalog name. ``evaluate``
 multiplies its prediction by the stored ratios: the model's own when it has been loaded before,
 else the median of its architecture's.
+
+After a reply, ``record_speed`` keeps the generation tokens/s measured for the model at its GPU
+layers (a running mean over the last few replies); ``evaluate`` then shows that figure instead of
+the bandwidth estimate for the same model and placement.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from localchat.recommend.footprint import Footprint
 # a ratio outside this range means a broken log or a different model, not a correction
 RATIO_RANGE = (0.5, 2.0)
 COMPONENTS = ("weights", "kv", "compute")
+# a reply shorter than this says more about the prompt than about generation speed
+SPEED_MIN_TOKENS = 8
+SPEED_WINDOW = 4  # the speed follows the last few replies (the machine's load changes)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,14 @@ def model_key(name: str, quant: str) -> str:
 @dataclass(frozen=True)
 class Calibration:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    speeds: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def speed_for(self, key: str, n_gpu_layers: int) -> float | None:
+        """Generation tokens/s measured for ``key`` with this many GPU layers, if it was."""
+        row = self.speeds.get(key)
+        if row and int(row["ngl"]) == n_gpu_layers:
+            return float(row["tps"])
+        return None
 
     def for_model(self, key: str, architecture: str) -> Correction:
         row = self.models.get(key)
@@ -75,7 +90,19 @@ def load_calibration(path: Path | None = None) -> Calibration:
         return Calibration()
     good = {k: v for k, v in models.items()
             if isinstance(v, dict) and all(isinstance(v.get(c), int | float) for c in COMPONENTS)}
-    return Calibration(good)
+    speeds = data.get("speeds") if isinstance(data.get("speeds"), dict) else {}
+    good_speeds = {k: v for k, v in speeds.items()
+                   if isinstance(v, dict) and isinstance(v.get("tps"), int | float) and v["tps"] > 0
+                   and isinstance(v.get("ngl"), int)}
+    return Calibration(good, good_speeds)
+
+
+def _write(path: Path, calibration: Calibration) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"models": calibration.models, "speeds": calibration.speeds},
+                              indent=1, sort_keys=True))
+    os.replace(tmp, path)
 
 
 def _ratio(actual: int, predicted: int) -> float | None:
@@ -92,7 +119,8 @@ def record(keys: list[str], architecture: str, predicted: Footprint, *, weights_
     ``predicted`` must be the uncorrected prediction for the settings the model was loaded with.
     Components llama.cpp did not report (0) keep their previous ratio."""
     path = path or paths.calibration_file()
-    models = dict(load_calibration(path).models)
+    stored = load_calibration(path)
+    models = dict(stored.models)
     actual = {"weights": weights_bytes, "kv": kv_bytes, "compute": compute_bytes}
     guess = {"weights": predicted.weights_bytes, "kv": predicted.kv_bytes,
              "compute": predicted.compute_bytes}
@@ -107,10 +135,7 @@ def record(keys: list[str], architecture: str, predicted: Footprint, *, weights_
         row.update(arch=architecture, samples=n + 1, updated=time.time())
         models[key] = row
         result = Correction(row["weights"], row["kv"], row["compute"], row["samples"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"models": models}, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    _write(path, Calibration(models, stored.speeds))
     return result
 
 
@@ -118,8 +143,6 @@ def record_from_info(info: Any, *, gpu_backend: str | None = None, cpu_repacks: 
                      path: Path | None = None) -> Correction:
     """Calibrate from a loaded model's ``ModelInfo`` (plain numbers; the engine is not imported):
     the prediction is recomputed from the model file for the settings it was loaded with."""
-    from localchat.recommend.catalog import load_catalog
-    from localchat.recommend.evaluate import load_shape
     from localchat.recommend.footprint import footprint
 
     if cpu_repacks is None:
@@ -127,14 +150,46 @@ def record_from_info(info: Any, *, gpu_backend: str | None = None, cpu_repacks: 
         from localchat.recommend.profiles import cpu_repacks as repacks
 
         cpu_repacks = repacks(probe_cpu())
-    shape, name, quant = load_shape(info.path)
+    keys, shape = _model_keys(info)
     predicted = footprint(shape, int(info.n_ctx), kv_type=info.kv_type, flash_attn=bool(info.flash_attn),
                           n_gpu_layers=int(info.n_gpu_layers), gpu_backend=gpu_backend,
                           cpu_repacks=cpu_repacks)
+    return record(keys, shape.architecture, predicted, weights_bytes=int(info.allocated_weights_bytes),
+                  kv_bytes=int(info.allocated_kv_bytes), compute_bytes=int(info.allocated_compute_bytes),
+                  path=path)
+
+
+def _model_keys(info: Any) -> tuple[list[str], Any]:
+    """The keys a loaded model is known by (its header's name and its catalog name), and its shape."""
+    from localchat.recommend.catalog import load_catalog
+    from localchat.recommend.evaluate import load_shape
+
+    shape, name, quant = load_shape(info.path)
     keys = [model_key(name, quant)]
     entry = load_catalog().match_file(Path(info.path).name)
     if entry is not None:
         keys.append(model_key(entry.name, quant))
-    return record(keys, shape.architecture, predicted, weights_bytes=int(info.allocated_weights_bytes),
-                  kv_bytes=int(info.allocated_kv_bytes), compute_bytes=int(info.allocated_compute_bytes),
-                  path=path)
+    return keys, shape
+
+
+def record_speed(info: Any, gen_tps: float, completion_tokens: int, *,
+                 path: Path | None = None) -> float | None:
+    """Keep the generation speed of a reply from the model in ``info`` (ModelInfo); returns the
+    stored figure, or None when the reply was too short to say."""
+    if completion_tokens < SPEED_MIN_TOKENS or gen_tps <= 0:
+        return None
+    path = path or paths.calibration_file()
+    keys, shape = _model_keys(info)
+    ngl = int(info.n_gpu_layers)
+    ngl = shape.n_layers + 1 if ngl < 0 or ngl > shape.n_layers else ngl  # as evaluate counts
+    stored = load_calibration(path)
+    speeds = dict(stored.speeds)
+    tps = gen_tps
+    for key in keys:
+        row = speeds.get(key) or {}
+        n = int(row.get("samples", 0)) if row.get("ngl") == ngl else 0
+        tps = (float(row["tps"]) * n + gen_tps) / (n + 1) if n else gen_tps
+        speeds[key] = {"tps": round(tps, 2), "ngl": ngl, "samples": min(n + 1, SPEED_WINDOW),
+                       "threads": int(getattr(info, "n_threads", 0)), "updated": time.time()}
+    _write(path, Calibration(stored.models, speeds))
+    return tps

@@ -51,6 +51,7 @@ class Candidate:
     gpu_backend: str | None = None
     unified: bool = False
     calibrated: bool = False
+    tps_measured: bool = False  # est_tps is what replies from this model measured here
     note: str = ""  # why this alternative is shown ("higher quality", "bigger model", ...)
 
     @property
@@ -116,7 +117,8 @@ class Candidate:
         return {
             "model": self.name, "repo": self.repo, "quant": self.quant, "ctx": self.ctx,
             "n_gpu_layers": self.n_gpu_layers, "n_layers": self.n_layers, "kv_type": self.kv_type,
-            "flash_attn": self.flash_attn, "est_tps": round(self.est_tps, 1), "fit": self.fit,
+            "flash_attn": self.flash_attn, "est_tps": round(self.est_tps, 1),
+            "tps_measured": self.tps_measured, "fit": self.fit,
             "file_bytes": self.file_bytes, "budget_bytes": self.budget_bytes,
             "footprint": {**part(fp), "gpu": part(fp.gpu), "cpu": part(fp.cpu)},
             "quality": {"label": self.quality.label, "ppl_delta": self.quality.ppl_delta,

@@ -126,18 +126,20 @@ def evaluate(profile: HardwareProfile | Budget, entry_or_header: CatalogEntry | 
         size = file_bytes or header.expected_file_bytes
     fa = True if flash_attn is None else flash_attn or kv_type != "f16"
     calibration = calibration if calibration is not None else load_calibration()
-    correction = calibration.for_model(model_key(name, label), shape.architecture)
+    key = model_key(name, label)
+    correction = calibration.for_model(key, shape.architecture)
     ngl, fp, fit = _placement(shape, budget, ctx, kv_type, fa, correction, n_gpu_layers)
+    measured_tps = calibration.speed_for(key, ngl)  # this model, placed so, has run here
     on_gpu = fit in ("gpu", "partial") or (fit == "none" and ngl > 0)
     return Candidate(
         name=name, repo=repo, quant=label, file_bytes=int(size), ctx=ctx, n_gpu_layers=ngl,
         n_layers=shape.n_layers, kv_type=kv_type, flash_attn=fa, footprint=fp, fit=fit,
-        est_tps=estimate_tps(shape, ngl, budget), quality=quant_quality(label),
+        est_tps=measured_tps or estimate_tps(shape, ngl, budget), quality=quant_quality(label),
         budget_bytes=budget.gpu_bytes if on_gpu and not budget.unified else budget.ram_bytes,
         local_path=local_path, exact=shape.exact, params_b=params, rank_params_b=rank,
         gpu_budget_bytes=budget.gpu_bytes, ram_budget_bytes=budget.ram_bytes,
         gpu_backend=budget.gpu_backend, unified=budget.unified,
-        calibrated=not correction.is_identity,
+        calibrated=not correction.is_identity, tps_measured=measured_tps is not None,
     )
 
 

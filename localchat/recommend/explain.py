@@ -40,7 +40,8 @@ def explain(choice: Candidate, alternatives: list[Candidate], budget: Budget) ->
                  "rest on the CPU")
     else:
         where = "Runs on the CPU"
-    lines.append(f"{where}, at about {choice.est_tps:.0f} tokens/s (estimated from memory bandwidth).")
+    source = "as measured on this machine" if choice.tps_measured else "estimated from memory bandwidth"
+    lines.append(f"{where}, at about {choice.est_tps:.0f} tokens/s ({source}).")
     if choice.ctx < 8192:
         lines.append(f"The context is {ctx_words(choice.ctx)} tokens so that the model stays whole on "
                      "the GPU; a longer context would push layers into RAM.")

@@ -16,6 +16,7 @@ the text streams at several updates a second; on a machine the model fills, abou
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -98,9 +99,9 @@ def stream_reply(
     cancel: threading.Event,
     post: Callable[[Any], Any],
     ui_thread_id: int | None = None,
-) -> None:
+) -> ReplyStats | None:
     """Run one reply to its end; always leaves the stored reply finished (or raises after
-    storing what there was as stopped)."""
+    storing what there was as stopped). Returns the reply's stats (None if the engine sent none)."""
     pacer = UiPacer(ui_thread_id, share=ui_cpu_share(engine.info.n_threads))
     parts: list[str] = []
     pieces = 0
@@ -132,6 +133,7 @@ def stream_reply(
         store.finish_reply(reply_id, text, status, stats_record(stats) if stats else None)
         finished = True
         post(ReplyFinished(reply_id, text, status, stats))
+        return stats
     finally:
         if not finished:
             # an engine error (the error itself reaches the screen's Worker.StateChanged
@@ -144,3 +146,14 @@ def stream_reply(
             else:
                 store.delete_messages_from(reply_id)
                 post(ReplyFinished(reply_id, "", "failed", None))
+
+
+def record_reply_speed(info: Any, stats: ReplyStats) -> None:
+    """Teach the recommender how fast this model generates here (the model menu and the next
+    recommendation show it instead of an estimate). Best effort: a model file it cannot read (a
+    scripted test engine) or a read-only data folder only loses the figure."""
+    from localchat.errors import LocalChatError
+    from localchat.recommend.calibration import record_speed
+
+    with contextlib.suppress(LocalChatError, OSError, ValueError):
+        record_speed(info, stats.gen_tps, stats.completion_tokens)

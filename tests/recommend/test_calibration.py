@@ -53,3 +53,43 @@ def test_an_unreadable_calibration_file_is_ignored(smollm2_path: Path):
     paths.calibration_file().write_text("{not json")
     assert load_calibration().models == {}
     assert not evaluate_file(PROFILE, smollm2_path, ctx=2048).calibrated
+
+
+def test_a_measured_speed_replaces_the_estimate_for_that_model_and_placement(loaded_info, smollm2_path):
+    from localchat.engine import Message, ReplyStats, Sampling
+    from localchat.recommend.calibration import record_speed
+
+    estimated = evaluate_file(PROFILE, smollm2_path, ctx=2048)
+    assert not estimated.tps_measured
+    # a real reply's speed, measured by the engine on this machine
+    engine = load_engine(str(smollm2_path), LoadSettings(n_ctx=2048))
+    try:
+        events = list(engine.chat([Message("user", "Count from one to twenty in words.")],
+                                  Sampling(temperature=0.0, max_tokens=40, seed=1)))
+    finally:
+        engine.close()
+    stats = next(e for e in events if isinstance(e, ReplyStats))
+    assert stats.completion_tokens >= 8
+    record_from_info(loaded_info, cpu_repacks=True)  # the memory calibration is kept beside it
+    assert record_speed(loaded_info, stats.gen_tps, stats.completion_tokens) == pytest.approx(stats.gen_tps)
+    measured = evaluate_file(PROFILE, smollm2_path, ctx=2048)
+    assert measured.tps_measured and measured.est_tps == pytest.approx(stats.gen_tps, rel=0.01)
+    assert measured.est_tps != pytest.approx(estimated.est_tps, rel=0.001)
+    from localchat.recommend import Catalog, recommend
+
+    why = recommend(PROFILE, ctx=2048, catalog=Catalog(), local_files=[smollm2_path]).explanation
+    assert f"at about {stats.gen_tps:.0f} tokens/s (as measured on this machine)" in why
+    # the catalog entry of the same file and quant shows it too; other quants stay estimates
+    entry = load_catalog().get("SmolLM2-135M-Instruct")
+    assert evaluate(PROFILE, entry, "Q4_1", ctx=2048).tps_measured
+    assert not evaluate(PROFILE, entry, "Q8_0", ctx=2048).tps_measured
+    # ...and a placement it was not measured at (GPU layers) is an estimate again
+    gpu = hypothetical_profile(8, vram_gib=8, gpu="cuda")
+    assert not evaluate_file(gpu, smollm2_path, ctx=2048).tps_measured
+    stored = load_calibration()
+    assert stored.models and stored.speeds  # neither record overwrote the other
+    # a running mean over the last few replies; a reply too short to say is ignored
+    again = record_speed(loaded_info, stats.gen_tps / 2, 40)
+    assert again == pytest.approx(stats.gen_tps * 0.75, rel=0.01)
+    assert record_speed(loaded_info, 1.0, 3) is None
+    assert evaluate_file(PROFILE, smollm2_path, ctx=2048).est_tps == pytest.approx(again, rel=0.01)

@@ -332,9 +332,18 @@ async def test_real_switch_to_q8_through_the_menu_keeps_the_conversation(smollm2
     app = real_menu_app(smollm2_path, [smollm2_path, smollm2_q8_path])
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        first = (await ask(pilot, "Name a colour.")).content
+        first = (await ask(pilot, "Count from one to ten in words.")).content
         assert "Q4_1" in status_model(app)
+        # the reply's speed is kept, and the menu shows it for Q4_1 instead of an estimate
+        from localchat.recommend.calibration import load_calibration
+
+        await wait_until(pilot, lambda: load_calibration().speeds, what="the reply's speed recorded")
+        gen_tps = app.store.get(chat.conversation_id).messages[1].stats["gen_tps"]
         menu = await open_menu(pilot)
+        q4 = next(r for r in menu.rows if r.quant == "Q4_1")
+        q8 = next(r for r in menu.rows if r.quant == "Q8_0")
+        assert not q4.tps_text.startswith("~") and abs(float(q4.tps_text) - gen_tps) <= 1
+        assert q8.tps_text.startswith("~")
         await highlight(pilot, menu, "Q8_0")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is chat and app.engine is not None

@@ -22,7 +22,7 @@ from localchat.engine.types import Message, Sampling
 from localchat.errors import LocalChatError
 from localchat.history import ConversationSettings, StoredMessage, title_from_first_message
 from localchat.tui.convo import engine_messages, sampling_for
-from localchat.tui.generation import stream_reply
+from localchat.tui.generation import record_reply_speed, stream_reply
 from localchat.tui.messages import (
     ModelLoaded,
     ModelLoadFailed,
@@ -249,11 +249,14 @@ class ChatScreen(ReplyActions):
         self, engine: ChatEngine, reply_id: int, messages: list[Message], sampling: Sampling,
         cancel: threading.Event, done: threading.Event, ui_thread_id: int,
     ) -> None:
+        info, stats = engine.info, None
         try:
-            stream_reply(engine, self.app.store, reply_id, messages, sampling, cancel,
-                         self.post_message, ui_thread_id=ui_thread_id)
+            stats = stream_reply(engine, self.app.store, reply_id, messages, sampling, cancel,
+                                 self.post_message, ui_thread_id=ui_thread_id)
         finally:
             done.set()
+        if stats is not None:  # after done: a model switch waiting for this reply goes on meanwhile
+            record_reply_speed(info, stats)
 
     @on(ReplyProgress)
     async def _reply_progress(self, event: ReplyProgress) -> None:
