@@ -66,6 +66,12 @@ def test_ask_streams_reply_and_prints_json_stats(smollm2_path):
         assert key in record
     assert record["completion_tokens"] > 0 and record["gen_tps"] > 0
     assert "\n".join(reply_lines).strip() == record["text"].strip()
+    # the measured speed is kept for the recommender and the model menu
+    from localchat.recommend.calibration import load_calibration
+
+    assert record["completion_tokens"] >= 8
+    speeds = {k: v["tps"] for k, v in load_calibration().speeds.items()}
+    assert speeds and all(abs(v - record["gen_tps"]) < 0.05 for v in speeds.values()), speeds
 
 
 def test_ask_reads_prompt_from_stdin(smollm2_path):

@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     out.write("\n")
+    if stats is not None:  # the recommender and the model menu show measured speeds
+        from localchat.recommend.calibration import record_reply_speed
+
+        record_reply_speed(engine.info, stats.gen_tps, stats.completion_tokens)
     if args.json and stats is not None:
         info = engine.info
         record = {

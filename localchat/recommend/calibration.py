@@ -14,6 +14,7 @@ the bandwidth estimate for the same model and placement.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -193,3 +194,12 @@ def record_speed(info: Any, gen_tps: float, completion_tokens: int, *,
                        "threads": int(getattr(info, "n_threads", 0)), "updated": time.time()}
     _write(path, Calibration(stored.models, speeds))
     return tps
+
+
+def record_reply_speed(info: Any, gen_tps: float, completion_tokens: int) -> None:
+    """``record_speed`` for the chat and ``localchat ask``, best effort: a model file it cannot
+    read (a scripted test engine) or a read-only data folder only loses the figure."""
+    from localchat.errors import LocalChatError
+
+    with contextlib.suppress(LocalChatError, OSError, ValueError):
+        record_speed(info, gen_tps, completion_tokens)

@@ -16,7 +16,6 @@ the text streams at several updates a second; on a machine the model fills, abou
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import threading
@@ -146,14 +145,3 @@ def stream_reply(
             else:
                 store.delete_messages_from(reply_id)
                 post(ReplyFinished(reply_id, "", "failed", None))
-
-
-def record_reply_speed(info: Any, stats: ReplyStats) -> None:
-    """Teach the recommender how fast this model generates here (the model menu and the next
-    recommendation show it instead of an estimate). Best effort: a model file it cannot read (a
-    scripted test engine) or a read-only data folder only loses the figure."""
-    from localchat.errors import LocalChatError
-    from localchat.recommend.calibration import record_speed
-
-    with contextlib.suppress(LocalChatError, OSError, ValueError):
-        record_speed(info, stats.gen_tps, stats.completion_tokens)

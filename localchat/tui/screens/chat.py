@@ -22,7 +22,7 @@ from localchat.engine.types import Message, Sampling
 from localchat.errors import LocalChatError
 from localchat.history import ConversationSettings, StoredMessage, title_from_first_message
 from localchat.tui.convo import engine_messages, sampling_for
-from localchat.tui.generation import record_reply_speed, stream_reply
+from localchat.tui.generation import stream_reply
 from localchat.tui.messages import (
     ModelLoaded,
     ModelLoadFailed,
@@ -256,7 +256,9 @@ class ChatScreen(ReplyActions):
         finally:
             done.set()
         if stats is not None:  # after done: a model switch waiting for this reply goes on meanwhile
-            record_reply_speed(info, stats)
+            from localchat.recommend.calibration import record_reply_speed
+
+            record_reply_speed(info, stats.gen_tps, stats.completion_tokens)
 
     @on(ReplyProgress)
     async def _reply_progress(self, event: ReplyProgress) -> None:
