@@ -202,15 +202,8 @@ class MenuRow:
 
     @property
     def quality_short(self) -> str:
-        """A column's worth of the quality cost: "92% same words"."""
-        q = self.candidate.quality
-        if q.label in ("F16", "BF16", "F32"):
-            return "full quality"
-        if not q.known:
-            return "no figures"
-        mark = "" if q.same_top_measured else "~"
-        text = f"{mark}{q.same_top_p:.0f}% same words"
-        return text + " ⚠" if q.warning else text
+        """A column's worth of the quality cost: "92%" of next words the same as 16-bit."""
+        return self.candidate.quality.short
 
     @property
     def quality_words(self) -> str:

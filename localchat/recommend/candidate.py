@@ -82,6 +82,16 @@ class Candidate:
             return "CPU"
         return "does not fit"
 
+    def where_short(self) -> str:
+        """``where()`` for a table column: "GPU 22/29 + CPU"."""
+        if self.fit == "partial":
+            return f"GPU {self.n_gpu_layers}/{self.n_layers + 1} + CPU"
+        return self.where()
+
+    def ctx_short(self) -> str:
+        """The context and a quantized KV cache, for a table column: "8k", "4k q8_0"."""
+        return ctx_words(self.ctx) + ("" if self.kv_type == "f16" else f" {self.kv_type}")
+
     def summary(self) -> str:
         """The memory arithmetic in words: "Llama-3.2-3B-Instruct Q4_K_M, 8k context: 1.9 GiB
         weights + 0.9 GiB KV cache + 0.3 GiB compute + 0.3 GiB overhead = 3.4 GiB of 5.1 GiB

@@ -51,6 +51,17 @@ class QuantQuality:
         return 2 if self.known and self.kld <= _table()[GOOD_ENOUGH].kld else 0
 
     @property
+    def short(self) -> str:
+        """A table cell's worth of ``words``: how often it picks the 16-bit model's next word,
+        "92%" (~ when interpolated from the KL divergence, ⚠ below 4 bits)."""
+        if self.label in ("F16", "BF16", "F32"):
+            return "100%"
+        if not self.known:
+            return "?"
+        text = f"{'' if self.same_top_measured else '~'}{self.same_top_p:.0f}%"
+        return f"{text} ⚠" if self.warning else text
+
+    @property
     def words(self) -> str:
         if not self.known:
             return f"{self.label}: localchat has no quality figures for this type"

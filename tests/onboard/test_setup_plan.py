@@ -9,7 +9,7 @@ import pytest
 
 from localchat.download.store import LocalModel
 from localchat.errors import HubUnreachableError
-from localchat.onboard.setup import STARTER_SPEC, plan_setup
+from localchat.onboard.setup import COLUMNS, STARTER_SPEC, plan_setup
 from localchat.onboard.sources import Sources
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 from localchat.recommend.calibration import Calibration
@@ -48,14 +48,16 @@ def test_online_the_catalog_model_on_disk_is_recommended_with_exact_sizes(smollm
     c = row.candidate
     assert c.name == "SmolLM2-135M-Instruct" and c.quant == "Q4_1" and c.exact
     assert c.footprint.weights_bytes == pytest.approx(92.10 * (1 << 20), rel=0.001)  # from the header
-    cells = dict(zip(("why", "model", "quant", "runs", "memory", "tps", "size", "disk", "quality"),
-                     row.cells(), strict=True))
-    assert cells["why"] == "recommended" and cells["disk"] == "yes (LM Studio)" and cells["runs"] == "CPU"
-    assert cells["size"] == "93.8 MiB" and cells["quality"].endswith("% same next word as 16-bit")
+    cells = dict(zip(COLUMNS, row.cells(), strict=True))
+    assert cells["Model"] == "★ SmolLM2-135M-Instruct" and cells["On disk"] == "yes"
+    assert (cells["Context"], cells["Runs on"]) == ("8k", "CPU")
+    assert cells["Size"] == "93.8 MiB" and cells["Same word"] == "~85%"
     assert plan.explanation.startswith("SmolLM2-135M-Instruct Q4_1, 8k context: 92.1 MiB weights + ")
     assert "RAM available" in plan.explanation
     details = row.details()
+    assert details.startswith("Recommended: SmolLM2-135M-Instruct Q4_1, 8k context")
     assert "picks the same next word as the 16-bit model" in details and "Downloads" not in details
+    assert f"On disk (LM Studio): {smollm2_path}." in details
 
 
 def test_online_without_files_the_recommendation_is_a_download() -> None:
@@ -63,7 +65,7 @@ def test_online_without_files_the_recommendation_is_a_download() -> None:
     row = plan.recommended
     assert row is not None and not row.downloaded and row.spec == f"{REPO}:Q4_1"
     assert [r.spec for r in plan.rows] == [f"{REPO}:Q4_1"]  # no starter row while the Hub answers
-    assert f"Downloads {row.cells()[6]} from the Hub ({REPO}:Q4_1)" in row.details()
+    assert f"Downloads {row.cells()[COLUMNS.index('Size')]} from the Hub ({REPO}:Q4_1)" in row.details()
     assert not plan.nothing_available
 
 

