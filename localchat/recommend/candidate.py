@@ -10,6 +10,8 @@ from localchat.recommend.quants import QuantQuality
 from localchat.units import fmt_bytes
 
 Fit = Literal["gpu", "partial", "cpu", "none"]
+# weights in RAM this much above the file: llama.cpp's repacked copies, worth saying why
+REPACK_NOTE_RATIO = 1.15
 
 
 def ctx_words(ctx: int) -> str:
@@ -100,7 +102,11 @@ class Candidate:
         head = f"{self.label}, {ctx_words(self.ctx)} context"
         if self.kv_type != "f16":
             head += f" ({self.kv_type} KV cache)"
-        parts = (f"{fmt_bytes(fp.weights_bytes)} weights + {fmt_bytes(fp.kv_bytes)} KV cache + "
+        weights = f"{fmt_bytes(fp.weights_bytes)} weights"
+        if self.file_bytes and fp.cpu.weights_bytes > self.file_bytes * REPACK_NOTE_RATIO:
+            # llama.cpp's CPU backend keeps repacked copies of Q4 matrices beside the mapped file
+            weights += f" (the {fmt_bytes(self.file_bytes)} file + the copy llama.cpp repacks for this CPU)"
+        parts = (f"{weights} + {fmt_bytes(fp.kv_bytes)} KV cache + "
                  f"{fmt_bytes(fp.compute_bytes)} compute + {fmt_bytes(fp.overhead_bytes)} overhead "
                  f"= {fmt_bytes(fp.total_bytes)}")
         if self.fit == "partial":

@@ -165,3 +165,17 @@ def test_a_catalog_model_on_disk_wins_the_tie(smollm2_path: Path):
     assert rec.choice.footprint.weights_bytes == pytest.approx(92.10 * (1 << 20), rel=0.001)
     available = int(4 * GIB * 0.8)
     assert rec.choice.ram_budget_bytes == available - int(available * 0.2)  # headroom < 1 GiB here
+
+
+def test_the_cpu_repacked_copy_is_said_in_the_arithmetic():
+    """A Q4_K_M file needs more RAM than its size on a CPU (llama.cpp's repacked copy): the
+    summary says why, so a smaller file needing more memory than Q6_K does not look like a bug."""
+    from localchat.recommend import evaluate, load_catalog
+
+    entry = load_catalog().get("Qwen3-8B")
+    cpu = evaluate(hypothetical_profile(64), entry, "Q4_K_M", ctx=8192)
+    assert cpu.footprint.weights_bytes > 1.5 * cpu.file_bytes
+    assert "file + the copy llama.cpp repacks for this CPU)" in cpu.summary()
+    assert "repacks" not in evaluate(hypothetical_profile(64), entry, "Q6_K", ctx=8192).summary()
+    on_gpu = evaluate(hypothetical_profile(16, vram_gib=24, gpu="cuda"), entry, "Q4_K_M", ctx=8192)
+    assert on_gpu.fit == "gpu" and "repacks" not in on_gpu.summary()
