@@ -21,7 +21,8 @@ The interface the CLI and the TUI use (defined in the submodules named):
 - ``list_local_models() -> list[LocalModel]`` (store): models on this machine from the HF cache,
   localchat's store, LM Studio, llama.cpp's cache, Ollama and the config's ``models.dirs``;
   ``LocalModel`` has name, repo, quant, size_bytes, path, source, last_used.
-  ``touch_last_used(path)`` records a use; ``remove_model(spec) -> int`` deletes one (bytes freed).
+  ``touch_last_used(path)`` records a use; ``remove_model(spec) -> int`` deletes one (bytes freed);
+  ``list_partial_downloads()`` lists downloads that stopped part way (each resumes on its next pull).
 - ``register_in_use(path) -> InUse`` (inuse): call when a model is loaded (release, or use as a
   context manager, when it is closed), so ``localchat rm`` refuses to delete it meanwhile.
 
@@ -44,10 +45,18 @@ from localchat.download.resolver import (
     read_remote_header,
     resolve,
 )
-from localchat.download.store import LocalModel, list_local_models, remove_model, touch_last_used
+from localchat.download.store import (
+    LocalModel,
+    PartialDownload,
+    list_local_models,
+    list_partial_downloads,
+    remove_model,
+    touch_last_used,
+)
 
 __all__ = [
-    "InUse", "LocalModel", "PullCancelled", "PullProgress", "ResolvedModel", "check_online",
-    "find_cached", "is_offline", "list_local_models", "list_quants", "pull", "pull_starter",
-    "read_remote_header", "register_in_use", "remove_model", "resolve", "touch_last_used",
+    "InUse", "LocalModel", "PartialDownload", "PullCancelled", "PullProgress", "ResolvedModel",
+    "check_online", "find_cached", "is_offline", "list_local_models", "list_partial_downloads",
+    "list_quants", "pull", "pull_starter", "read_remote_header", "register_in_use", "remove_model",
+    "resolve", "touch_last_used",
 ]

@@ -9,7 +9,9 @@ and linked from the snapshot, so nothing that looks complete is ever incomplete.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -146,11 +148,13 @@ def _fetch_one(model: ResolvedModel, i: int, meter: Meter, cancel: threading.Eve
             if _cached(model, i) is not None:  # another pull finished it while we waited
                 meter.skip(filename, i, size)
                 return
+            _note_partial(partial, model, i)
             hasher, done = _rehash(fh, size)
             meter.start_file(filename, i, done)
             actual = _stream(model, i, fh, hasher, done, meter, cancel, opts).hexdigest()
             if actual != sha:
                 partial.unlink(missing_ok=True)
+                hfcache.partial_info_path(partial).unlink(missing_ok=True)
                 raise DownloadError(
                     f"{model.repo_id}/{filename} failed verification: its SHA-256 is {actual[:12]}…, "
                     f"the Hub says {sha[:12]}…; the bad download was deleted",
@@ -159,9 +163,23 @@ def _fetch_one(model: ResolvedModel, i: int, meter: Meter, cancel: threading.Eve
                 )
             # renamed while still locked, so no other pull can pick up the finished partial
             hfcache.commit_blob(partial, model.repo_id, model.revision, filename, sha)
+            hfcache.partial_info_path(partial).unlink(missing_ok=True)
         finally:
             if partial.exists() and os.fstat(fh.fileno()).st_size == 0:
                 partial.unlink()  # failed before the first byte (401, 404): leave nothing behind
+                hfcache.partial_info_path(partial).unlink(missing_ok=True)
+
+
+def _note_partial(partial: Path, model: ResolvedModel, i: int) -> None:
+    """Say beside the partial file what it is (store.list_partial_downloads shows it offline)."""
+    info = {"repo": model.repo_id, "filename": model.filenames[i], "quant": model.quant,
+            "size": model.sizes[i], "file_index": i, "file_count": len(model.filenames),
+            "total_bytes": model.total_bytes}
+    note = hfcache.partial_info_path(partial)
+    tmp = note.with_name(f"{note.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):  # only the display of a partial download needs it
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, note)
 
 
 def _rehash(fh, size: int) -> tuple[hashlib._Hash, int]:

@@ -40,6 +40,12 @@ def partial_path(repo_id: str, sha256: str) -> Path:
     return repo_folder(repo_id) / "blobs" / (sha256 + PARTIAL_SUFFIX)
 
 
+def partial_info_path(partial: Path) -> Path:
+    """The note beside a partial download saying what it is (repo, file, quant, size), so it can
+    be shown offline, before the Hub says which SHA-256 a quant has."""
+    return partial.with_name(partial.name + ".json")
+
+
 def snapshot_path(repo_id: str, revision: str, filename: str) -> Path:
     return repo_folder(repo_id) / "snapshots" / revision / filename
 

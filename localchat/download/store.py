@@ -207,6 +207,43 @@ def _remove_from_hf_cache(model: LocalModel) -> int:
     return freed
 
 
+@dataclass(frozen=True)
+class PartialDownload:
+    """A download that stopped part way (cancelled, killed, offline): the next pull of the same
+    repo and quant resumes it."""
+
+    repo: str
+    quant: str
+    filename: str
+    done_bytes: int  # of this file
+    size_bytes: int  # this file's full size
+    total_bytes: int  # the whole model (all parts of a split GGUF)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.repo}:{self.quant}"
+
+    @property
+    def fraction(self) -> float:
+        return self.done_bytes / self.size_bytes if self.size_bytes else 0.0
+
+
+def list_partial_downloads() -> list[PartialDownload]:
+    """Partial downloads in the HF cache that say what they are (no network)."""
+    found = []
+    for note in paths.hf_hub_cache().glob(f"models--*/blobs/*{hfcache.PARTIAL_SUFFIX}.json"):
+        partial = note.with_name(note.name.removesuffix(".json"))
+        info = _read_json(note)
+        try:
+            done = partial.stat().st_size
+            found.append(PartialDownload(str(info["repo"]), str(info["quant"]).upper(),
+                                         str(info["filename"]), done, int(info["size"]),
+                                         int(info.get("total_bytes", info["size"]))))
+        except (OSError, KeyError, TypeError, ValueError):
+            continue  # the partial is gone (finished or removed), or the note is unreadable
+    return found
+
+
 def clean_partials(repo_id: str | None = None) -> int:
     """Delete our partial downloads that no running pull holds; return the bytes freed."""
     root = hfcache.repo_folder(repo_id) if repo_id else paths.hf_hub_cache()
@@ -221,5 +258,6 @@ def clean_partials(repo_id: str | None = None) -> int:
                 partial.unlink()  # while locked, so no pull can take it up in between
         except OSError:
             continue
+        hfcache.partial_info_path(partial).unlink(missing_ok=True)
         freed += size
     return freed

@@ -19,7 +19,7 @@ from localchat.errors import HubUnreachableError, LocalChatError
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
-    from localchat.download.store import LocalModel
+    from localchat.download.store import LocalModel, PartialDownload
     from localchat.hardware.profile import HardwareProfile
     from localchat.onboard.sources import Sources
     from localchat.recommend import Budget, Candidate, Catalog, Recommendation
@@ -43,6 +43,7 @@ class SetupRow:
     local_path: str | None = None
     source: str = ""  # where the file on disk is: "LM Studio", "HF cache", ...
     why: str = ""  # "recommended", "higher quality", "bigger model", "on disk", "starter (PyPI)"
+    partial: PartialDownload | None = None  # a download of it that stopped part way
 
     @property
     def downloaded(self) -> bool:
@@ -58,7 +59,13 @@ class SetupRow:
         tps = "—" if not c.fits else (f"{c.est_tps:.0f}" if c.est_tps >= 10 else f"{c.est_tps:.1f}")
         model = f"★ {c.name}" if self.why == "recommended" else c.name
         return (model, c.quant or "?", c.ctx_short(), c.where_short(), fmt_bytes(c.footprint.total_bytes),
-                tps, c.quality.short, "yes" if self.downloaded else "no", fmt_bytes(c.file_bytes))
+                tps, c.quality.short, self.disk_text, fmt_bytes(c.file_bytes))
+
+    @property
+    def disk_text(self) -> str:
+        if self.downloaded:
+            return "yes"
+        return f"{self.partial.fraction:.0%} here" if self.partial else "no"
 
     def details(self) -> str:
         """The memory arithmetic and the quality cost in full, for the highlighted row."""
@@ -74,6 +81,10 @@ class SetupRow:
             text += f" On disk{f' ({self.source})' if self.source else ''}: {self.local_path}."
         if self.spec == STARTER_SPEC:
             text += " Fetched from PyPI with pip (for networks that reach PyPI but not the Hub)."
+        elif self.partial is not None:
+            p = self.partial
+            text += (f" {fmt_bytes(p.done_bytes)} of {fmt_bytes(p.size_bytes)} are already here from a "
+                     f"download that stopped: Enter resumes it ({self.spec}).")
         elif not self.downloaded:
             text += f" Downloads {fmt_bytes(c.file_bytes)} from the Hub ({self.spec})."
         return text
@@ -164,6 +175,9 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
         starter = _starter_row(profile, catalog, calibration)
         if starter is not None:
             rows.append(starter)
+    partials = {p.spec.lower(): p for p in _partials(sources, warnings)}
+    rows = [dataclasses.replace(r, partial=partials.get(r.spec.lower())) if r.spec and not r.downloaded
+            else r for r in rows]
     explanation = rec.explanation if rec.choice is not None or online else ""
     if not online and rec.choice is not None:
         explanation = "Of the models on this machine: " + explanation
@@ -178,6 +192,14 @@ def _local_models(sources: Sources, warnings: list[str]) -> list[LocalModel]:
         return list(sources.local_models())
     except (LocalChatError, OSError) as exc:
         warnings.append(f"could not list the models on this machine: {exc}")
+        return []
+
+
+def _partials(sources: Sources, warnings: list[str]) -> list[PartialDownload]:
+    try:
+        return list(sources.partials())
+    except (LocalChatError, OSError) as exc:
+        warnings.append(f"could not look for stopped downloads: {exc}")
         return []
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from localchat.download.store import LocalModel
+    from localchat.download.store import LocalModel, PartialDownload
     from localchat.hardware.profile import HardwareProfile
     from localchat.recommend.catalog import Catalog
 
@@ -34,6 +34,12 @@ def _local_models() -> list[LocalModel]:
     return list_local_models()
 
 
+def _partials() -> list[PartialDownload]:
+    from localchat.download import list_partial_downloads
+
+    return list_partial_downloads()
+
+
 def _check_online() -> None:
     from localchat.download import check_online
 
@@ -45,9 +51,10 @@ class Sources:
     """``probe()`` → the machine; ``catalog()`` → the models localchat knows; ``local_models()`` →
     GGUF files on disk (HF cache, LM Studio, Ollama, llama.cpp cache, config folders);
     ``check_online()`` raises ``HubUnreachableError`` (with its reason) when the Hub cannot be
-    reached."""
+    reached; ``partials()`` → downloads that stopped part way (resumed by their next pull)."""
 
     probe: Callable[[], HardwareProfile] = field(default=_probe)
     catalog: Callable[[], Catalog] = field(default=_catalog)
     local_models: Callable[[], list[LocalModel]] = field(default=_local_models)
     check_online: Callable[[], None] = field(default=_check_online)
+    partials: Callable[[], list[PartialDownload]] = field(default=_partials)

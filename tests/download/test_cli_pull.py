@@ -76,6 +76,7 @@ def test_ctrl_c_stops_cleanly_and_says_the_next_pull_resumes(hub, smol_repo, cap
 
     assert main(["rm", "--partials"]) == 0  # now orphaned: removed
     assert capsys.readouterr().out == f"removed partial downloads: {fmt_bytes(on_disk)} freed\n"
+    assert not list(paths.hf_hub_cache().rglob("*.json"))  # nor the notes saying what they were
     assert _partial_size() == 0
 
 

@@ -273,6 +273,16 @@ def test_cancel_keeps_the_partial_file(hub, smol_repo):
         pull(f"{REPO}:Q4_1", progress=on_progress, cancel=cancel)
     [partial] = _partials()
     assert partial.stat().st_size > 5_000_000
+    # it says what it is, so setup and the model menu can show it offline
+    from localchat.download import list_partial_downloads
+
+    [stopped] = list_partial_downloads()
+    assert (stopped.spec, stopped.filename) == (f"{REPO}:Q4_1", Q4_FILE)
+    assert (stopped.done_bytes, stopped.size_bytes) == (partial.stat().st_size, 98_362_432)
+    hub.state.throttle_bps = None
+    pull(f"{REPO}:Q4_1")  # resumed and finished: nothing partial is left to show
+    assert list_partial_downloads() == [] and _partials() == []
+    assert not list(paths.hf_hub_cache().rglob("*.json"))
 
 
 def test_busy_server_answers_are_retried(hub, smol_repo, smollm2_path):

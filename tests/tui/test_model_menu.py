@@ -403,3 +403,25 @@ def test_compare_quants_snapshot(snap_compare, smollm2_path, smollm2_q8_path) ->
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_a_download_that_stopped_part_way_shows_how_much_is_here(smollm2_path) -> None:
+    from dataclasses import replace as replace_sources
+
+    from localchat.download.store import PartialDownload
+
+    repo = load_catalog().get("Qwen3-8B").repo
+    stopped = PartialDownload(repo, "Q4_K_M", "Qwen_Qwen3-8B-Q4_K_M.gguf", 1 << 30, 5 << 30, 5 << 30)
+    sources = replace_sources(fixed_sources([smollm2_path], vram_gib=4), partials=lambda: [stopped])
+    app = scripted_app({str(smollm2_path): ScriptedEngine()}, smollm2_path, sources)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        menu = await open_menu(pilot)
+        await highlight(pilot, menu, "Q4_K_M", model="Qwen3-8B")
+        row = menu.highlighted()
+        assert str(menu.table.get_row(row.key)[-1]) == "20% here"
+        detail = str(menu.query_one("#menu-detail").render())
+        assert ("Partly here: 1.0 GiB of 5.0 GiB from a download that stopped; "
+                f"Enter resumes it ({repo}:Q4_K_M)") in detail
+        other = next(r for r in menu.rows if r.model == "Qwen3-8B" and r.quant == "Q8_0")
+        assert str(menu.table.get_row(other.key)[-1]) == "download"

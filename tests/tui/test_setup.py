@@ -255,6 +255,12 @@ async def test_esc_during_the_download_keeps_the_partial_and_the_next_enter_resu
         assert any("partial download is kept" in n.message for n in app._notifications)
         kept = hfcache.partial_path(REPO, smol_sha).stat().st_size
         assert 1 << 20 < kept < 98_362_432
+        # looked at again (as the next start does), the row says how much is already here
+        await pilot.press("r")
+        screen = await planned(pilot)
+        [row] = table_rows(screen)
+        assert row["On disk"] == f"{kept / 98_362_432:.0%} here"
+        assert "from a download that stopped: Enter resumes it" in text(screen, "#setup-detail")
         hub.state.throttle_bps = None
         hub.state.requests.clear()
         await pilot.press("enter")

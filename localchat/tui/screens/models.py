@@ -11,7 +11,7 @@ last reply with another quant of it (screens/compare.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
+    from localchat.download.store import PartialDownload
     from localchat.engine.types import LoadSettings
     from localchat.recommend.profiles import Budget
     from localchat.tui.app import LocalChatApp
@@ -60,6 +61,10 @@ class MenuContext:
     budget: Budget
     calibration: Calibration
     machine: str  # one line: what memory there is
+    partials: dict[str, PartialDownload] = field(default_factory=dict)  # by spec, lower case
+
+    def partial(self, row: MenuRow) -> PartialDownload | None:
+        return None if row.downloaded else self.partials.get(row.spec.lower())
 
 
 class MenuReady(Message, bubble=False):
@@ -77,8 +82,9 @@ def machine_line(budget: Budget) -> str:
     return f"{ram} · {budget.gpu_name}: {fmt_bytes(budget.gpu_bytes)} {kind}"
 
 
-def row_cells(row: MenuRow, first_of_model: bool) -> tuple[Any, ...]:
-    status = "● loaded" if row.loaded else "on disk" if row.downloaded else "download"
+def row_cells(row: MenuRow, first_of_model: bool, partial: PartialDownload | None = None) -> tuple[Any, ...]:
+    status = ("● loaded" if row.loaded else "on disk" if row.downloaded
+              else f"{partial.fraction:.0%} here" if partial else "download")
     return (
         Text(row.model if first_of_model else "", style="bold", overflow="ellipsis", no_wrap=True),
         row.quant,
@@ -91,7 +97,7 @@ def row_cells(row: MenuRow, first_of_model: bool) -> tuple[Any, ...]:
     )
 
 
-def detail_text(row: MenuRow) -> str:
+def detail_text(row: MenuRow, partial: PartialDownload | None = None) -> str:
     """The highlighted row in full: the memory arithmetic, the quality cost in words, the risk."""
     c = row.candidate
     lines = [c.summary() + ("" if row.exact else " (estimated from the model's architecture)")]
@@ -103,7 +109,10 @@ def detail_text(row: MenuRow) -> str:
     if row.context_warning():
         lines.append(f"⚠ {row.context_warning()}.")
     local = row.item.local
-    if local is None:
+    if local is None and partial is not None:
+        lines.append(f"Partly here: {fmt_bytes(partial.done_bytes)} of {fmt_bytes(partial.size_bytes)} "
+                     f"from a download that stopped; Enter resumes it ({row.spec}).")
+    elif local is None:
         lines.append(f"Not on disk: Enter downloads {row.spec} ({row.size_text}).")
     else:
         lines.append(f"{'Loaded' if row.loaded else 'On disk'}: {Path(local.path).name} ({local.source}).")
@@ -201,7 +210,11 @@ class ModelMenuScreen(Screen[None]):
             local.insert(0, LocalModel(path.stem, "", quant_label_from_filename(path.name),
                                        path.stat().st_size, path, "file", None))
         inventory = ModelInventory(catalog, local)
-        self.context = MenuContext(inventory, budget, load_calibration(), machine_line(budget))
+        try:  # downloads that stopped part way: shown as such, resumed when chosen
+            partials = {p.spec.lower(): p for p in app.sources.partials()}
+        except (LocalChatError, OSError):
+            partials = {}
+        self.context = MenuContext(inventory, budget, load_calibration(), machine_line(budget), partials)
         self._size_rows(self.settings)
 
     def _size_rows(self, settings: MenuSettings) -> None:
@@ -250,7 +263,8 @@ class ModelMenuScreen(Screen[None]):
         table.clear()
         previous = None
         for row in self.visible_rows():
-            table.add_row(*row_cells(row, row.model != previous), key=row.key)
+            partial = self.context.partial(row) if self.context else None
+            table.add_row(*row_cells(row, row.model != previous, partial), key=row.key)
             previous = row.model
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
@@ -272,7 +286,8 @@ class ModelMenuScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#menu-table")
     def show_detail(self) -> None:
         row = self.highlighted()
-        self.query_one("#menu-detail", Static).update(detail_text(row) if row else "")
+        partial = self.context.partial(row) if row and self.context else None
+        self.query_one("#menu-detail", Static).update(detail_text(row, partial) if row else "")
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         label = self.query_one("#menu-message", Label)
