@@ -30,7 +30,7 @@ def _ago(ts: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from localchat.download.store import list_local_models
+    from localchat.download.store import list_local_models, list_partial_downloads
     from localchat.units import fmt_bytes
 
     models = list_local_models()
@@ -40,13 +40,18 @@ def run(args: argparse.Namespace) -> int:
              "path": str(m.path), "source": m.source, "last_used": m.last_used} for m in models
         ], indent=1))
         return 0
+    stopped = list_partial_downloads()
     if not models:
         print("no models found; `localchat pull ORG/NAME` downloads one (or `localchat pull starter`)")
-        return 0
-    rows = [("NAME", "REPO", "QUANT", "SIZE", "SOURCE", "LAST USED", "PATH")]
-    rows += [(m.name, m.repo or "-", m.quant, fmt_bytes(m.size_bytes), m.source,
-              _ago(m.last_used), str(m.path)) for m in models]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    else:
+        rows = [("NAME", "REPO", "QUANT", "SIZE", "SOURCE", "LAST USED", "PATH")]
+        rows += [(m.name, m.repo or "-", m.quant, fmt_bytes(m.size_bytes), m.source,
+                  _ago(m.last_used), str(m.path)) for m in models]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for row in rows:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    for p in stopped:
+        print(f"stopped download: {p.spec} {fmt_bytes(p.done_bytes)} of {fmt_bytes(p.size_bytes)} "
+              f"({p.fraction:.0%}); `localchat pull {p.spec}` resumes it, `localchat rm --partials` "
+              "deletes it")
     return 0

@@ -73,6 +73,11 @@ def test_ctrl_c_stops_cleanly_and_says_the_next_pull_resumes(hub, smol_repo, cap
     assert "Traceback" not in err
     on_disk = _partial_size()
     assert on_disk > 2_000_000
+    capsys.readouterr()
+    assert main(["models"]) == 0  # says what stopped and how to resume or delete it
+    out = capsys.readouterr().out
+    assert f"stopped download: {REPO}:Q4_1 {fmt_bytes(on_disk)} of 93.8 MiB" in out
+    assert f"`localchat pull {REPO}:Q4_1` resumes it" in out
 
     assert main(["rm", "--partials"]) == 0  # now orphaned: removed
     assert capsys.readouterr().out == f"removed partial downloads: {fmt_bytes(on_disk)} freed\n"
