@@ -19,6 +19,7 @@ import json
 import os
 import re
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,8 @@ def load_calibration(path: Path | None = None) -> Calibration:
 
 def _write(path: Path, calibration: Calibration) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    # per thread: the load worker (allocations) and a reply worker (speed) may write at once
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps({"models": calibration.models, "speeds": calibration.speeds},
                               indent=1, sort_keys=True))
     os.replace(tmp, path)
