@@ -11,12 +11,15 @@ from a worker thread.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from localchat.errors import HubUnreachableError, LocalChatError
 from localchat.units import fmt_bytes
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from localchat.download.store import LocalModel, PartialDownload
@@ -147,8 +150,8 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
         sources.check_online()
     except HubUnreachableError as exc:
         online, reason = False, str(exc)
-    local = _local_models(sources, warnings)
-    catalog = _catalog(sources, warnings)
+    local = _read(sources.local_models, lambda: [], warnings, "could not list the models on this machine")
+    catalog = _read(sources.catalog, Catalog, warnings, "localchat's model catalog could not be read")
     rec = recommend(profile, ctx=ctx, catalog=catalog if online else Catalog(),
                     local_files=[m.path for m in local], calibration=calibration)
     if rec.choice is not None and not online:
@@ -175,7 +178,8 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
         starter = _starter_row(profile, catalog, calibration)
         if starter is not None:
             rows.append(starter)
-    partials = {p.spec.lower(): p for p in _partials(sources, warnings)}
+    stopped = _read(sources.partials, lambda: [], warnings, "could not look for stopped downloads")
+    partials = {p.spec.lower(): p for p in stopped}
     rows = [dataclasses.replace(r, partial=partials.get(r.spec.lower())) if r.spec and not r.downloaded
             else r for r in rows]
     explanation = rec.explanation if rec.choice is not None or online else ""
@@ -187,30 +191,13 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
                      what_to_do=what_to_do(online) if nothing else "", recommendation=rec)
 
 
-def _local_models(sources: Sources, warnings: list[str]) -> list[LocalModel]:
+def _read(source: Callable[[], T], fallback: Callable[[], T], warnings: list[str], failure: str) -> T:
+    """One of the ``Sources``; when it fails, ``fallback()`` and a warning that says what failed."""
     try:
-        return list(sources.local_models())
+        return source()
     except (LocalChatError, OSError) as exc:
-        warnings.append(f"could not list the models on this machine: {exc}")
-        return []
-
-
-def _partials(sources: Sources, warnings: list[str]) -> list[PartialDownload]:
-    try:
-        return list(sources.partials())
-    except (LocalChatError, OSError) as exc:
-        warnings.append(f"could not look for stopped downloads: {exc}")
-        return []
-
-
-def _catalog(sources: Sources, warnings: list[str]) -> Catalog:
-    from localchat.recommend import Catalog
-
-    try:
-        return sources.catalog()
-    except LocalChatError as exc:
-        warnings.append(f"localchat's model catalog could not be read: {exc}")
-        return Catalog()
+        warnings.append(f"{failure}: {exc}")
+        return fallback()
 
 
 def _row(c: Candidate, by_path: dict[str, LocalModel], why: str) -> SetupRow:

@@ -11,11 +11,9 @@ last reply with another quant of it (screens/compare.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,88 +33,27 @@ from localchat.onboard.menu import (
     parse_ctx,
     parse_gpu_layers,
 )
-from localchat.recommend.calibration import Calibration, load_calibration
+from localchat.recommend.calibration import load_calibration
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
-from localchat.units import fmt_bytes
+from localchat.tui.screens.menu_table import (
+    COLUMNS,
+    MenuContext,
+    detail_text,
+    machine_line,
+    row_cells,
+)
 
 if TYPE_CHECKING:
-    from localchat.download.store import PartialDownload
     from localchat.engine.types import LoadSettings
-    from localchat.recommend.profiles import Budget
     from localchat.tui.app import LocalChatApp
     from localchat.tui.screens.chat import ChatScreen
-
-# (label, width): 98 columns with the cell padding and the scrollbar, for a 100-column terminal
-COLUMNS = (("Model", 21), ("Quant", 6), ("File", 9), ("Memory", 9), ("Runs on", 15), ("t/s", 5),
-           ("Same word", 9), ("Status", 8))
-FIT_STYLE = {"gpu": "green", "partial": "yellow", "cpu": "", "none": "red"}
-
-
-@dataclass(frozen=True)
-class MenuContext:
-    """What the menu sizes rows against, gathered once in a worker when it opens."""
-
-    inventory: ModelInventory
-    budget: Budget
-    calibration: Calibration
-    machine: str  # one line: what memory there is
-    partials: dict[str, PartialDownload] = field(default_factory=dict)  # by spec, lower case
-
-    def partial(self, row: MenuRow) -> PartialDownload | None:
-        return None if row.downloaded else self.partials.get(row.spec.lower())
-
 
 class MenuReady(Message, bubble=False):
     def __init__(self, rows: list[MenuRow], settings: MenuSettings) -> None:
         super().__init__()
         self.rows = rows
         self.settings = settings
-
-
-def machine_line(budget: Budget) -> str:
-    ram = f"{fmt_bytes(budget.ram_bytes)} RAM free for a model"
-    if not budget.has_gpu:
-        return f"{ram} · no GPU this llama.cpp can use"
-    kind = "shared with the CPU" if budget.unified else "free"
-    return f"{ram} · {budget.gpu_name}: {fmt_bytes(budget.gpu_bytes)} {kind}"
-
-
-def row_cells(row: MenuRow, first_of_model: bool, partial: PartialDownload | None = None) -> tuple[Any, ...]:
-    status = ("● loaded" if row.loaded else "on disk" if row.downloaded
-              else f"{partial.fraction:.0%} here" if partial else "download")
-    return (
-        Text(row.model if first_of_model else "", style="bold", overflow="ellipsis", no_wrap=True),
-        row.quant,
-        Text(row.size_text, justify="right"),
-        Text(row.memory_text, justify="right"),
-        Text(row.candidate.where_short(), style=FIT_STYLE.get(row.fit, "")),
-        Text(row.tps_text, justify="right"),
-        Text(row.quality_short, justify="right", style="yellow" if row.candidate.quality.warning else ""),
-        Text(status, style="bold" if row.loaded else "dim" if not row.downloaded else ""),
-    )
-
-
-def detail_text(row: MenuRow, partial: PartialDownload | None = None) -> str:
-    """The highlighted row in full: the memory arithmetic, the quality cost in words, the risk."""
-    c = row.candidate
-    lines = [c.summary() + ("" if row.exact else " (estimated from the model's architecture)")]
-    lines.append(f"Quality: {row.quant} {row.quality_words}.")
-    if c.quality.warning:
-        lines.append(f"⚠ {c.quality.warning}.")
-    if not row.fits:
-        lines.append(f"⚠ Does not fit: {row.risk()}")
-    if row.context_warning():
-        lines.append(f"⚠ {row.context_warning()}.")
-    local = row.item.local
-    if local is None and partial is not None:
-        lines.append(f"Partly here: {fmt_bytes(partial.done_bytes)} of {fmt_bytes(partial.size_bytes)} "
-                     f"from a download that stopped; Enter resumes it ({row.spec}).")
-    elif local is None:
-        lines.append(f"Not on disk: Enter downloads {row.spec} ({row.size_text}).")
-    else:
-        lines.append(f"{'Loaded' if row.loaded else 'On disk'}: {Path(local.path).name} ({local.source}).")
-    return "\n".join(lines)
 
 
 class ModelMenuScreen(Screen[None]):
