@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalChatError as exc:
         if debug_enabled():
             raise
-        print(f"localchat: error: {exc}", file=sys.stderr)
+        # one line, always ending in a newline: the shell prompt (or the next error) starts clean
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"localchat: error: {message}", file=sys.stderr, flush=True)
         return exc.exit_code
     except KeyboardInterrupt:
         if debug_enabled():

@@ -17,8 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def localchat(*args: str, stdin: str | None = None, env: dict | None = None,
               timeout: float = 120) -> subprocess.CompletedProcess:
+    # no stdin given: /dev/null, as a terminal-less user has (an inherited pipe would be read)
+    feed: dict = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run(
-        [sys.executable, "-m", "localchat", *args], input=stdin, capture_output=True,
+        [sys.executable, "-m", "localchat", *args], **feed, capture_output=True,
         text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})},
     )
 
@@ -26,6 +28,8 @@ def localchat(*args: str, stdin: str | None = None, env: dict | None = None,
 def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
+    # the line ends with a newline, so the shell prompt (or the next error) starts on its own line
+    assert result.stderr.endswith("\n"), repr(result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     for needle in needles:
@@ -65,6 +69,7 @@ def test_ask_streams_reply_and_prints_json_stats(smollm2_path):
                 "gen_tps"):
         assert key in record
     assert record["completion_tokens"] > 0 and record["gen_tps"] > 0
+    assert record["model"] == "SmolLM2-135M-Instruct"  # as the chat names it, not the GGUF header
     assert "\n".join(reply_lines).strip() == record["text"].strip()
     # the measured speed is kept for the recommender and the model menu
     from localchat.recommend.calibration import load_calibration
@@ -79,6 +84,24 @@ def test_ask_reads_prompt_from_stdin(smollm2_path):
                        stdin="What is 2+2?")
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert record["prompt_tokens"] > 5 and record["completion_tokens"] > 0
+
+
+def test_ask_reads_piped_text_and_the_prompt(smollm2_path):
+    """``localchat ask "Summarize the text above" < notes.txt``: the text, then the instruction."""
+    args = ("ask", "--model", str(smollm2_path), "--max-tokens", "4", "--json", "--seed", "1")
+    alone = json.loads(localchat(*args, "Summarize the text above.").stdout.splitlines()[-1])
+    notes = "Lighthouses guide ships past rocks at night. " * 8
+    both = json.loads(localchat(*args, "Summarize the text above.", stdin=notes).stdout.splitlines()[-1])
+    assert both["prompt_tokens"] >= alone["prompt_tokens"] + 8 * 8
+    empty = json.loads(localchat(*args, "Summarize the text above.", stdin="").stdout.splitlines()[-1])
+    assert empty["prompt_tokens"] == alone["prompt_tokens"]
+
+
+def test_ask_piped_text_too_long_for_the_context_says_so(smollm2_path):
+    notes = "Lighthouses guide ships past rocks at night. " * 200
+    result = localchat("ask", "--model", str(smollm2_path), "--ctx", "256", "Summarize the text above.",
+                       stdin=notes)
+    assert_one_line_error(result, "context")
 
 
 def test_ask_without_model_or_prompt_says_what_to_do(smollm2_path):
@@ -131,7 +154,7 @@ def test_ctrl_c_during_ask_stops_cleanly(smollm2_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "localchat", "ask", "--model", str(smollm2_path),
          "--max-tokens", "2000", "--ctx", "4096", "Write a very long story about a lighthouse."],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
     assert proc.stdout is not None
     first = proc.stdout.read(20)  # the reply has started streaming
@@ -149,6 +172,7 @@ def test_bench_json(smollm2_path):
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["pp_tps"] > 0 and record["tg_tps"] > 0
+    assert record["model"] == "SmolLM2-135M-Instruct"  # as the chat names it, not the GGUF header
 
 
 @pytest.mark.parametrize("argv", [["ask", "--ctx", "0", "x"], ["bench", "--threads-list", "a"],

@@ -25,19 +25,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="after the reply, print one line of JSON with the text and stats")
     p.add_argument("prompt", nargs="?", default=None, metavar="PROMPT",
-                   help="the question; read from stdin when omitted or '-'")
+                   help="the question; read from stdin when omitted or '-'; piped text given with "
+                        "a PROMPT comes first, then the PROMPT")
     p.set_defaults(func=run)
 
 
 def read_prompt(arg: str | None) -> str:
+    """The prompt argument, stdin, or both: piped text then the instruction (``localchat ask
+    "Summarize this" < notes.txt``), as ``llm`` and ``ollama run`` do."""
     from localchat.errors import LocalChatError
 
-    if arg is not None and arg != "-":
-        text = arg
-    elif sys.stdin is None or sys.stdin.isatty():
-        raise LocalChatError("no prompt given", "pass it as an argument or pipe it on stdin")
-    else:
+    piped = sys.stdin is not None and not sys.stdin.isatty()
+    if arg is None or arg == "-":
+        if not piped:
+            raise LocalChatError("no prompt given", "pass it as an argument or pipe it on stdin")
         text = sys.stdin.read()
+    else:
+        stdin_text = sys.stdin.read() if piped else ""
+        text = f"{stdin_text.rstrip()}\n\n{arg}" if stdin_text.strip() else arg
     if not text.strip():
         raise LocalChatError("the prompt is empty", "pass a question as an argument or on stdin")
     return text
@@ -46,6 +51,7 @@ def read_prompt(arg: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from localchat.config import load_config
     from localchat.engine import Message, ReplyStats, Sampling, load_engine
+    from localchat.errors import LocalChatError
 
     prompt = read_prompt(args.prompt)
     chat_defaults = load_config().chat
@@ -73,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
         print("localchat: stopped", file=sys.stderr)
         return 130
+    except LocalChatError:
+        out.write("\n")  # the reply so far stays on its own line; the error gets the next
+        out.flush()
+        raise
     finally:
         engine.close()
     out.write("\n")
@@ -81,10 +91,12 @@ def run(args: argparse.Namespace) -> int:
 
         record_reply_speed(engine.info, stats.gen_tps, stats.completion_tokens)
     if args.json and stats is not None:
+        from localchat.download.names import model_display_name
+
         info = engine.info
         record = {
             "text": stats.text,
-            "model": info.name,
+            "model": model_display_name(info.path, info.name),
             "model_path": info.path,
             "quant": info.quant,
             "n_ctx": stats.n_ctx,

@@ -50,35 +50,40 @@ def _profile(args: argparse.Namespace):  # -> HardwareProfile
 
 
 def _model_candidate(args: argparse.Namespace, profile):  # -> Candidate
+    from dataclasses import replace
+
+    from localchat.download.names import model_display_name
     from localchat.recommend import evaluate, evaluate_file
 
     ctx = args.ctx or 8192
     options = {"ctx": ctx, "kv_type": args.kv_type, "n_gpu_layers": args.gpu_layers}
     path = Path(args.model).expanduser()
     if path.exists() or args.model.lower().endswith(".gguf"):
-        return evaluate_file(profile, path, **options)
+        c = evaluate_file(profile, path, **options)
+        return replace(c, name=model_display_name(path, c.name))
     # a Hub repository (or a catalog name): the downloader resolves it to the quant's file(s) at
     # a pinned commit; only their headers are read
-    from dataclasses import replace
-
     from localchat.download import resolve
     from localchat.recommend.remote import read_remote_model
 
     resolved = resolve(args.model)
     header = read_remote_model(resolved.repo_id, resolved.filenames, resolved.revision)
     candidate = evaluate(profile, header, resolved.quant, file_bytes=resolved.total_bytes, **options)
-    return replace(candidate, repo=resolved.repo_id)
+    name = model_display_name(resolved.filenames[0], candidate.name, repo=resolved.repo_id)
+    return replace(candidate, repo=resolved.repo_id, name=name)
 
 
-def _local_files() -> list[Path]:
-    """GGUF files already on this machine (any tool's), ranked with the catalog; none on error."""
+def _local_models() -> dict[str, str]:
+    """GGUF files already on this machine (any tool's) and their names, ranked with the catalog;
+    none on error."""
     from localchat.download import list_local_models
+    from localchat.download.names import model_display_name
     from localchat.errors import LocalChatError
 
     try:
-        return [m.path for m in list_local_models()]
+        return {str(m.path): model_display_name(m.path, m.name) for m in list_local_models()}
     except (LocalChatError, OSError):
-        return []
+        return {}
 
 
 def _row(c, mark: str) -> list[str]:  # Candidate -> table cells
@@ -121,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
             if line:
                 print(_wrap(f"warning: {line}"))
         return 0
-    rec = recommend(profile, ctx=args.ctx, local_files=[] if profile.hypothetical else _local_files())
+    local = {} if profile.hypothetical else _local_models()
+    rec = recommend(profile, ctx=args.ctx, local_files=list(local), local_names=local)
     if args.json:
         data = rec.to_dict()
         data["machine"] = {"ram_budget_bytes": budget.ram_bytes, "gpu_budget_bytes": budget.gpu_bytes,

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from localchat.download.names import model_display_name
 from localchat.engine.llama import LlamaEngine
 from localchat.engine.types import LoadSettings
 
@@ -67,7 +68,7 @@ def run_bench(path: str | Path, settings: LoadSettings, pp: int = 512, tg: int =
         pp_tps, pp_std = _rate(pp, pp_times)
         tg_tps, tg_std = _rate(tg, tg_times)
         info = engine.info
-        return BenchResult(info.name, info.quant, info.n_threads, info.n_threads_batch,
-                           pp, tg, pp_tps, pp_std, tg_tps, tg_std)
+        return BenchResult(model_display_name(info.path, info.name), info.quant, info.n_threads,
+                           info.n_threads_batch, pp, tg, pp_tps, pp_std, tg_tps, tg_std)
     finally:
         engine.close()

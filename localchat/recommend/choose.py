@@ -11,7 +11,7 @@ The rule, in order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def _target_ctx(ctx: int | None, n_ctx_train: int) -> int:
 
 
 def _options(budget: Budget, catalog: Catalog, ctx: int | None, local_files: Iterable[str | Path],
-             calibration: Calibration) -> list[Option]:
+             calibration: Calibration, local_names: Mapping[str, str]) -> list[Option]:
     options = []
     local: dict[tuple[str, str], Option] = {}
     for path in local_files:
@@ -100,7 +100,7 @@ def _options(budget: Budget, catalog: Catalog, ctx: int | None, local_files: Ite
             c = replace(c, name=entry.name, repo=entry.repo, rank_params_b=entry.rank_params_b)
             local[(entry.name, c.quant)] = Option(c, opt.fit_class)
         else:
-            options.append(Option(c, opt.fit_class))
+            options.append(Option(replace(c, name=local_names.get(str(path)) or c.name), opt.fit_class))
     for entry in catalog:
         target = _target_ctx(ctx, entry.n_ctx_train)
         for quant in entry.quants:
@@ -151,18 +151,20 @@ def _alternatives(choice: Option, options: list[Option], budget: Budget, catalog
 
 def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
               catalog: Catalog | None = None, local_files: Sequence[str | Path] = (),
+              local_names: Mapping[str, str] | None = None,
               calibration: Calibration | None = None) -> Recommendation:
     """The best model for ``profile`` (the probe's, or ``hypothetical_profile(...)``).
 
     ``ctx``: a context length to plan for exactly (default: 8k, shrunk if needed);
     ``catalog``: defaults to localchat's; ``local_files``: GGUF files already on disk, ranked too
-    (a model on disk wins a tie, and with an empty catalog this ranks the files alone, offline).
+    (a model on disk wins a tie, and with an empty catalog this ranks the files alone, offline);
+    ``local_names``: what people call those files (by path) when the catalog does not know them.
     Never raises for a machine that is too small: the Recommendation then has no choice and says why.
     """
     budget = profile if isinstance(profile, Budget) else budget_for(profile)
     catalog = catalog if catalog is not None else load_catalog()
     calibration = calibration if calibration is not None else load_calibration()
-    options = _options(budget, catalog, ctx, local_files, calibration)
+    options = _options(budget, catalog, ctx, local_files, calibration, local_names or {})
     warnings = list(budget.warnings)
     fitting = [o for o in options if o.candidate.fits]
     if not fitting:

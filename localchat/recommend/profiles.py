@@ -7,6 +7,7 @@ limit, out of the same RAM).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from localchat.hardware.gpus import metal_budget
@@ -104,6 +105,19 @@ def budget_for(profile: HardwareProfile) -> Budget:
                    unified=gpu.unified_memory, gpu_bandwidth_gbps=gpu_bw, warnings=tuple(warnings))
 
 
+MAX_HYPOTHETICAL_GIB = 65536.0  # 64 TiB: larger is a typo, and float('inf') cannot be sized
+
+
+def _check_gib(label: str, value: float, *, allow_zero: bool) -> None:
+    from localchat.errors import LocalChatError
+
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (math.isfinite(value) and low_ok and value <= MAX_HYPOTHETICAL_GIB):
+        least = "0" if allow_zero else "more than 0"
+        raise LocalChatError(f"{label} must be {least} and at most {MAX_HYPOTHETICAL_GIB:g} GiB "
+                             f"(got {value:g})", "give the size in GiB, e.g. --ram 16")
+
+
 def hypothetical_profile(ram_gib: float, vram_gib: float | None = None, gpu: str = "none", *,
                          ram_bandwidth_gbps: float | None = None,
                          gpu_bandwidth_gbps: float | None = None,
@@ -116,9 +130,13 @@ def hypothetical_profile(ram_gib: float, vram_gib: float | None = None, gpu: str
     """
     from localchat.errors import LocalChatError
 
-    if ram_gib <= 0 or (vram_gib is not None and vram_gib <= 0):
-        raise LocalChatError(f"memory sizes must be more than 0 GiB (got RAM {ram_gib:g}"
-                             + (f", VRAM {vram_gib:g})" if vram_gib is not None else ")"))
+    _check_gib("RAM", ram_gib, allow_zero=False)
+    if vram_gib is not None:
+        # 0 is the natural way to say "no GPU memory" (--vram 0 --gpu none)
+        _check_gib("VRAM", vram_gib, allow_zero=True)
+        if vram_gib > 0 and gpu == "none":
+            raise LocalChatError(f"--vram {vram_gib:g} was given with --gpu none",
+                                 "name the GPU's kind (--gpu cuda|metal|rocm|vulkan) or drop --vram")
     total = int(ram_gib * GIB)
     available = int(total * HYPOTHETICAL_AVAILABLE_SHARE)
     memory = MemoryInfo(total_bytes=total, available_bytes=available, bandwidth_gbps=ram_bandwidth_gbps)

@@ -42,15 +42,10 @@ def model_label(path: str) -> str:
 
 
 def model_name(info: ModelInfo) -> str:
-    """The loaded model's name for people: its catalog entry's when the file is a known model
-    (GGUF headers can say "Smollm2 135M 8k Lc100K Mix1 Ep2"), else the header's own."""
-    from localchat.recommend.catalog import load_catalog  # cached after the first call
+    """The loaded model's name for people (the same rule as the CLI's)."""
+    from localchat.download.names import model_display_name
 
-    try:
-        entry = load_catalog().match_file(Path(info.path).name)
-    except LocalChatError:
-        entry = None
-    return entry.name if entry is not None else info.name
+    return model_display_name(info.path, info.name)
 
 
 def error_text(error: BaseException | None) -> str:

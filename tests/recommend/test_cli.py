@@ -78,3 +78,30 @@ def test_mistakes_are_one_line_and_exit_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_vram_0_with_gpu_none_is_a_machine_without_a_gpu(capsys):
+    code, out, err = run(capsys, "--ram", "8", "--vram", "0", "--gpu", "none", "--json")
+    assert code == 0, err
+    plain_code, plain, _ = run(capsys, "--ram", "8", "--json")
+    assert plain_code == 0
+    assert json.loads(out)["choice"] == json.loads(plain)["choice"]
+    assert json.loads(out)["machine"]["gpu_budget_bytes"] == 0
+
+
+@pytest.mark.parametrize("argv", [["--ram", "inf"], ["--ram", "nan"], ["--ram", "1e300"], ["--ram", "0"],
+                                  ["--ram", "8", "--vram", "-1", "--gpu", "cuda"],
+                                  ["--ram", "8", "--vram", "4", "--gpu", "none"],
+                                  ["--ram", "8", "--vram", "0", "--gpu", "cuda"]])
+def test_impossible_machines_get_one_line(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and not out
+    assert err.endswith("\n") and len(err.strip().splitlines()) == 1, err
+    assert "GiB" in err or "--vram" in err
+
+
+def test_a_local_file_is_named_as_the_chat_names_it(capsys, smollm2_path):
+    """The catalog's name, not the GGUF header's ("Smollm2 135M 8k Lc100K Mix1 Ep2")."""
+    code, out, _ = run(capsys, "--model", str(smollm2_path), "--json")
+    assert code == 0
+    assert json.loads(out)["choice"]["model"] == "SmolLM2-135M-Instruct"

@@ -1,0 +1,1 @@
+"""The screens of the chat app: chat, setup, model menu, compare, dialogs."""
