@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from localchat.engine.bench import run_bench
+    from localchat.engine.bench import NOISY_SPREAD, run_bench
     from localchat.errors import LocalChatError
 
     path = model_path(args)
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(base, n_threads=n or None)
         results.append(run_bench(path, settings, pp=args.pp, tg=args.tg, reps=args.reps))
     if args.json:
-        rows = [dataclasses.asdict(r) for r in results]
+        rows = [{**dataclasses.asdict(r), "noisy": r.noisy} for r in results]
         print(json.dumps(rows[0] if len(rows) == 1 else {"runs": rows, **rows[0]}))
         return 0
     print(f"{results[0].model} {results[0].quant}  ({path})")
@@ -60,4 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if len(results) > 1:
         best = max(results, key=lambda r: r.tg_tps)
         print(f"fastest generation: {best.n_threads} threads ({best.tg_tps:.1f} tokens/s)")
+    if any(r.noisy for r in results):
+        print(f"note: the runs varied by more than {NOISY_SPREAD:.0%} after the warm-up run, so another "
+              "program was probably using the CPU; close it, or raise --reps")
     return 0

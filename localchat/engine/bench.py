@@ -18,6 +18,9 @@ from localchat.engine.llama import LlamaEngine
 from localchat.engine.types import LoadSettings
 
 
+NOISY_SPREAD = 0.10  # a standard deviation above 10% of the mean: the machine was busy
+
+
 @dataclass(frozen=True)
 class BenchResult:
     model: str
@@ -30,6 +33,10 @@ class BenchResult:
     pp_tps_std: float
     tg_tps: float
     tg_tps_std: float
+
+    @property
+    def noisy(self) -> bool:
+        return (self.pp_tps_std > NOISY_SPREAD * self.pp_tps) or (self.tg_tps_std > NOISY_SPREAD * self.tg_tps)
 
 
 def _rate(count: int, seconds: list[float]) -> tuple[float, float]:
