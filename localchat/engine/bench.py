@@ -17,7 +17,6 @@ from localchat.download.names import model_display_name
 from localchat.engine.llama import LlamaEngine
 from localchat.engine.types import LoadSettings
 
-
 NOISY_SPREAD = 0.10  # a standard deviation above 10% of the mean: the machine was busy
 
 
@@ -36,7 +35,8 @@ class BenchResult:
 
     @property
     def noisy(self) -> bool:
-        return (self.pp_tps_std > NOISY_SPREAD * self.pp_tps) or (self.tg_tps_std > NOISY_SPREAD * self.tg_tps)
+        return any(std > NOISY_SPREAD * mean
+                   for mean, std in ((self.pp_tps, self.pp_tps_std), (self.tg_tps, self.tg_tps_std)))
 
 
 def _rate(count: int, seconds: list[float]) -> tuple[float, float]:
