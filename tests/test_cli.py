@@ -182,3 +182,31 @@ def test_bench_json(smollm2_path):
 def test_bad_arguments_exit_2(argv):
     result = localchat(*argv)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_ask_marks_a_reply_cut_at_max_tokens(smollm2_path):
+    result = localchat("ask", "--model", str(smollm2_path), "--max-tokens", "16", "--json", "--seed", "1",
+                       "Write a long story about a lighthouse keeper.")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.splitlines()[-1])
+    assert record["finish_reason"] == "length" and record["cut_off"] is True
+    assert "cut off at --max-tokens 16" in result.stderr
+
+
+def test_ask_keeps_thinking_out_of_the_answer(tmp_path):
+    """A template that opens a <think> block (R1 distills): the thinking goes to stderr with
+    --show-thinking and to --json's own field, never into stdout's answer or ``text``."""
+    from tests.engine.test_thinking import R1_STYLE
+    from tests.testmodels import smollm2_with_template
+
+    model = smollm2_with_template("r1style", R1_STYLE)
+    args = ("ask", "--model", str(model), "--max-tokens", "8", "--seed", "1", "--json")
+    result = localchat(*args, "--show-thinking", "Hi")
+    assert result.returncode == 0, result.stderr
+    *answer, json_line = result.stdout.splitlines()
+    record = json.loads(json_line)
+    assert record["thinking"] and record["thinking_tokens"] == 8
+    assert record["text"] == "" and "".join(answer).strip() == ""  # SmolLM2 never ends its thinking
+    assert record["thinking"].strip()[:10] in result.stderr
+    quiet = localchat(*args, "Hi")  # stderr is not a terminal: the thinking is not printed
+    assert record["thinking"].strip()[:10] not in quiet.stderr

@@ -118,3 +118,25 @@ def smollm2_quant(label: str) -> Path:
         raise RuntimeError(f"llama_model_quantize to {label} failed with {rc}")
     tmp.replace(target)
     return target
+
+
+def smollm2_with_template(name: str, template: str) -> Path:
+    """SmolLM2 (ChatML tokens) with another chat template in its header, written with the
+    ``gguf`` package: a real model to load that renders a real family's prompt format."""
+    import hashlib as _hashlib
+
+    import gguf
+    from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
+
+    digest = _hashlib.sha256(template.encode()).hexdigest()[:12]
+    target = cache_dir() / "files" / f"SmolLM2-135M-Instruct-{name}-{digest}.Q4_1.gguf"
+    if target.exists():
+        return target
+    reader = gguf.GGUFReader(str(smollm2()), "r")
+    arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    writer = gguf.GGUFWriter(str(tmp), arch=arch, endianess=reader.endianess)
+    details = MetadataDetails(gguf.GGUFValueType.STRING, template)
+    copy_with_new_metadata(reader, writer, {gguf.Keys.Tokenizer.CHAT_TEMPLATE: details}, [])
+    tmp.replace(target)
+    return target

@@ -9,6 +9,11 @@ import sys
 from localchat.commands._common import add_model_options, load_settings, model_path, positive_int
 
 ORDER = 10
+# a reply that did not end by itself says so (stdout keeps only the reply)
+CUT_OFF = {
+    "length": "the reply was cut off at --max-tokens {max_tokens}: raise it for a longer reply",
+    "context": "the reply was cut off: the context window ({ctx} tokens) is full; raise --ctx",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Ask one question; the reply streams to stdout.")
     add_model_options(p, default_ctx=4096)
     p.add_argument("--max-tokens", type=positive_int, default=512, metavar="N",
-                   help="longest reply in tokens (default 512)")
+                   help="longest reply in tokens, thinking included (default 512)")
+    p.add_argument("--thinking", choices=("on", "off"), default=None,
+                   help="turn a reasoning model's thinking on or off, where its template has the "
+                        "switch (Qwen3); default: the model's own")
+    p.add_argument("--show-thinking", action="store_true",
+                   help="print the model's thinking on stderr even when stderr is not a terminal")
     p.add_argument("--temperature", type=float, default=None, metavar="T",
                    help="sampling temperature (default: from config, 0.7)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
@@ -51,6 +61,7 @@ def read_prompt(arg: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from localchat.config import load_config
     from localchat.engine import Message, ReplyStats, Sampling, load_engine
+    from localchat.engine.thinking import ThinkingSplitter, split_reply
     from localchat.errors import LocalChatError
 
     prompt = read_prompt(args.prompt)
@@ -64,16 +75,38 @@ def run(args: argparse.Namespace) -> int:
         top_p=chat_defaults.top_p,
         max_tokens=args.max_tokens,
         seed=args.seed,
+        enable_thinking=None if args.thinking is None else args.thinking == "on",
     )
     out = sys.stdout
     stats: ReplyStats | None = None
+    # a reasoning model's thinking goes to stderr (a terminal, or --show-thinking), never stdout
+    show_thinking = args.show_thinking or (sys.stderr is not None and sys.stderr.isatty())
+    splitter = ThinkingSplitter()
+    thinking_line = False  # stderr holds an unfinished line of thinking
+
+    def emit(kind: str, text: str) -> None:
+        nonlocal thinking_line
+        if kind == "thinking":
+            if show_thinking:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+                thinking_line = not text.endswith("\n")
+            return
+        if thinking_line:
+            sys.stderr.write("\n")
+            thinking_line = False
+        out.write(text)
+        out.flush()
+
     try:
         for event in engine.chat(messages, sampling):
             if isinstance(event, ReplyStats):
                 stats = event
-            else:
-                out.write(event.text)
-                out.flush()
+                continue
+            for kind, text in splitter.feed(event.text):
+                emit(kind, text)
+        for kind, text in splitter.flush():
+            emit(kind, text)
     except KeyboardInterrupt:
         out.write("\n")
         out.flush()
@@ -86,16 +119,23 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     out.write("\n")
+    out.flush()
     if stats is not None:  # the recommender and the model menu show measured speeds
         from localchat.recommend.calibration import record_reply_speed
 
         record_reply_speed(engine.info, stats.gen_tps, stats.completion_tokens)
+        cut = CUT_OFF.get(stats.finish_reason)
+        if cut:
+            print(f"localchat: {cut.format(max_tokens=args.max_tokens, ctx=stats.n_ctx)}", file=sys.stderr)
     if args.json and stats is not None:
         from localchat.download.names import model_display_name
 
         info = engine.info
+        reply = split_reply(stats.text)
         record = {
-            "text": stats.text,
+            "text": reply.answer,
+            "thinking": reply.thinking,
+            "thinking_tokens": stats.thinking_tokens,
             "model": model_display_name(info.path, info.name),
             "model_path": info.path,
             "quant": info.quant,
@@ -108,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
             "gen_tps": round(stats.gen_tps, 2),
             "total_s": round(stats.total_s, 4),
             "finish_reason": stats.finish_reason,
+            "cut_off": stats.finish_reason in CUT_OFF,
             "dropped_messages": stats.dropped_messages,
         }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")

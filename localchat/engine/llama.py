@@ -19,6 +19,13 @@ from typing import Any
 
 from localchat.engine import logcapture
 from localchat.engine.fit import fit_messages
+from localchat.engine.thinking import (
+    OPEN,
+    ThinkingSplitter,
+    answer_only,
+    prompt_opens_thinking,
+    template_thinking,
+)
 from localchat.engine.types import (
     FinishReason,
     LoadSettings,
@@ -129,9 +136,9 @@ class LlamaEngine:
         self._n_ctx = self._llm.n_ctx()
         self._vocab = self._llm._model.vocab
         self._piece_buf = ctypes.create_string_buffer(256)
-        self._formatter = self._make_formatter(
-            header.chat_template or fallback_template(header.architecture)
-        )
+        template = header.chat_template or fallback_template(header.architecture)
+        self._formatter = self._make_formatter(template)
+        self._thinking = template_thinking(template)
         self._busy = threading.Lock()
         swa = header.arch_value("attention.sliding_window")
         self._n_swa = int(swa) if isinstance(swa, int) and swa > 0 else 0
@@ -152,6 +159,7 @@ class LlamaEngine:
             allocated_weights_bytes=buffers.weights_bytes,
             allocated_kv_bytes=buffers.kv_bytes,
             allocated_compute_bytes=buffers.compute_bytes,
+            thinking=self._thinking,
         )
 
     # ----------------------------------------------------------------- loading helpers
@@ -192,14 +200,24 @@ class LlamaEngine:
     def info(self) -> ModelInfo:
         return self._info
 
-    def tokenize_messages(self, messages: Sequence[Message]) -> list[int]:
-        """The prompt tokens for ``messages`` with the generation prompt appended."""
+    def render_prompt(self, messages: Sequence[Message], enable_thinking: bool | None = None) -> str:
+        """The prompt text the chat template makes of ``messages``, generation prompt included.
+        Earlier replies go back without their thinking (engine/thinking.py)."""
+        extra = {"enable_thinking": enable_thinking} if enable_thinking is not None else {}
         try:
-            prompt = self._formatter(
-                messages=[{"role": m.role, "content": m.content} for m in messages]
-            ).prompt
+            return str(self._formatter(
+                messages=[{"role": m.role,
+                           "content": answer_only(m.content) if m.role == "assistant" else m.content}
+                          for m in messages],
+                **extra,
+            ).prompt)
         except ValueError as exc:  # the template's raise_exception, e.g. roles must alternate
             raise LocalChatError(f"the model's chat template rejected the conversation: {exc}") from exc
+
+    def tokenize_messages(self, messages: Sequence[Message],
+                          enable_thinking: bool | None = None) -> list[int]:
+        """The prompt tokens for ``messages`` with the generation prompt appended."""
+        prompt = self.render_prompt(messages, enable_thinking)
         # the template renders BOS itself where the model wants one (as llama-cpp-python does)
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
@@ -259,7 +277,9 @@ class LlamaEngine:
         import llama_cpp
 
         t_start = time.perf_counter()
-        fitted = fit_messages(messages, self.tokenize_messages, self._n_ctx, sampling.max_tokens)
+        switch = sampling.enable_thinking if self._thinking == "switchable" else None
+        fitted = fit_messages(messages, lambda ms: self.tokenize_messages(ms, switch), self._n_ctx,
+                              sampling.max_tokens)
         llm = self._llm
         if sampling.seed is not None:
             llm.set_seed(sampling.seed)
@@ -269,6 +289,12 @@ class LlamaEngine:
         max_new = sampling.max_tokens or self._n_ctx
         stream = Utf8Stream()
         parts: list[str] = []
+        splitter = ThinkingSplitter()
+        thinking_tokens, t_thought = 0, 0.0
+        if self._thinking != "none" and prompt_opens_thinking(self.render_prompt(messages[-1:], switch)):
+            parts.append(OPEN + "\n")  # the template opened the block: say so in the reply
+            splitter.feed(parts[-1])
+            yield TextChunk(parts[-1])
         completion = 0
         finish: FinishReason = "stop"
         saw_eog = False
@@ -291,9 +317,14 @@ class LlamaEngine:
                     break
                 completion += 1
                 text = stream.feed(self.token_piece(token))
+                if splitter.thinking:
+                    thinking_tokens += 1
+                    t_thought = t_last
                 if text:
                     parts.append(text)
                     yield TextChunk(text)
+                    if self._thinking != "none":
+                        splitter.feed(text)
                 if cancel is not None and cancel.is_set():
                     finish = "cancelled"
                     break
@@ -330,4 +361,6 @@ class LlamaEngine:
             n_ctx=self._n_ctx,
             dropped_messages=fitted.dropped_messages,
             text="".join(parts),
+            thinking_tokens=thinking_tokens,
+            thinking_s=max(t_thought - t_start, 0.0) if thinking_tokens else 0.0,
         )

@@ -44,8 +44,10 @@ class Sampling:
     top_k: int = 40
     min_p: float = 0.05
     repeat_penalty: float = 1.0
-    max_tokens: int | None = 1024  # None: until the context is full
+    max_tokens: int | None = 1024  # None: until the context is full; thinking counts too
     seed: int | None = None
+    # the template's thinking switch (Qwen3's enable_thinking); None: the model's default
+    enable_thinking: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class ModelInfo:
     allocated_weights_bytes: int = 0
     allocated_kv_bytes: int = 0
     allocated_compute_bytes: int = 0
+    # "switchable" (the template has a thinking switch), "always" (it thinks, no switch), "none"
+    thinking: str = "none"
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,9 @@ class ReplyStats:
     ctx_used: int  # tokens in the context after the reply
     n_ctx: int
     dropped_messages: int = 0  # oldest turns left out to fit the context (never the system)
-    text: str = ""  # the whole reply text
+    text: str = ""  # the whole reply text, a thinking block included (engine/thinking.py)
+    thinking_tokens: int = 0  # of completion_tokens, those spent thinking
+    thinking_s: float = 0.0  # time spent thinking
 
 
 ReplyEvent = TextChunk | ReplyStats
