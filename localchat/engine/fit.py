@@ -45,7 +45,8 @@ def fit_messages(
         tokens = tokenize(kept)
         if len(tokens) <= budget:
             return FittedPrompt(kept, tokens, dropped)
-        if len(rest) <= 1:
+        continuing = rest[-1].role == "assistant"  # a reply being continued stays with its question
+        if len(rest) <= (2 if continuing else 1):
             raise ContextOverflowError(
                 f"the message takes {len(tokens)} tokens with the system prompt, but the "
                 f"context holds {n_ctx} with {n_ctx - budget} kept for the reply",

@@ -202,17 +202,26 @@ class LlamaEngine:
 
     def render_prompt(self, messages: Sequence[Message], enable_thinking: bool | None = None) -> str:
         """The prompt text the chat template makes of ``messages``, generation prompt included.
-        Earlier replies go back without their thinking (engine/thinking.py)."""
+        Earlier replies go back without their thinking (engine/thinking.py). A conversation that
+        ends with an assistant message continues it: the generation prompt, then that message's
+        text with its turn left open (a reply cut off at max tokens, extended in place)."""
         extra = {"enable_thinking": enable_thinking} if enable_thinking is not None else {}
+        cont = messages[-1].content if messages and messages[-1].role == "assistant" else None
+        history = messages[:-1] if cont is not None else messages
         try:
-            return str(self._formatter(
+            prompt = str(self._formatter(
                 messages=[{"role": m.role,
                            "content": answer_only(m.content) if m.role == "assistant" else m.content}
-                          for m in messages],
+                          for m in history],
                 **extra,
             ).prompt)
         except ValueError as exc:  # the template's raise_exception, e.g. roles must alternate
             raise LocalChatError(f"the model's chat template rejected the conversation: {exc}") from exc
+        if cont is None:
+            return prompt
+        if prompt_opens_thinking(prompt) and cont.startswith(OPEN):
+            cont = cont[len(OPEN):].lstrip("\n")  # the template wrote the tag already
+        return prompt + cont
 
     def tokenize_messages(self, messages: Sequence[Message],
                           enable_thinking: bool | None = None) -> list[int]:
@@ -291,7 +300,10 @@ class LlamaEngine:
         parts: list[str] = []
         splitter = ThinkingSplitter()
         thinking_tokens, t_thought = 0, 0.0
-        if self._thinking != "none" and prompt_opens_thinking(self.render_prompt(messages[-1:], switch)):
+        continuing = bool(messages) and messages[-1].role == "assistant"
+        if continuing:
+            splitter.feed(messages[-1].content)  # the reply so far: thinking or answering
+        elif self._thinking != "none" and prompt_opens_thinking(self.render_prompt(messages[-1:], switch)):
             parts.append(OPEN + "\n")  # the template opened the block: say so in the reply
             splitter.feed(parts[-1])
             yield TextChunk(parts[-1])

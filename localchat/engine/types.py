@@ -117,7 +117,8 @@ class ChatEngine(Protocol):
         cancel: threading.Event | None = None,
     ) -> Iterator[ReplyEvent]:
         """Stream TextChunk events, then exactly one ReplyStats. Setting ``cancel`` stops the
-        reply after the current token; the text so far is kept and finish_reason="cancelled"."""
+        reply after the current token; the text so far is kept and finish_reason="cancelled".
+        Messages that end with an assistant message continue it (its text is not repeated)."""
         ...
 
     def count_tokens(self, messages: Sequence[Message]) -> int:

@@ -180,3 +180,24 @@ def test_sliding_window_cache_is_window_sized_and_rollback_stays_correct(gemma_p
         engine.close()
         if fresh is not None:
             fresh.close()
+
+
+def test_a_cut_off_reply_continues_in_place_with_the_cache_reused(smollm2_path):
+    """A reply stopped at max tokens, then Continue: the conversation ends with the partial
+    reply, the engine extends it (not a new turn) and evaluates only what is new."""
+    from localchat.engine import LoadSettings, Message, ReplyStats, Sampling, TextChunk, load_engine
+
+    engine = load_engine(str(smollm2_path), LoadSettings(n_ctx=2048))
+    try:
+        question = [Message("user", "Write a long story about a lighthouse keeper.")]
+        sampling = Sampling(max_tokens=24, seed=1)
+        first = [e for e in engine.chat(question, sampling) if isinstance(e, ReplyStats)][0]
+        assert first.finish_reason == "length"
+        events = list(engine.chat([*question, Message("assistant", first.text)], sampling))
+        more = [e for e in events if isinstance(e, ReplyStats)][0]
+        assert more.completion_tokens > 0 and "".join(e.text for e in events if isinstance(e, TextChunk))
+        assert more.prompt_tokens > first.prompt_tokens + 20  # the partial reply is in the prompt...
+        assert more.prompt_eval_tokens <= 4  # ...from the cache: nothing was evaluated again
+        assert not more.text.startswith(first.text[:10])  # the continuation, not a repeat
+    finally:
+        engine.close()
