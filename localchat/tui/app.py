@@ -19,6 +19,7 @@ from textual.theme import Theme
 
 from localchat.config import Config, save_config
 from localchat.engine.types import LoadSettings
+from localchat.errors import LocalChatError
 from localchat.history import ConversationStore
 from localchat.onboard.sources import Sources
 from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
@@ -103,7 +104,7 @@ class LocalChatApp(ModelHost):
             )
             try:
                 save_config(self.config)
-            except OSError as exc:
+            except (OSError, LocalChatError) as exc:
                 self.notify(f"Could not save the theme choice: {exc}", severity="warning")
 
     # ------------------------------------------------------------------ help and palette

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, LoadingIndicator, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from localchat.errors import LocalChatError
 from localchat.onboard.choice import remember_choice, settings_for
 from localchat.onboard.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
@@ -206,7 +207,7 @@ class SetupScreen(Screen[None]):
         try:
             self.app.config = remember_choice(self.app.config, event.path, settings,
                                               repo=row.candidate.repo, quant=row.candidate.quant)
-        except OSError as exc:
+        except (OSError, LocalChatError) as exc:
             self.app.notify(f"Could not save the model choice ({exc}); the next start asks again",
                             severity="warning", timeout=20)
         self.app.open_chat()
