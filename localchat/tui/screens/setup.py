@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 class SetupScreen(Screen[None]):
     DEFAULT_CSS = """
     SetupScreen #setup-title { text-style: bold; color: $accent; padding: 0 1; margin-top: 1; }
+    SetupScreen #setup-reason { color: $warning; padding: 0 1; height: auto; }
     SetupScreen #setup-info { height: 1fr; padding: 0 1; }
     SetupScreen .setup-section { height: auto; border: round $primary 50%; padding: 0 1; }
     SetupScreen #setup-hub { color: $warning; border: round $warning; }
@@ -59,8 +60,9 @@ class SetupScreen(Screen[None]):
 
     app: LocalChatApp
 
-    def __init__(self) -> None:
+    def __init__(self, reason: str = "") -> None:
         super().__init__()
+        self.reason = reason  # why setup opens though a model was configured (its file is gone)
         self.plan: SetupPlan | None = None
         self.busy = True  # planning, downloading or loading: Enter does nothing meanwhile
         self.loading_path: str | None = None
@@ -68,6 +70,7 @@ class SetupScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label("Set up localchat", id="setup-title")
+        yield Static(self.reason, id="setup-reason", markup=False, classes="" if self.reason else "hidden")
         with VerticalScroll(id="setup-info"):  # scrolls; the choices below stay in view
             with Horizontal(id="setup-busy"):
                 yield LoadingIndicator()
