@@ -53,6 +53,16 @@ def debug_enabled() -> bool:
     return os.environ.get("LOCALCHAT_DEBUG", "") not in ("", "0")
 
 
+def _warn_about_config() -> None:
+    """What is wrong in the config file, one line on stderr; the command goes on with the
+    defaults for it (as the TUI does, which shows the same line as a notification)."""
+    from localchat.config import load_config
+
+    notice = load_config().notice
+    if notice:
+        print(f"localchat: warning: {notice}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -60,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from localchat.tui import run_tui
 
-            return run_tui(model=args.model, ctx=args.ctx)
+            return run_tui(model=args.model, ctx=args.ctx)  # the TUI shows the config's notice
+        _warn_about_config()
         return int(args.func(args) or 0)
     except LocalChatError as exc:
         if debug_enabled():

@@ -1,16 +1,23 @@
 """User configuration: a TOML file in the platformdirs config directory.
 
-``load_config()`` reads it when called (never at import). A file that cannot be parsed is moved
-aside to ``config.toml.corrupt-<timestamp>`` and the defaults are used, with a note the caller
-shows to the user: a broken config never silently disappears and never stops localchat starting.
+``load_config()`` reads it when called (never at import) and never changes it. Every value is
+checked against one table (``RULES``): a wrong one is replaced by its default and named in the
+config's ``notice``, one line the CLI prints on stderr and the TUI shows, e.g.
+``config.toml: [chat] temperature must be a number from 0 to 2 (got "warm"), using 0.7``. A file
+that is not TOML at all gives the defaults and such a notice too; the user's file stays as it is.
+
+``save_config()`` edits only the keys whose value changed, with tomlkit, so the user's comments,
+layout, unknown keys and sections are kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
-import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,44 +61,109 @@ class Config:
     ui: UiSettings = field(default_factory=UiSettings)
     # extra folders searched for GGUF files (besides the HF cache, LM Studio, Ollama, llama.cpp)
     model_dirs: tuple[str, ...] = ()
-    # set when the file on disk was unreadable and moved aside; the UI shows it once
+    # what is wrong in the file on disk (one line; the defaults stand in): shown once
     notice: str = ""
 
 
 _SECTIONS = {"chat": ChatDefaults, "model": ModelChoice, "ui": UiSettings}
 
+KV_TYPES = ("f16", "q8_0", "q4_0")
+# the engine refuses a smaller context (engine/llama.py); the model menu asks for 256 or more
+MIN_CTX = 64
 
-def _build_section(cls: type, raw: Any, name: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config section [{name}] must be a table")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in known:
-            continue  # unknown keys are kept on disk but ignored (forward compatibility)
-        default = getattr(cls(), key)
-        expected = type(default)
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(
-                f"config value {name}.{key} = {value!r} should be {expected.__name__}",
-                f"fix or remove it in {paths.config_file()}",
-            )
-        values[key] = value
-    return cls(**values)
+
+@dataclass(frozen=True)
+class Rule:
+    """What one config value must be: its type, a check, and the words for both."""
+
+    kind: type
+    must_be: str
+    ok: Callable[[Any], bool] = lambda value: True
+
+
+def _finite_between(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda value: math.isfinite(value) and low <= value <= high
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("chat", "system_prompt"): Rule(str, "text"),
+    ("chat", "temperature"): Rule(float, "a number from 0 to 2", _finite_between(0.0, 2.0)),
+    ("chat", "top_p"): Rule(float, "a number from 0 to 1", _finite_between(0.0, 1.0)),
+    ("chat", "max_tokens"): Rule(int, "a whole number of 1 or more", lambda v: v >= 1),
+    ("model", "path"): Rule(str, "text (a GGUF file's path)"),
+    ("model", "repo"): Rule(str, "text"),
+    ("model", "quant"): Rule(str, "text"),
+    ("model", "ctx"): Rule(int, f"a whole number of {MIN_CTX} or more", lambda v: v >= MIN_CTX),
+    # llama.cpp's convention: -1 offloads every layer
+    ("model", "n_gpu_layers"): Rule(int, "a whole number of 0 or more (-1: all layers)",
+                                    lambda v: v >= -1),
+    ("model", "kv_type"): Rule(str, "one of " + ", ".join(KV_TYPES), lambda v: v in KV_TYPES),
+    ("model", "flash_attn"): Rule(bool, "true or false"),
+    ("ui", "theme"): Rule(str, "text (a theme name)"),
+    ("models", "dirs"): Rule(list, "a list of folder paths",
+                             lambda v: all(isinstance(d, str) for d in v)),
+}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def check_value(section: str, key: str, value: Any) -> tuple[Any, str]:
+    """The value as the config holds it (an int where a float is wanted becomes a float), and
+    "" when it is fine, else what is wrong with it in words."""
+    rule, given = RULES[(section, key)], value
+    if rule.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    right_type = isinstance(value, rule.kind) and not (rule.kind is not bool and isinstance(value, bool))
+    if right_type and rule.ok(value):
+        return value, ""
+    return value, f"[{section}] {key} must be {rule.must_be} (got {_shown(given)})"
+
+
+def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
+    """The config a parsed TOML document describes, and a line for each value that was wrong
+    (its default is used instead). Unknown keys and sections are ignored (kept on disk)."""
+    problems: list[str] = []
+    kwargs: dict[str, Any] = {}
+    for name in (*_SECTIONS, "models"):
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            problems.append(f"[{name}] must be a table (got {_shown(table)}), using its defaults")
+            continue
+        values: dict[str, Any] = {}
+        for (section, key), _rule in RULES.items():
+            if section != name or key not in table:
+                continue
+            value, problem = check_value(section, key, table[key])
+            if problem:
+                default = _default(section, key)
+                problems.append(f"{problem}, using {_shown(default)}")
+            else:
+                values[key] = value
+        if name == "models":
+            kwargs["model_dirs"] = tuple(values.get("dirs", ()))
+        else:
+            kwargs[name] = _SECTIONS[name](**values)
+    return Config(**kwargs), problems
+
+
+def _default(section: str, key: str) -> Any:
+    if section == "models":
+        return list(Config().model_dirs)
+    return getattr(_SECTIONS[section](), key)
 
 
 def config_from_dict(raw: dict[str, Any]) -> Config:
-    kwargs: dict[str, Any] = {}
-    for name, cls in _SECTIONS.items():
-        if name in raw:
-            kwargs[name] = _build_section(cls, raw[name], name)
-    dirs = raw.get("models", {}).get("dirs", []) if isinstance(raw.get("models"), dict) else []
-    if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
-        raise ConfigError("config value models.dirs should be a list of folder paths")
-    kwargs["model_dirs"] = tuple(dirs)
-    return Config(**kwargs)
+    """Strict: a ``ConfigError`` naming the first wrong value."""
+    config, problems = parse_config(raw)
+    if problems:
+        raise ConfigError(f"config {problems[0]}", f"fix or remove it in {paths.config_file()}")
+    return config
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
@@ -103,37 +175,64 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     }
 
 
-def _move_aside(path: Path) -> Path:
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-    path.replace(target)
-    return target
-
-
 def load_config(path: Path | None = None) -> Config:
-    """Read the config file; defaults when it does not exist; move a corrupt one aside."""
+    """Read the config file; defaults when it does not exist. Never changes the file: what is
+    wrong in it is said in ``notice`` and the defaults stand in for it."""
     path = path or paths.config_file()
     try:
-        raw_bytes = path.read_bytes()
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return Config()
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        return Config(notice=f"{path} cannot be read ({exc.strerror}), using the defaults")
+    except UnicodeDecodeError:
+        return Config(notice=f"{path} is not UTF-8 text, using the defaults until it is fixed")
     try:
-        return config_from_dict(tomllib.loads(raw_bytes.decode("utf-8")))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ConfigError) as exc:
-        moved = _move_aside(path)
-        return Config(notice=f"config file was unreadable ({exc}); moved it to {moved}, using defaults")
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return Config(notice=f"{path} is not valid TOML ({exc}), using the defaults until it is fixed")
+    config, problems = parse_config(raw)
+    if problems:
+        config = dataclasses.replace(config, notice=f"{path}: " + "; ".join(problems))
+    return config
 
 
 def save_config(config: Config, path: Path | None = None) -> Path:
-    """Write atomically (temp file + fsync + rename) so a crash never leaves half a config."""
-    import tomli_w
+    """Write only the keys whose value differs from what the file says now, keeping the rest of
+    the file (comments, unknown keys and sections, a wrong value the user has yet to fix) as it
+    is. Atomic (temp file + fsync + rename), so a crash never leaves half a config. A file that
+    is not valid TOML is not overwritten: ``ConfigError``."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
 
     path = path or paths.config_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path} to update it ({exc})",
+                          "fix or delete it, then try again") from exc
+    try:
+        doc = tomlkit.parse(text)
+        current, _ = parse_config(tomllib.loads(text))
+    except (ParseError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}), so localchat did not overwrite it",
+                          "fix or delete it, then try again") from exc
+    before, after = config_to_dict(current), config_to_dict(config)
+    for section, values in after.items():
+        for key, value in values.items():
+            if before[section][key] == value:
+                continue
+            table = doc.get(section)
+            if not isinstance(table, dict):
+                table = tomlkit.table()
+                doc[section] = table
+            table[key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        tomli_w.dump(config_to_dict(config), fh)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(tomlkit.dumps(doc))
         fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(path)

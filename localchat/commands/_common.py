@@ -38,7 +38,13 @@ def model_path(args: argparse.Namespace) -> Path:
         return Path(args.model).expanduser()
     configured = load_config().model.path
     if configured:
-        return Path(configured).expanduser()
+        path = Path(configured).expanduser()
+        if not path.exists():
+            raise LocalChatError(
+                f"the configured model {path} is no longer on disk",
+                "run `localchat` to choose another (it opens the setup), `localchat pull` it again, "
+                "or pass --model PATH")
+        return path
     raise LocalChatError(
         "no model given and none configured",
         "pass --model PATH, or run `localchat` once to set one up",

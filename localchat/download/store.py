@@ -160,6 +160,12 @@ def find_models(spec: str, models: list[LocalModel] | None = None) -> list[Local
 
 def remove_model(spec: str) -> int:
     """Delete one model localchat manages; return the bytes freed (orphaned partials included)."""
+    return remove(model_to_remove(spec))
+
+
+def model_to_remove(spec: str) -> LocalModel:
+    """The one model ``localchat rm spec`` would delete; an error when it is not ours, not
+    unique, or loaded in a running localchat."""
     hits = find_models(spec)
     if not hits:
         raise NotFoundError(f"no model {spec!r} on this machine", "`localchat models` lists them")
@@ -180,12 +186,26 @@ def remove_model(spec: str) -> int:
             f"{model.spec} is loaded in a running localchat (pid {', '.join(map(str, pids))})",
             "close that chat (or switch it to another model) first",
         )
+    return model
+
+
+def remove(model: LocalModel) -> int:
+    """Delete a model found by ``model_to_remove``; return the bytes freed."""
     if model.source == "pypi":
         freed = model.size_bytes
         model.path.unlink(missing_ok=True)
         model.path.with_name(model.path.name + ".json").unlink(missing_ok=True)
         return freed
     return _remove_from_hf_cache(model)
+
+
+def is_file_of(model: LocalModel, path: str | Path) -> bool:
+    """Whether ``path`` (a config's model path, say) is this model's file or one of its parts."""
+    try:
+        target = Path(path).expanduser().resolve()
+    except OSError:
+        return False
+    return target in {p.resolve() for p in (model.path, *discover.split_parts(model.path))}
 
 
 def _remove_from_hf_cache(model: LocalModel) -> int:

@@ -60,6 +60,26 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema up to ``SCHEMA_VERSION``. Two first starts at once must not race: the
+    version is read again inside a ``BEGIN IMMEDIATE`` transaction (one writer at a time), so
+    the second one finds the work done instead of "table conversations already exists"."""
+    if _version(db) == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(db)
+        for index in range(version, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[index]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {index + 1}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def _version(db: sqlite3.Connection) -> int:
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         from localchat.errors import StoreError
@@ -68,6 +88,15 @@ def migrate(db: sqlite3.Connection) -> None:
             f"the conversation database is from a newer localchat (schema {version}, this one "
             f"knows {SCHEMA_VERSION})", "upgrade localchat",
         )
-    for index in range(version, SCHEMA_VERSION):
-        # executescript commits first; each step and its version bump are one transaction
-        db.executescript(f"BEGIN;\n{MIGRATIONS[index]}\nPRAGMA user_version = {index + 1};\nCOMMIT;")
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    """The script's statements one by one (executescript would commit the open transaction)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements

@@ -14,16 +14,19 @@ A reply cut off by a crash keeps its text and its "partial" status.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from localchat import paths
 from localchat.errors import NotFoundError, StoreError
-from localchat.history.migrations import SCHEMA_VERSION, migrate
+from localchat.history import opening
+from localchat.history.migrations import SCHEMA_VERSION
 from localchat.history.models import (
     Conversation,
     ConversationSettings,
@@ -37,56 +40,69 @@ STATUSES = ("complete", "partial", "stopped")
 
 
 class ConversationStore:
-    """Thread-safe: the chat writes from its generation worker and reads from the UI thread."""
+    """Thread-safe: the chat writes from its generation worker and reads from the UI thread.
 
-    def __init__(self, path: Path | None = None) -> None:
+    Opening tells a locked, a read-only and a corrupt database apart (history/opening.py); a
+    read or write that fails later raises ``StoreError`` saying which it is and what to do."""
+
+    def __init__(self, path: Path | None = None, *, timeout_s: float = 10.0) -> None:
         self.path = path or paths.database_file()
-        self.notice = ""
+        self.timeout_s = timeout_s
         self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = self._open()
-        except sqlite3.DatabaseError as exc:  # not a database, or damaged beyond opening
-            moved = self._move_aside()
-            self.notice = (f"the conversation database was unreadable ({exc}); moved it to "
-                           f"{moved} and started a new one")
-            self._db = self._open()
-
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        try:
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("integrity check failed")
-            migrate(db)
-        except sqlite3.DatabaseError:
-            db.close()
-            raise
-        return db
-
-    def _move_aside(self) -> Path:
-        target = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        self.path.replace(target)
-        for suffix in ("-wal", "-shm"):
-            side = self.path.with_name(self.path.name + suffix)
-            if side.exists():
-                side.replace(target.with_name(target.name + suffix))
-        return target
+        self._db, self.notice, self.read_only = opening.open_database(self.path, timeout_s)
+        opening.opened(self.path)
+        self._closed = False
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        row = self._read_one("PRAGMA user_version")
+        return int(row[0]) if row is not None else 0
+
+    def _error(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        return opening.store_error(exc, self.path, self.timeout_s, doing)
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
             try:
                 return self._db.execute(sql, params)
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"cannot write the conversation database {self.path}: {exc}",
-                                 "check the disk has space and the file is writable") from exc
+            except sqlite3.DatabaseError as exc:  # locked, read-only, full, damaged
+                raise self._error(exc, "write") from exc
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc, "read") from exc
+
+    def _read_one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        rows = self._read(sql, params)
+        return rows[0] if rows else None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes as one: all of them are stored, or none (e.g. an edited message
+        replacing what followed it)."""
+        with self._lock:
+            if self._db.in_transaction:  # nested: the outer one commits
+                yield
+                return
+            self._write("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise self._error(exc, "write") from exc
+
+    def exists(self, conversation_id: int) -> bool:
+        return self._read_one("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)) is not None
 
     def _touch(self, conversation_id: int) -> None:
         self._write("UPDATE conversations SET updated_at = ? WHERE id = ?",
@@ -105,26 +121,23 @@ class ConversationStore:
         return self.get(int(cur.lastrowid or 0))
 
     def list(self, limit: int = 200) -> list[ConversationSummary]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT c.id, c.title, c.updated_at, COUNT(m.id) AS n, "
-                " (SELECT content FROM messages WHERE conversation_id = c.id AND role = 'user'"
-                "  ORDER BY id LIMIT 1) AS first "
-                "FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id "
-                "GROUP BY c.id ORDER BY c.updated_at DESC, c.id DESC LIMIT ?", (limit,),
-            ).fetchall()
+        rows = self._read(
+            "SELECT c.id, c.title, c.updated_at, COUNT(m.id) AS n, "
+            " (SELECT content FROM messages WHERE conversation_id = c.id AND role = 'user'"
+            "  ORDER BY id LIMIT 1) AS first "
+            "FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id "
+            "GROUP BY c.id ORDER BY c.updated_at DESC, c.id DESC LIMIT ?", (limit,),
+        )
         return [ConversationSummary(r["id"], r["title"], r["updated_at"], r["n"],
                                     _preview(r["first"] or "")) for r in rows]
 
     def get(self, conversation_id: int) -> Conversation:
         with self._lock:
-            row = self._db.execute("SELECT * FROM conversations WHERE id = ?",
-                                   (conversation_id,)).fetchone()
+            row = self._read_one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
             if row is None:
                 raise NotFoundError(f"conversation {conversation_id} does not exist")
-            messages = self._db.execute(
-                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
-            ).fetchall()
+            messages = self._read("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
+                                  (conversation_id,))
         settings = ConversationSettings(row["system_prompt"], row["temperature"], row["top_p"],
                                         row["max_tokens"])
         return Conversation(row["id"], row["title"], row["created_at"], row["updated_at"],
@@ -148,10 +161,7 @@ class ConversationStore:
         )
 
     def _require(self, conversation_id: int) -> None:
-        with self._lock:
-            found = self._db.execute("SELECT 1 FROM conversations WHERE id = ?",
-                                     (conversation_id,)).fetchone()
-        if found is None:
+        if not self.exists(conversation_id):
             raise NotFoundError(f"conversation {conversation_id} does not exist")
 
     # ------------------------------------------------------------------ messages
@@ -194,8 +204,7 @@ class ConversationStore:
         self._touch(msg.conversation_id)
 
     def _get_message(self, message_id: int) -> StoredMessage:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        row = self._read_one("SELECT * FROM messages WHERE id = ?", (message_id,))
         if row is None:
             raise NotFoundError(f"message {message_id} does not exist")
         return _message(row)
@@ -206,19 +215,18 @@ class ConversationStore:
         match = _literal_fts_query(query)
         if not match:
             return []
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT m.conversation_id AS cid, m.id AS mid, c.title AS title, "
-                " snippet(messages_fts, 0, '[', ']', '…', 12) AS snip, bm25(messages_fts) AS rank "
-                "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-                "JOIN conversations c ON c.id = m.conversation_id "
-                "WHERE messages_fts MATCH ? "
-                "UNION ALL "
-                "SELECT c.id, NULL, c.title, snippet(titles_fts, 0, '[', ']', '…', 12), "
-                " bm25(titles_fts) - 100 "
-                "FROM titles_fts JOIN conversations c ON c.id = titles_fts.rowid "
-                "WHERE titles_fts MATCH ? ORDER BY rank LIMIT ?", (match, match, limit),
-            ).fetchall()
+        rows = self._read(
+            "SELECT m.conversation_id AS cid, m.id AS mid, c.title AS title, "
+            " snippet(messages_fts, 0, '[', ']', '…', 12) AS snip, bm25(messages_fts) AS rank "
+            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE messages_fts MATCH ? "
+            "UNION ALL "
+            "SELECT c.id, NULL, c.title, snippet(titles_fts, 0, '[', ']', '…', 12), "
+            " bm25(titles_fts) - 100 "
+            "FROM titles_fts JOIN conversations c ON c.id = titles_fts.rowid "
+            "WHERE titles_fts MATCH ? ORDER BY rank LIMIT ?", (match, match, limit),
+        )
         return [SearchHit(r["cid"], r["mid"], r["title"], r["snip"]) for r in rows]
 
     def export_markdown(self, conversation_id: int) -> str:
@@ -233,7 +241,10 @@ class ConversationStore:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+                opening.closed(self.path)
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:

@@ -33,8 +33,9 @@ def choice_for(path: str | Path, settings: LoadSettings, *, repo: str = "", quan
 def remember_choice(config: Config, path: str | Path, settings: LoadSettings, *, repo: str = "",
                     quant: str = "", config_path: Path | None = None) -> Config:
     """Save the model (and how it is loaded) as the one the next start opens; returns the new
-    config. Raises OSError when the config folder cannot be written (the caller says so and
-    goes on: the chat works, only the next start asks again)."""
+    config. Raises OSError when the config folder cannot be written, ConfigError when the file
+    there is not valid TOML (the caller says so and goes on: the chat works, only the next
+    start asks again)."""
     new = dataclasses.replace(config, model=choice_for(path, settings, repo=repo, quant=quant), notice="")
     save_config(new, config_path)
     return new

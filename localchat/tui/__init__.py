@@ -3,9 +3,25 @@ loaded in a worker thread once the first screen is up."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from localchat.tui.app import LocalChatApp
+
 
 def run_tui(model: str | None, ctx: int | None) -> int:
     """Open the chat on ``model`` (or the configured model); returns the exit status."""
+    app = build_app(model, ctx)
+    try:
+        app.run()
+    finally:
+        app.store.close()
+    return app.return_code or 0
+
+
+def build_app(model: str | None, ctx: int | None) -> LocalChatApp:
+    """The app for ``localchat [--model PATH] [--ctx N]``: on ``model``, else on the configured
+    model, else (none configured, or its file is gone) on the first-run setup, which says why."""
     from pathlib import Path
 
     from localchat import paths
@@ -16,13 +32,18 @@ def run_tui(model: str | None, ctx: int | None) -> int:
     from localchat.tui.app import LocalChatApp
 
     config = load_config()
-    path = model or config.model.path
-    if path:
-        path = str(Path(path).expanduser())
+    path, setup_reason = "", ""
+    if model:
+        path = str(Path(model).expanduser())
         if not Path(path).is_file():
-            where = "check the path" if model else f"fix [model] path in {paths.config_file()}"
             raise ModelFileError(f"model file {path} does not exist",
-                                 f"{where}, or run `localchat pull starter`")
+                                 "check the path, or run `localchat pull starter`")
+    elif config.model.path:
+        path = str(Path(config.model.path).expanduser())
+        if not Path(path).is_file():  # deleted (`localchat rm`, by hand): choose another
+            setup_reason = (f"The configured model {path} is no longer on disk: choose one below "
+                            f"(the choice replaces [model] path in {paths.config_file()}).")
+            path = ""
     choice = config.model
     settings = LoadSettings(
         n_ctx=ctx or choice.ctx,
@@ -31,10 +52,5 @@ def run_tui(model: str | None, ctx: int | None) -> int:
         flash_attn=choice.flash_attn,
     )
     store = ConversationStore()
-    app = LocalChatApp(path or None, config=config, store=store, load_settings=settings,
-                       requested_ctx=ctx)
-    try:
-        app.run()
-    finally:
-        store.close()
-    return app.return_code or 0
+    return LocalChatApp(path or None, config=config, store=store, load_settings=settings,
+                        requested_ctx=ctx, setup_reason=setup_reason)

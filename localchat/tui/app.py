@@ -19,6 +19,7 @@ from textual.theme import Theme
 
 from localchat.config import Config, save_config
 from localchat.engine.types import LoadSettings
+from localchat.errors import LocalChatError
 from localchat.history import ConversationStore
 from localchat.onboard.sources import Sources
 from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
@@ -49,8 +50,10 @@ class LocalChatApp(ModelHost):
         engine_loader: EngineLoader = real_engine_loader,
         sources: Sources | None = None,
         requested_ctx: int | None = None,
+        setup_reason: str = "",
     ) -> None:
         super().__init__()
+        self.setup_reason = setup_reason  # why the setup opens though a model was configured
         self.sources = sources or Sources()  # the machine, catalog, local models, Hub check
         self.requested_ctx = requested_ctx  # `localchat --ctx N`: the first-run setup plans for it
         self.start_model = model_path
@@ -80,7 +83,7 @@ class LocalChatApp(ModelHost):
     def no_model_screen(self) -> Screen[Any]:
         """The screen shown when no model is configured: the first-run setup (it picks a model,
         calls ``switch_model`` and then ``open_chat``)."""
-        return SetupScreen()
+        return SetupScreen(self.setup_reason)
 
     def open_chat(self) -> ChatScreen:
         """Show the chat screen (on top of whatever is shown), creating it the first time."""
@@ -103,7 +106,7 @@ class LocalChatApp(ModelHost):
             )
             try:
                 save_config(self.config)
-            except OSError as exc:
+            except (OSError, LocalChatError) as exc:
                 self.notify(f"Could not save the theme choice: {exc}", severity="warning")
 
     # ------------------------------------------------------------------ help and palette

@@ -135,13 +135,16 @@ def stream_reply(
         return stats
     finally:
         if not finished:
-            # an engine error (the error itself reaches the screen's Worker.StateChanged
-            # handler): keep what was shown, marked stopped; a reply with no text at all (the
-            # message did not fit the context, say) is dropped, so Ctrl+R can try again
+            # an engine or store error (locked, full, the chat deleted in another window; the
+            # error itself reaches the screen's Worker.StateChanged handler): keep what was
+            # shown, marked stopped; a reply with no text at all (the message did not fit the
+            # context, say) is dropped, so Ctrl+R can try again. The screen hears that the
+            # reply ended even when storing that fails too.
             text = "".join(parts)
-            if text:
-                store.finish_reply(reply_id, text, "stopped", None)
-                post(ReplyFinished(reply_id, text, "stopped", None))
-            else:
-                store.delete_messages_from(reply_id)
-                post(ReplyFinished(reply_id, "", "failed", None))
+            try:
+                if text:
+                    store.finish_reply(reply_id, text, "stopped", None)
+                else:
+                    store.delete_messages_from(reply_id)
+            finally:
+                post(ReplyFinished(reply_id, text, "stopped" if text else "failed", None))

@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from localchat.engine.types import Message, Sampling
 from localchat.errors import LocalChatError
-from localchat.history import ConversationSettings, StoredMessage, title_from_first_message
+from localchat.history import ConversationSettings, StoredMessage
 from localchat.tui.convo import engine_messages, sampling_for
 from localchat.tui.generation import stream_reply
 from localchat.tui.messages import (
@@ -191,18 +191,13 @@ class ChatScreen(ReplyActions):
             self.notify(busy, severity="warning")  # the text stays in the prompt
             return
         text = event.text.strip("\n")
-        event.prompt.clear()
-        store = self.app.store
-        conversation_id = self.conversation_id
-        if conversation_id is None:
-            conversation = store.create(title=title_from_first_message(text), settings=self.settings)
-            conversation_id = self.conversation_id = conversation.id
-            self.set_title(conversation.title)
-        if self._editing_id is not None:
-            await self.remove_views_from(self._editing_id)
-            store.delete_messages_from(self._editing_id)
-            self._editing_id = None
-        stored = store.add_message(conversation_id, "user", text)
+        try:  # written first...
+            stored = await self.store_user_message(text)
+        except LocalChatError as exc:  # ...so a failed write keeps the text in the prompt
+            self.notify(f"Not sent: {exc}. Your text is still in the prompt: Enter tries again.",
+                        severity="error", timeout=20)
+            return
+        event.prompt.clear()  # ...then cleared and shown
         await self.log_view.mount(MessageView("user", text, message_id=stored.id))
         self.log_view.scroll_end(animate=False)
         self.log_view.anchor()
@@ -232,9 +227,13 @@ class ChatScreen(ReplyActions):
                 self.notify("No model is loaded, so nothing can answer yet: your message is kept.",
                             severity="warning")
             return
-        messages = self.current_messages(conversation_id)
         name = model_name(engine.info)
-        stored = self.app.store.begin_reply(conversation_id, name)
+        try:
+            messages = self.current_messages(conversation_id)
+            stored = self.app.store.begin_reply(conversation_id, name)
+        except LocalChatError as exc:
+            await self.store_failed(exc, "start the reply (Ctrl+R tries again)")
+            return
         self.generating = True  # before the await: the view is on screen from the mount on
         self._cancel = threading.Event()
         self._done = threading.Event()

@@ -13,6 +13,7 @@ from textual.widgets import OptionList
 
 from localchat import paths
 from localchat.errors import LocalChatError
+from localchat.history import title_from_first_message
 from localchat.tui.convo import new_chat_settings
 from localchat.tui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from localchat.tui.screens.settings import SettingsScreen
@@ -71,6 +72,57 @@ class ConversationActions(Screen[None]):
         def show_context_use(self) -> None: ...
         def message_views(self, role: str | None = None) -> list[MessageView]: ...
         def _idle(self, what: str) -> bool: ...
+        async def remove_views_from(self, message_id: int) -> None: ...
+
+    # ------------------------------------------------------------------ writing
+    async def store_user_message(self, text: str) -> StoredMessage:
+        """Store a message the user typed (in a new conversation if there is none yet, in place
+        of the message being edited and what followed it) as one transaction, and only then
+        change what the screen shows. A chat deleted in another window is replaced by a new one,
+        which this message starts. Raises ``LocalChatError`` with nothing stored or changed."""
+        store = self.app.store
+        if self.conversation_id is not None and not store.exists(self.conversation_id):
+            await self.chat_deleted_elsewhere()
+            self.notify("This chat was deleted in another window: your message starts a new chat.",
+                        severity="warning", timeout=20)
+        editing = self._editing_id
+        with store.transaction():
+            created = None
+            if self.conversation_id is None:
+                created = store.create(title=title_from_first_message(text), settings=self.settings)
+            if editing is not None:
+                store.delete_messages_from(editing)
+            conversation_id = created.id if created is not None else self.conversation_id
+            assert conversation_id is not None
+            stored = store.add_message(conversation_id, "user", text)
+        if created is not None:
+            self.conversation_id = created.id
+            self.set_title(created.title)
+        if editing is not None:
+            self._editing_id = None
+            await self.remove_views_from(editing)
+        return stored
+
+    async def store_failed(self, exc: LocalChatError, what: str) -> None:
+        """The one answer to a write or read that failed during a user action: a chat deleted
+        in another window gives way to a new one; anything else is said in one line. Whatever
+        is typed in the prompt stays there."""
+        try:
+            gone = self.conversation_id is not None and not self.app.store.exists(self.conversation_id)
+        except LocalChatError:
+            gone = False
+        if gone:
+            await self.chat_deleted_elsewhere()
+            self.notify(f"This chat was deleted in another window, so could not {what}; "
+                        "a new chat is open.", severity="warning", timeout=20)
+        else:
+            self.notify(f"Could not {what}: {exc}", severity="error", timeout=20)
+
+    async def chat_deleted_elsewhere(self) -> None:
+        settings = self.settings  # a new chat with the deleted one's settings; the prompt keeps its text
+        await self.start_new_chat()
+        self.settings = settings
+        self.refresh_sidebar()
 
     # ------------------------------------------------------------------ opening
     async def open_conversation(self, conversation_id: int) -> None:
@@ -156,11 +208,18 @@ class ConversationActions(Screen[None]):
         if (conversation_id := self._stored("rename")) is None:
             return
 
-        def renamed(title: str | None) -> None:
-            if title:
+        async def renamed(title: str | None) -> None:
+            if not title:
+                return
+            try:  # written first; on failure the dialog comes back with the typed title
                 self.app.store.rename(conversation_id, title)
-                self.set_title(title)
-                self.refresh_sidebar()
+            except LocalChatError as exc:
+                await self.store_failed(exc, "rename it")
+                if self.conversation_id == conversation_id:
+                    self.app.push_screen(TextPromptScreen("Rename this chat", title), renamed)
+                return
+            self.set_title(title)
+            self.refresh_sidebar()
 
         self.app.push_screen(TextPromptScreen("Rename this chat", self.chat_title), renamed)
 
@@ -170,7 +229,11 @@ class ConversationActions(Screen[None]):
 
         async def confirmed(yes: bool | None) -> None:
             if yes:
-                self.app.store.delete(conversation_id)
+                try:
+                    self.app.store.delete(conversation_id)
+                except LocalChatError as exc:
+                    await self.store_failed(exc, "delete it")
+                    return
                 self.notify(f"Deleted “{self.chat_title}”.")
                 await self.start_new_chat()
                 self.refresh_sidebar()
@@ -178,14 +241,18 @@ class ConversationActions(Screen[None]):
         self.app.push_screen(ConfirmScreen(f"Delete “{self.chat_title}” and all its messages?"),
                              confirmed)
 
-    def action_export(self, kind: str) -> None:
+    async def action_export(self, kind: str) -> None:
         if (conversation_id := self._stored("export")) is None:
             return
         store = self.app.store
-        if kind == "json":
-            text, suffix = store.export_json(conversation_id), "json"
-        else:
-            text, suffix = store.export_markdown(conversation_id), "md"
+        try:
+            if kind == "json":
+                text, suffix = store.export_json(conversation_id), "json"
+            else:
+                text, suffix = store.export_markdown(conversation_id), "md"
+        except LocalChatError as exc:
+            await self.store_failed(exc, "export it")
+            return
         target = export_path(self.chat_title, conversation_id, suffix)
         try:
             target.write_text(text, encoding="utf-8")
@@ -195,12 +262,19 @@ class ConversationActions(Screen[None]):
         self.notify(f"Exported this chat to {target}")
 
     def action_settings(self) -> None:
-        def saved(settings: ConversationSettings | None) -> None:
+        async def saved(settings: ConversationSettings | None) -> None:
             if settings is None:
                 return
+            conversation_id = self.conversation_id
+            if conversation_id is not None:
+                try:  # written first; on failure the dialog comes back with what was typed
+                    self.app.store.update_settings(conversation_id, settings)
+                except LocalChatError as exc:
+                    await self.store_failed(exc, "save the settings")
+                    if self.conversation_id == conversation_id:
+                        self.app.push_screen(SettingsScreen(settings, self.chat_title), saved)
+                    return
             self.settings = settings
-            if self.conversation_id is not None:
-                self.app.store.update_settings(self.conversation_id, settings)
             self.notify("Settings saved for this chat.")
 
         self.app.push_screen(SettingsScreen(self.settings, self.chat_title), saved)

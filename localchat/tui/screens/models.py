@@ -364,7 +364,7 @@ def remember_when_loaded(app: LocalChatApp, load: Worker[None] | None, path: str
                 return
         try:
             app.config = remember_choice(app.config, path, settings, repo=repo, quant=quant)
-        except OSError as exc:
+        except (OSError, LocalChatError) as exc:
             app.notify(f"Could not save the model choice for next time: {exc}", severity="warning")
 
     app.run_worker(save(), group="remember-model", exit_on_error=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from localchat.errors import LocalChatError
 from localchat.tui.convo import last_code_block
 from localchat.tui.screens.conversation import ConversationActions
 from localchat.tui.widgets.prompt import PromptInput
@@ -48,7 +49,11 @@ class ReplyActions(ConversationActions):
             return
         last = views[-1]
         if last.role == "assistant":
-            self.app.store.delete_messages_from(last.message_id)
+            try:
+                self.app.store.delete_messages_from(last.message_id)
+            except LocalChatError as exc:
+                await self.store_failed(exc, "regenerate")
+                return
             await last.remove()
         await self.start_reply()  # a last user message without a reply (load failed, crash) gets one
 

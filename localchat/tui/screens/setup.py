@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, LoadingIndicator, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from localchat.errors import LocalChatError
 from localchat.onboard.choice import remember_choice, settings_for
 from localchat.onboard.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 class SetupScreen(Screen[None]):
     DEFAULT_CSS = """
     SetupScreen #setup-title { text-style: bold; color: $accent; padding: 0 1; margin-top: 1; }
+    SetupScreen #setup-reason { color: $warning; padding: 0 1; height: auto; }
     SetupScreen #setup-info { height: 1fr; padding: 0 1; }
     SetupScreen .setup-section { height: auto; border: round $primary 50%; padding: 0 1; }
     SetupScreen #setup-hub { color: $warning; border: round $warning; }
@@ -58,8 +60,9 @@ class SetupScreen(Screen[None]):
 
     app: LocalChatApp
 
-    def __init__(self) -> None:
+    def __init__(self, reason: str = "") -> None:
         super().__init__()
+        self.reason = reason  # why setup opens though a model was configured (its file is gone)
         self.plan: SetupPlan | None = None
         self.busy = True  # planning, downloading or loading: Enter does nothing meanwhile
         self.loading_path: str | None = None
@@ -67,6 +70,7 @@ class SetupScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label("Set up localchat", id="setup-title")
+        yield Static(self.reason, id="setup-reason", markup=False, classes="" if self.reason else "hidden")
         with VerticalScroll(id="setup-info"):  # scrolls; the choices below stay in view
             with Horizontal(id="setup-busy"):
                 yield LoadingIndicator()
@@ -206,7 +210,7 @@ class SetupScreen(Screen[None]):
         try:
             self.app.config = remember_choice(self.app.config, event.path, settings,
                                               repo=row.candidate.repo, quant=row.candidate.quant)
-        except OSError as exc:
+        except (OSError, LocalChatError) as exc:
             self.app.notify(f"Could not save the model choice ({exc}); the next start asks again",
                             severity="warning", timeout=20)
         self.app.open_chat()
