@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from localchat.engine.types import Message
 from localchat.errors import ContextOverflowError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,19 +39,42 @@ def fit_messages(
     max_tokens: int | None,
 ) -> FittedPrompt:
     """Drop the oldest non-system turns until prompt + reply reserve fits ``n_ctx``."""
+    kept, tokens, dropped = _fit(messages, tokenize, len, n_ctx, max_tokens)
+    return FittedPrompt(kept, tokens, dropped)
+
+
+def tokens_in_context(
+    messages: Sequence[Message],
+    count_tokens: Callable[[Sequence[Message]], int],
+    n_ctx: int,
+    max_tokens: int | None,
+) -> int:
+    """Tokens the conversation takes in the context once the turns that do not fit are left
+    out: what the next reply's prompt will hold, never more than ``n_ctx`` (the context meter)."""
+    return _fit(messages, count_tokens, int, n_ctx, max_tokens)[1]
+
+
+def _fit(
+    messages: Sequence[Message],
+    measure: Callable[[Sequence[Message]], T],
+    size: Callable[[T], int],
+    n_ctx: int,
+    max_tokens: int | None,
+) -> tuple[tuple[Message, ...], T, int]:
     budget = n_ctx - reply_reserve(n_ctx, max_tokens)
     system = [m for m in messages[:1] if m.role == "system"]
     rest = list(messages[len(system):])
     dropped = 0
     while True:
         kept = tuple(system + rest)
-        tokens = tokenize(kept)
-        if len(tokens) <= budget:
-            return FittedPrompt(kept, tokens, dropped)
+        measured = measure(kept)
+        n_tokens = size(measured)
+        if n_tokens <= budget:
+            return kept, measured, dropped
         continuing = rest[-1].role == "assistant"  # a reply being continued stays with its question
         if len(rest) <= (2 if continuing else 1):
             raise ContextOverflowError(
-                f"the message takes {len(tokens)} tokens with the system prompt, but the "
+                f"the message takes {n_tokens} tokens with the system prompt, but the "
                 f"context holds {n_ctx} with {n_ctx - budget} kept for the reply",
                 "shorten the message, lower max tokens, or load the model with a larger context",
             )

@@ -86,3 +86,26 @@ async def test_a_search_hit_opens_its_conversation() -> None:
         await pilot.press("enter", "enter")  # to the list, then open the hit
         await wait_until(pilot, lambda: screen.conversation_id == pelicans)
         assert [v.content for v in screen.message_views()] == ["birds?", "Pelicans scoop fish."]
+
+
+async def test_the_context_meter_counts_only_what_fits_the_context() -> None:
+    """A long conversation reopened: the meter shows the tokens the next prompt holds (the
+    older turns left out), never more than the context (issue 13: `5165/2048`)."""
+    engine = ScriptedEngine(n_ctx=256)
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        store = app.store
+        chat = store.create(title="long")
+        for i in range(20):
+            store.add_message(chat.id, "user", f"question {i} " * 10)
+            store.add_message(chat.id, "assistant", f"answer {i} " * 10)
+        history = screen.current_messages(chat.id)
+        assert engine.count_tokens(history) > 256, "the conversation must outgrow the context"
+        await screen.open_conversation(chat.id)
+        def meter() -> str:
+            return str(screen.query_one("#status-ctx").render())
+
+        await wait_until(pilot, lambda: "/256" in meter(), what="the context meter")
+        used = int(meter().split()[-1].split("/")[0])
+        assert 0 < used <= 256

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Label
 from textual.worker import Worker, WorkerState
 
+from localchat.engine.fit import tokens_in_context
 from localchat.engine.types import Message, Sampling
 from localchat.errors import LocalChatError
 from localchat.history import ConversationSettings, StoredMessage
@@ -175,11 +176,14 @@ class ChatScreen(ReplyActions):
     def show_context_use(self) -> None:
         if self.engine is None or self.conversation_id is None:
             return
+        n_ctx = self.engine.info.n_ctx
         try:
-            used = self.engine.count_tokens(self.current_messages(self.conversation_id))
+            # what the next prompt holds: older turns that no longer fit are left out of it
+            used = tokens_in_context(self.current_messages(self.conversation_id), self.engine.count_tokens,
+                                     n_ctx, sampling_for(self.settings).max_tokens)
         except LocalChatError:
             return
-        self.status.show_context(used, self.engine.info.n_ctx)
+        self.status.show_context(used, n_ctx)
 
     # ------------------------------------------------------------------ sending
     @on(PromptInput.Submitted)
