@@ -142,21 +142,14 @@ def record(keys: list[str], architecture: str, predicted: Footprint, *, weights_
     return result
 
 
-def record_from_info(info: Any, *, gpu_backend: str | None = None, cpu_repacks: bool | None = None,
-                     path: Path | None = None) -> Correction:
+def record_from_info(info: Any, *, gpu_backend: str | None = None, path: Path | None = None) -> Correction:
     """Calibrate from a loaded model's ``ModelInfo`` (plain numbers; the engine is not imported):
     the prediction is recomputed from the model file for the settings it was loaded with."""
     from localchat.recommend.footprint import footprint
 
-    if cpu_repacks is None:
-        from localchat.hardware.cpu import probe_cpu
-        from localchat.recommend.profiles import cpu_repacks as repacks
-
-        cpu_repacks = repacks(probe_cpu())
     keys, shape = _model_keys(info)
     predicted = footprint(shape, int(info.n_ctx), kv_type=info.kv_type, flash_attn=bool(info.flash_attn),
-                          n_gpu_layers=int(info.n_gpu_layers), gpu_backend=gpu_backend,
-                          cpu_repacks=cpu_repacks)
+                          n_gpu_layers=int(info.n_gpu_layers), gpu_backend=gpu_backend)
     return record(keys, shape.architecture, predicted, weights_bytes=int(info.allocated_weights_bytes),
                   kv_bytes=int(info.allocated_kv_bytes), compute_bytes=int(info.allocated_compute_bytes),
                   path=path)

@@ -10,8 +10,6 @@ from localchat.recommend.quants import QuantQuality
 from localchat.units import fmt_bytes
 
 Fit = Literal["gpu", "partial", "cpu", "none"]
-# weights in RAM this much above the file: llama.cpp's repacked copies, worth saying why
-REPACK_NOTE_RATIO = 1.15
 
 
 def ctx_words(ctx: int) -> str:
@@ -103,9 +101,6 @@ class Candidate:
         if self.kv_type != "f16":
             head += f" ({self.kv_type} KV cache)"
         weights = f"{fmt_bytes(fp.weights_bytes)} weights"
-        if self.file_bytes and fp.cpu.weights_bytes > self.file_bytes * REPACK_NOTE_RATIO:
-            # llama.cpp's CPU backend keeps repacked copies of Q4 matrices beside the mapped file
-            weights += f" (the {fmt_bytes(self.file_bytes)} file + the copy llama.cpp repacks for this CPU)"
         parts = (f"{weights} + {fmt_bytes(fp.kv_bytes)} KV cache + "
                  f"{fmt_bytes(fp.compute_bytes)} compute + {fmt_bytes(fp.overhead_bytes)} overhead "
                  f"= {fmt_bytes(fp.total_bytes)}")

@@ -64,8 +64,7 @@ def _placement(shape: ModelShape, budget: Budget, ctx: int, kv_type: str, flash_
                correction: Correction, n_gpu_layers: int | None) -> tuple[int, Footprint, Fit]:
     def at(ngl: int) -> Footprint:
         raw = footprint(shape, ctx, kv_type=kv_type, flash_attn=flash_attn, n_gpu_layers=ngl,
-                        gpu_backend=budget.gpu_backend if budget.has_gpu else None,
-                        cpu_repacks=budget.cpu_repacks)
+                        gpu_backend=budget.gpu_backend if budget.has_gpu else None)
         return correction.apply(raw)
 
     def fits(fp: Footprint) -> bool:

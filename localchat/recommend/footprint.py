@@ -5,6 +5,11 @@ layers, vocabulary); it comes from a GGUF header (``shape.py``, exact) or from t
 architecture figures (an estimate). ``footprint()`` then follows llama.cpp's own allocation rules
 for the settings localchat's engine loads with (n_ubatch 512, swa_full=False, one sequence);
 ``tests/recommend/test_footprint.py`` checks it against the buffer sizes llama.cpp logs.
+
+Weights count once. llama.cpp's CPU backend repacks Q4_0/Q4_K/IQ4_NL matrices into a second,
+interleaved copy (x86 with AVX2, ARM); a memory-mapped file would then stay resident beside it
+(llama.cpp #16761), so the engine loads such a model without mmap (``load_without_mmap``) and
+the repacked copy replaces the file's tensors instead of doubling them.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class ModelShape:
     n_vocab: int
     n_ctx_train: int
     layer_bytes: tuple[int, ...]  # weight bytes of each repeating layer
-    layer_repack_bytes: tuple[int, ...]  # of those, bytes the CPU backend repacks (a 2nd copy)
+    layer_repack_bytes: tuple[int, ...]  # of those, bytes the CPU backend repacks
     input_bytes: int  # token embeddings (and small non-layer tensors): kept in RAM by llama.cpp
     output_bytes: int  # output head (norm + projection; the embeddings again when tied)
     head_counts: tuple[int, ...]  # query heads per layer
@@ -152,27 +157,48 @@ def compute_bytes(shape: ModelShape, n_ctx: int, flash_attn: bool) -> int:
     return max(logits, attention)
 
 
+def gpu_layer_count(shape: ModelShape, n_gpu_layers: int, gpu_backend: str | None) -> int:
+    """llama.cpp's n_gpu_layers as it applies: -1 is everything (n_layers + 1, the output head
+    too), and without a GPU backend nothing is offloaded."""
+    if not gpu_backend:
+        return 0
+    if n_gpu_layers < 0:
+        return shape.n_layers + 1
+    return min(n_gpu_layers, shape.n_layers + 1)
+
+
+def repacked_on_cpu_bytes(shape: ModelShape, n_gpu_layers: int = 0, gpu_backend: str | None = None) -> int:
+    """Bytes of the layers left on the CPU that a repacking CPU backend would copy."""
+    ngl = gpu_layer_count(shape, n_gpu_layers, gpu_backend)
+    return sum(shape.layer_repack_bytes[: shape.n_layers - min(ngl, shape.n_layers)])
+
+
+def load_without_mmap(shape: ModelShape, n_gpu_layers: int, gpu_backend: str | None,
+                      cpu_repacks: bool) -> bool:
+    """The engine's load rule: read the weights into RAM instead of mapping the file when this
+    CPU repacks some of them (``cpu_repacks``: x86 with AVX2, ARM). Mapped, both the file's
+    pages and the repacked copy stay resident (measured for SmolLM2 Q4_0, README "How the
+    recommendation is made"); read, each tensor is held once, in its repacked form or not."""
+    return cpu_repacks and repacked_on_cpu_bytes(shape, n_gpu_layers, gpu_backend) > 0
+
+
 def footprint(shape: ModelShape, n_ctx: int, *, kv_type: str = "f16", flash_attn: bool = True,
-              n_gpu_layers: int = 0, gpu_backend: str | None = None, cpu_repacks: bool = True) -> Footprint:
+              n_gpu_layers: int = 0, gpu_backend: str | None = None) -> Footprint:
     """Memory for ``shape`` at ``n_ctx`` with ``n_gpu_layers`` on the GPU.
 
     ``n_gpu_layers`` counts as llama.cpp does: the last N repeating layers go to the GPU, and
-    n_layers + 1 (or -1) also moves the output head there. The token
-    embeddings stay in RAM. ``cpu_repacks``: this CPU gets llama.cpp's repacked copies of
-    Q4_0/Q4_K/IQ4_NL matrices (x86 with AVX2, ARM) for the layers it runs.
+    n_layers + 1 (or -1) also moves the output head there. The token embeddings stay in RAM.
+    Weights count once: repacked on the CPU or not, the engine holds one copy of each tensor
+    (``load_without_mmap``).
     """
     n_layers = shape.n_layers
-    if n_gpu_layers < 0:  # llama.cpp's -1: everything
-        n_gpu_layers = n_layers + 1
-    ngl = max(0, min(n_gpu_layers, n_layers + 1)) if gpu_backend else 0
+    ngl = gpu_layer_count(shape, n_gpu_layers, gpu_backend)
     gpu_layers = range(n_layers - min(ngl, n_layers), n_layers)
     cpu_layers = range(0, n_layers - min(ngl, n_layers))
     output_on_gpu = ngl > n_layers
     compute = compute_bytes(shape, n_ctx, flash_attn)
 
     cpu_weights = shape.input_bytes + sum(shape.layer_bytes[i] for i in cpu_layers)
-    if cpu_repacks:
-        cpu_weights += sum(shape.layer_repack_bytes[i] for i in cpu_layers)
     if not output_on_gpu and not shape.output_tied:
         cpu_weights += shape.output_bytes
     cpu_overhead = CPU_OVERHEAD_BYTES + shape.n_vocab * F32  # + llama.cpp's output (logits) buffer

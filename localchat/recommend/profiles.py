@@ -47,7 +47,6 @@ class Budget:
     unified: bool = False  # Apple Silicon: GPU memory is RAM
     ram_bandwidth_gbps: float = DEFAULT_BANDWIDTH_GBPS["cpu"]
     gpu_bandwidth_gbps: float = 0.0
-    cpu_repacks: bool = True  # llama.cpp keeps repacked copies of Q4 matrices (x86-AVX2, ARM)
     headroom_bytes: int = 0  # RAM kept free (already taken out of ram_bytes)
     warnings: tuple[str, ...] = ()
 
@@ -68,6 +67,8 @@ def ram_headroom(available_bytes: int) -> int:
 
 
 def cpu_repacks(cpu: CpuInfo) -> bool:
+    """Whether llama.cpp's CPU backend repacks Q4_0/Q4_K/IQ4_NL weights on this CPU
+    (ggml-cpu/repack.cpp: AVX2 on x86, NEON on ARM)."""
     arch = cpu.arch.lower()
     if arch in ("arm64", "aarch64"):
         return True
@@ -91,8 +92,8 @@ def budget_for(profile: HardwareProfile) -> Budget:
             warnings.append(f"this llama.cpp build cannot use the {gpu.name} ({gpu.backend}), so the "
                             f"recommendation is for the CPU alone; rebuild llama-cpp-python for it{fix}")
     ram_bw = mem.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS["cpu"]
-    base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, cpu_repacks=cpu_repacks(profile.cpu),
-                  headroom_bytes=headroom, warnings=tuple(warnings))
+    base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, headroom_bytes=headroom,
+                  warnings=tuple(warnings))
     if not usable:
         return base
     gpu = max(usable, key=lambda g: g.free_bytes)

@@ -4,7 +4,7 @@
 
 Loads each test model through localchat's engine (its settings: swa_full=False, n_ubatch 512)
 and prints one row per (model, n_ctx, flash attention, KV type) with the MiB llama.cpp logged
-for its model (mapped + repacked), KV and compute buffers; test_footprint.py keeps those rows as
+for its model (mapped, or read + repacked), KV and compute buffers; test_footprint.py keeps those rows as
 its reference table.
 """
 

@@ -25,7 +25,7 @@ def loaded_info(smollm2_path: Path) -> ModelInfo:
 
 
 def test_a_real_load_confirms_the_prediction(loaded_info: ModelInfo):
-    correction = record_from_info(loaded_info, cpu_repacks=True)
+    correction = record_from_info(loaded_info)
     assert paths.calibration_file().exists()
     for ratio in (correction.weights, correction.kv, correction.compute):
         assert ratio == pytest.approx(1.0, abs=0.05)
@@ -35,7 +35,7 @@ def test_the_correction_is_used_for_the_same_model_and_its_catalog_entry(loaded_
     before = evaluate_file(PROFILE, smollm2_path, ctx=2048)
     # llama.cpp allocating half again as much compute as predicted (another build, say)
     bigger = replace(loaded_info, allocated_compute_bytes=int(before.footprint.compute_bytes * 1.5))
-    correction = record_from_info(bigger, cpu_repacks=True)
+    correction = record_from_info(bigger)
     assert correction.compute == pytest.approx(1.5, rel=0.01)
     after = evaluate_file(PROFILE, smollm2_path, ctx=2048)
     assert after.calibrated and not before.calibrated
@@ -70,7 +70,7 @@ def test_a_measured_speed_replaces_the_estimate_for_that_model_and_placement(loa
         engine.close()
     stats = next(e for e in events if isinstance(e, ReplyStats))
     assert stats.completion_tokens >= 8
-    record_from_info(loaded_info, cpu_repacks=True)  # the memory calibration is kept beside it
+    record_from_info(loaded_info)  # the memory calibration is kept beside it
     assert record_speed(loaded_info, stats.gen_tps, stats.completion_tokens) == pytest.approx(stats.gen_tps)
     measured = evaluate_file(PROFILE, smollm2_path, ctx=2048)
     assert measured.tps_measured and measured.est_tps == pytest.approx(stats.gen_tps, rel=0.01)

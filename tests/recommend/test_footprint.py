@@ -2,7 +2,8 @@
 
 LLAMA_FIGURES are the buffer sizes llama.cpp (llama-cpp-python 0.3.36, CPU build, x86-64 AVX2)
 logged when localchat's engine loaded the test models with its settings (n_ubatch 512,
-swa_full=False): "model buffer" (CPU_Mapped + CPU_REPACK), "KV buffer", "compute buffer".
+swa_full=False): "model buffer" (CPU_Mapped; or CPU + CPU_REPACK where the engine reads a
+repacked model instead of mapping it), "KV buffer", "compute buffer".
 Recorded with ``python -m tests.recommend.record_llama_figures``.
 """
 
@@ -20,6 +21,8 @@ from localchat.recommend.footprint import (
     bytes_per_token,
     footprint,
     kv_cells,
+    load_without_mmap,
+    repacked_on_cpu_bytes,
 )
 from localchat.recommend.shape import shape_from_header
 
@@ -43,15 +46,15 @@ LLAMA_FIGURES = [
     ("smollm2-q8_0", 32768, False, "f16", 136.40, 720.00, 646.38),
     ("smollm2-q8_0", 32768, True, "f16", 136.40, 720.00, 98.25),
     ("smollm2-q8_0", 32768, True, "q8_0", 136.40, 382.50, 99.38),
-    ("gemma3", 2048, False, "f16", 247.82, 21.00, 514.50),
-    ("gemma3", 2048, True, "f16", 247.82, 21.00, 514.50),
-    ("gemma3", 2048, True, "q8_0", 247.82, 11.16, 514.50),
-    ("gemma3", 8192, False, "f16", 247.82, 39.00, 514.50),
-    ("gemma3", 8192, True, "f16", 247.82, 39.00, 514.50),
-    ("gemma3", 8192, True, "q8_0", 247.82, 20.72, 514.50),
-    ("gemma3", 32768, False, "f16", 247.82, 111.00, 514.50),
-    ("gemma3", 32768, True, "f16", 247.82, 111.00, 514.50),
-    ("gemma3", 32768, True, "q8_0", 247.82, 58.97, 514.50),
+    ("gemma3", 2048, False, "f16", 235.16, 21.00, 514.50),
+    ("gemma3", 2048, True, "f16", 235.16, 21.00, 514.50),
+    ("gemma3", 2048, True, "q8_0", 235.16, 11.16, 514.50),
+    ("gemma3", 8192, False, "f16", 235.16, 39.00, 514.50),
+    ("gemma3", 8192, True, "f16", 235.16, 39.00, 514.50),
+    ("gemma3", 8192, True, "q8_0", 235.16, 20.72, 514.50),
+    ("gemma3", 32768, False, "f16", 235.16, 111.00, 514.50),
+    ("gemma3", 32768, True, "f16", 235.16, 111.00, 514.50),
+    ("gemma3", 32768, True, "q8_0", 235.16, 58.97, 514.50),
 ]
 TOLERANCE = 0.05
 
@@ -64,7 +67,7 @@ def shapes(smollm2_path: Path, smollm2_q8_path: Path, gemma_path: Path) -> dict:
 
 @pytest.mark.parametrize(("model", "ctx", "fa", "kv", "weights", "kv_mib", "compute"), LLAMA_FIGURES)
 def test_each_component_within_5_percent_of_llama_cpp(shapes, model, ctx, fa, kv, weights, kv_mib, compute):
-    fp = footprint(shapes[model], ctx, kv_type=kv, flash_attn=fa, cpu_repacks=True)
+    fp = footprint(shapes[model], ctx, kv_type=kv, flash_attn=fa)
     for ours, theirs, what in ((fp.weights_bytes, weights, "weights"), (fp.kv_bytes, kv_mib, "KV"),
                                (fp.compute_bytes, compute, "compute")):
         error = ours / (theirs * MIB) - 1
@@ -88,19 +91,27 @@ def test_quantized_kv_cache_is_34_of_64_of_f16(shapes):
     assert q4 == f16 * 18 // 64
 
 
-def test_repacked_copies_count_only_on_cpus_that_repack(shapes):
+def test_repacked_weights_count_once(shapes):
+    """gemma-3-270m Q4_K_M: llama.cpp repacks 12.66 MiB of Q4_K matrices on this CPU. Loaded
+    without mmap (the engine's rule for it) they replace the file's tensors: one copy, the
+    file's 235.16 MiB (CPU 222.50 + CPU_REPACK 12.66 in llama.cpp's log)."""
     gemma = shapes["gemma3"]
-    with_repack = footprint(gemma, 2048, cpu_repacks=True).weights_bytes
-    without = footprint(gemma, 2048, cpu_repacks=False).weights_bytes
-    assert without == gemma.weights_bytes  # the file's tensors, CPU_Mapped 235.16 MiB
-    assert (with_repack - without) / MIB == pytest.approx(12.66, abs=0.01)  # CPU_REPACK
+    assert repacked_on_cpu_bytes(gemma) / MIB == pytest.approx(12.66, abs=0.01)
+    assert footprint(gemma, 2048).weights_bytes == gemma.weights_bytes
+    assert load_without_mmap(gemma, 0, None, cpu_repacks=True)
+    assert not load_without_mmap(gemma, 0, None, cpu_repacks=False)
+    # every layer on a GPU: nothing left for the CPU to repack, so the file is mapped
+    assert not load_without_mmap(gemma, -1, "cuda", cpu_repacks=True)
+    assert load_without_mmap(gemma, 9, "cuda", cpu_repacks=True)
+    # SmolLM2 Q4_1 has nothing llama.cpp repacks
+    assert not load_without_mmap(shapes["smollm2-q4_1"], 0, None, cpu_repacks=True)
 
 
 def test_gpu_layers_move_weights_and_kv_to_the_gpu(shapes):
     smol = shapes["smollm2-q4_1"]
     cpu_only = footprint(smol, 8192, n_gpu_layers=0, gpu_backend="cuda")
-    half = footprint(smol, 8192, n_gpu_layers=15, gpu_backend="cuda", cpu_repacks=False)
-    full = footprint(smol, 8192, n_gpu_layers=31, gpu_backend="cuda", cpu_repacks=False)
+    half = footprint(smol, 8192, n_gpu_layers=15, gpu_backend="cuda")
+    full = footprint(smol, 8192, n_gpu_layers=31, gpu_backend="cuda")
     assert cpu_only.gpu.total_bytes == 0
     assert half.gpu.kv_bytes == full.gpu.kv_bytes // 2
     assert half.gpu.weights_bytes == sum(smol.layer_bytes[15:])
