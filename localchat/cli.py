@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="localchat", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"localchat {__version__}")
     parser.add_argument("--model", metavar="PATH", help="open the chat on this GGUF file")
-    from localchat.commands._common import positive_int
+    from localchat.commands._common import context_length
 
-    parser.add_argument("--ctx", type=positive_int, metavar="N",
+    parser.add_argument("--ctx", type=context_length, metavar="N",
                         help="context length (for --model, the configured model, or the first-run setup)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():

@@ -27,6 +27,10 @@ class ModelFileError(LocalChatError):
     """A model file is missing, not GGUF, truncated, or cannot be loaded by this llama.cpp."""
 
 
+class InsufficientMemoryError(LocalChatError):
+    """llama.cpp could not allocate what a model or its context needs."""
+
+
 class ContextOverflowError(LocalChatError):
     """A single message does not fit in the context window even after dropping old turns."""
 

@@ -16,9 +16,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def context_length(text: str) -> int:
+    """``--ctx``: a whole number the engine can load (MIN_CTX or more, the engine's own rule)."""
+    from localchat.engine.types import MIN_CTX
+
+    value = positive_int(text)
+    if value < MIN_CTX:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small: a context holds {MIN_CTX} tokens or more")
+    return value
+
+
 def add_model_options(parser: argparse.ArgumentParser, default_ctx: int) -> None:
     parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: the configured one)")
-    parser.add_argument("--ctx", type=positive_int, default=default_ctx, metavar="N",
+    parser.add_argument("--ctx", type=context_length, default=default_ctx, metavar="N",
                         help=f"context length in tokens (default {default_ctx})")
     parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="generation threads (default: physical cores)")

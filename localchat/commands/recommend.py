@@ -7,7 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from localchat.commands._common import positive_int
+from localchat.commands._common import context_length
 
 ORDER = 35
 GPU_CHOICES = ("none", "cuda", "metal", "rocm", "vulkan")
@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ram", type=float, metavar="GiB", help="plan for a machine with this much RAM")
     p.add_argument("--vram", type=float, metavar="GiB", help="…and a GPU with this much memory")
     p.add_argument("--gpu", choices=GPU_CHOICES, help="…of this kind (default with --vram: cuda)")
-    p.add_argument("--ctx", type=positive_int, metavar="N",
+    p.add_argument("--ctx", type=context_length, metavar="N",
                    help="context length to plan for (default: 8192, shrunk if needed)")
     p.add_argument("--model", metavar="PATH_OR_REPO",
                    help="size this GGUF file, or ORG/NAME[:QUANT] on the Hub (reads only its header)")

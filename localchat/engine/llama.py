@@ -3,12 +3,12 @@
 Every load setting is explicit (llama-cpp-python would otherwise give n_ctx=512 and its own
 thread guess). Replies stream token by token with the GGUF's own chat template; the KV cache is
 kept between turns, so turn N evaluates only the tokens after the longest common prefix with what
-is already in the cache (llama-cpp-python's ``Llama.generate`` does the prefix match).
+is already in the cache (llama-cpp-python's ``Llama.generate`` does the prefix match; the prompt
+keeps the cache's own tokens for text they already spell, engine/cache.py).
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import os
 import threading
@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from localchat.engine import logcapture
+from localchat.engine.cache import common_prefix, reuse_cached_tokens
 from localchat.engine.fit import fit_messages
+from localchat.engine.loading import FileStamp, check_unchanged, choose_mmap, is_memory_failure, memory_error
+from localchat.engine.text import Utf8Stream, fallback_template
 from localchat.engine.thinking import (
     OPEN,
     ThinkingSplitter,
@@ -27,6 +30,7 @@ from localchat.engine.thinking import (
     template_thinking,
 )
 from localchat.engine.types import (
+    MIN_CTX,
     FinishReason,
     LoadSettings,
     Message,
@@ -37,27 +41,7 @@ from localchat.engine.types import (
     TextChunk,
 )
 from localchat.errors import LocalChatError, ModelFileError
-from localchat.ggufmeta import check_complete, quant_label_from_filename
-
-# For a GGUF that carries no chat template of its own (base models such as gemma-3-270m):
-# the family's turn format where known, else ChatML.
-CHATML_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
-    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-# Gemma has no system role: like its Hugging Face template, the system text opens the first turn
-GEMMA_TEMPLATE = (
-    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
-    "{% set sys = messages[0]['content'] + '\n\n' %}{% set msgs = messages[1:] %}"
-    "{% else %}{% set sys = '' %}{% set msgs = messages %}{% endif %}"
-    "{% for m in msgs %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else 'user' }}\n"
-    "{% if loop.first %}{{ sys }}{% endif %}{{ m['content'] | trim }}<end_of_turn>\n{% endfor %}"
-    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
-)
-
-
-def fallback_template(architecture: str) -> str:
-    return GEMMA_TEMPLATE if architecture.startswith("gemma") else CHATML_TEMPLATE
+from localchat.ggufmeta import GGUFHeader, check_complete, quant_label_from_filename
 
 
 def default_generation_threads() -> int:
@@ -73,20 +57,6 @@ def default_batch_threads() -> int:
     return os.cpu_count() or 1
 
 
-class Utf8Stream:
-    """Turns token byte pieces into text, holding back an incomplete UTF-8 sequence until the
-    token that completes it arrives (byte-fallback tokens split emoji and CJK characters)."""
-
-    def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def feed(self, piece: bytes) -> str:
-        return self._decoder.decode(piece)
-
-    def flush(self) -> str:
-        return self._decoder.decode(b"", final=True)
-
-
 class LlamaEngine:
     """A loaded GGUF model. One reply at a time; ``chat`` is a generator of reply events."""
 
@@ -94,9 +64,13 @@ class LlamaEngine:
         settings = settings or LoadSettings()
         self._path = Path(path).expanduser()
         header = check_complete(self._path)  # missing / not GGUF / truncated: ModelFileError
-        if settings.n_ctx < 64:
-            raise LocalChatError(f"context length {settings.n_ctx} is too small", "use 512 or more")
+        if settings.n_ctx < MIN_CTX:
+            raise LocalChatError(f"context length {settings.n_ctx} is too small", f"use {MIN_CTX} or more")
         import llama_cpp
+
+        self._stamp = FileStamp.of(self._path)
+        gpu_offload = bool(llama_cpp.llama_supports_gpu_offload())
+        use_mmap = choose_mmap(header, settings, gpu_offload)
 
         logcapture.install()
         # quantized V cache needs flash attention in llama.cpp; turn it on rather than fail
@@ -124,14 +98,15 @@ class LlamaEngine:
                 flash_attn=flash_attn,
                 type_k=kv_ggml[settings.kv_type],
                 type_v=kv_ggml[settings.kv_type],
-                use_mmap=settings.use_mmap,
+                use_mmap=use_mmap,
                 # window-sized cache on sliding-window layers (gemma2/3): llama.cpp's default
                 # (swa_full=true) sizes them to the whole context, 5x the memory for gemma-3
                 swa_full=False,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise self._load_error(header.architecture, exc) from exc
+            on_gpu = gpu_offload and settings.n_gpu_layers != 0
+            raise self._load_error(header, settings, flash_attn, on_gpu, exc) from exc
         buffers = logcapture.parse_buffers(logcapture.buffer_lines())
         self._n_ctx = self._llm.n_ctx()
         self._vocab = self._llm._model.vocab
@@ -156,6 +131,7 @@ class LlamaEngine:
             flash_attn=flash_attn,
             n_threads=n_threads,
             n_threads_batch=n_threads_batch,
+            use_mmap=use_mmap,
             allocated_weights_bytes=buffers.weights_bytes,
             allocated_kv_bytes=buffers.kv_bytes,
             allocated_compute_bytes=buffers.compute_bytes,
@@ -163,14 +139,18 @@ class LlamaEngine:
         )
 
     # ----------------------------------------------------------------- loading helpers
-    def _load_error(self, architecture: str, exc: BaseException) -> LocalChatError:
+    def _load_error(self, header: GGUFHeader, settings: LoadSettings, flash_attn: bool, on_gpu: bool,
+                    exc: BaseException) -> LocalChatError:
         import llama_cpp
 
-        detail = logcapture.last_error(logcapture.snapshot())
+        lines = logcapture.snapshot()
+        detail = logcapture.last_error(lines)
+        if any(is_memory_failure(line) for line in lines):
+            return memory_error(header, settings, flash_attn, on_gpu, detail)
         if "unknown model architecture" in detail:
             return ModelFileError(
                 f"{self._path}: this llama.cpp build (llama-cpp-python {llama_cpp.__version__}) "
-                f"cannot load architecture '{architecture}'",
+                f"cannot load architecture '{header.architecture}'",
                 "upgrade it with `pip install -U llama-cpp-python`, or choose another model",
             )
         reason = detail or str(exc)
@@ -223,21 +203,34 @@ class LlamaEngine:
             cont = cont[len(OPEN):].lstrip("\n")  # the template wrote the tag already
         return prompt + cont
 
+    def tokenize(self, text: bytes) -> list[int]:
+        # the template renders BOS itself where the model wants one (as llama-cpp-python does)
+        return list(self._llm.tokenize(text, add_bos=False, special=True))
+
     def tokenize_messages(self, messages: Sequence[Message],
                           enable_thinking: bool | None = None) -> list[int]:
         """The prompt tokens for ``messages`` with the generation prompt appended."""
-        prompt = self.render_prompt(messages, enable_thinking)
-        # the template renders BOS itself where the model wants one (as llama-cpp-python does)
-        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        return self.tokenize(self.render_prompt(messages, enable_thinking).encode("utf-8"))
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return len(self.tokenize_messages(messages))
 
-    def token_piece(self, token: int) -> bytes:
+    def token_piece(self, token: int, special: bool = False) -> bytes:
+        """The bytes of one token; ``special``: control tokens as their text (``<|im_end|>``)."""
         import llama_cpp
 
-        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, 256, 0, False)
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, 256, 0, special)
         return self._piece_buf.raw[:n] if n > 0 else b""
+
+    def _prompt_tokens(self, messages: Sequence[Message], tokens: list[int],
+                       enable_thinking: bool | None) -> list[int]:
+        """``tokens`` with the KV cache's own tokens standing for the text they already spell
+        (the previous reply as generated, not as it tokenizes back): see engine/cache.py."""
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        prompt = self.render_prompt(messages, enable_thinking).encode("utf-8")
+        return reuse_cached_tokens(cached, tokens, prompt, lambda t: self.token_piece(t, special=True),
+                                   self.tokenize)
 
     def chat(
         self,
@@ -268,11 +261,7 @@ class LlamaEngine:
         llm = self._llm
         if not self._n_swa or llm.n_tokens == 0:
             return
-        prefix = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
-            if a != b:
-                break
-            prefix += 1
+        prefix = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
         n_past = min(prefix, len(tokens) - 1)  # llama-cpp-python re-evaluates >= 1 token
         if n_past >= llm.n_tokens:
             return
@@ -286,14 +275,17 @@ class LlamaEngine:
         import llama_cpp
 
         t_start = time.perf_counter()
+        if self._info.use_mmap:  # a mapped file that changed would fault (SIGBUS) mid-reply
+            check_unchanged(self._path, self._stamp)
         switch = sampling.enable_thinking if self._thinking == "switchable" else None
         fitted = fit_messages(messages, lambda ms: self.tokenize_messages(ms, switch), self._n_ctx,
                               sampling.max_tokens)
+        prompt_tokens = self._prompt_tokens(fitted.messages, fitted.tokens, switch)
         llm = self._llm
         if sampling.seed is not None:
             llm.set_seed(sampling.seed)
         ctx = llm._ctx.ctx
-        self._guard_swa_rollback(fitted.tokens)
+        self._guard_swa_rollback(prompt_tokens)
         llama_cpp.llama_perf_context_reset(ctx)
         max_new = sampling.max_tokens or self._n_ctx
         stream = Utf8Stream()
@@ -312,7 +304,7 @@ class LlamaEngine:
         saw_eog = False
         t_first = t_last = 0.0
         tokens = llm.generate(
-            fitted.tokens,
+            prompt_tokens,
             top_k=sampling.top_k,
             top_p=sampling.top_p,
             min_p=sampling.min_p,
@@ -361,7 +353,7 @@ class LlamaEngine:
         prompt_s = (t_first or t_end) - t_start
         gen_s = t_last - t_first
         yield ReplyStats(
-            prompt_tokens=len(fitted.tokens),
+            prompt_tokens=len(prompt_tokens),
             prompt_eval_tokens=prompt_eval,
             completion_tokens=completion,
             ttft_s=prompt_s,

@@ -15,6 +15,11 @@ Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled", "context"]
 KvType = Literal["f16", "q8_0", "q4_0"]
 
+# The smallest context the engine loads (and `--ctx` accepts): llama.cpp pads the KV cache to a
+# multiple of 256 cells anyway (llama_kv_cache: GGML_PAD(n_ctx, 256)), so a smaller one saves no
+# memory and leaves a chat template, a system prompt and the reply no room.
+MIN_CTX = 256
+
 
 @dataclass(frozen=True)
 class Message:
@@ -34,7 +39,9 @@ class LoadSettings:
     kv_type: KvType = "f16"
     n_batch: int = 512
     n_ubatch: int = 512
-    use_mmap: bool = True
+    # None: the engine decides (no mmap when llama.cpp repacks weights on the CPU, which would
+    # otherwise keep the mapped file and the repacked copy both resident)
+    use_mmap: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class ModelInfo:
     flash_attn: bool
     n_threads: int
     n_threads_batch: int
+    use_mmap: bool = True  # how the weights were loaded: mapped from the file, or read into RAM
     # what llama.cpp actually allocated at load (for calibration), bytes; 0 when unknown
     allocated_weights_bytes: int = 0
     allocated_kv_bytes: int = 0

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from localchat.engine import LoadSettings, Message, ReplyStats, Sampling, TextChunk, load_engine
-from localchat.engine.llama import Utf8Stream
+from localchat.engine.text import Utf8Stream
 
 SYSTEM = Message("system", "You are a helpful assistant.")
 GREEDY = Sampling(temperature=0.0, max_tokens=32, seed=7)
