@@ -4,6 +4,7 @@ under a loaded model) instead of crashing or blaming the file."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_the_context_minimum_is_one_rule_for_engine_and_cli(smollm2_path: Path, 
 @pytest.mark.skipif(Path("/proc/sys/vm/overcommit_memory").exists()
                     and Path("/proc/sys/vm/overcommit_memory").read_text().strip() == "1",
                     reason="with overcommit always on, the allocation would succeed and then OOM")
-def test_a_context_too_big_for_memory_says_memory_and_what_fits(smollm2_path: Path, capsys):
+def test_a_context_too_big_for_memory_says_memory_and_what_fits(smollm2_path: Path, capsys, monkeypatch):
     mem = psutil.virtual_memory()
     kv_per_token = 30 * 3 * 128 * 2  # SmolLM2: 30 layers, 3 KV heads of 64 + 64, f16
     ctx = (4 * (mem.total + psutil.swap_memory().total) // kv_per_token) // 256 * 256
@@ -83,6 +84,7 @@ def test_a_context_too_big_for_memory_says_memory_and_what_fits(smollm2_path: Pa
     assert "not enough memory" in text and "KV cache" in text and "GGUF" not in text
     fits = int(text.split("use --ctx ")[1].split()[0])
     assert MIN_CTX <= fits <= 8192  # what fits, at most the length SmolLM2 was trained for
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # nothing piped
     assert main(["ask", "--model", str(smollm2_path), "--ctx", str(ctx), "hi"]) == 2
     assert "not enough memory" in capsys.readouterr().err
 
