@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from localchat.hardware.gpu_bandwidth import assumed_card, card_bandwidth_gbps
 from localchat.hardware.gpus import metal_budget
 from localchat.hardware.profile import (
     CpuInfo,
@@ -49,6 +50,10 @@ class Budget:
     gpu_bandwidth_gbps: float = 0.0
     cpu_repacks: bool = True  # llama.cpp keeps repacked copies of Q4 matrices (x86-AVX2, ARM)
     headroom_bytes: int = 0  # RAM kept free (already taken out of ram_bytes)
+    ram_total_bytes: int = 0  # the machine's RAM (the policy's headroom is a share of it)
+    # where the bandwidths come from, in words: "measured", "assumed: …", "RTX 4090 spec"
+    ram_bandwidth_source: str = "assumed"
+    gpu_bandwidth_source: str = ""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -91,18 +96,38 @@ def budget_for(profile: HardwareProfile) -> Budget:
             warnings.append(f"this llama.cpp build cannot use the {gpu.name} ({gpu.backend}), so the "
                             f"recommendation is for the CPU alone; rebuild llama-cpp-python for it{fix}")
     ram_bw = mem.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS["cpu"]
+    if mem.bandwidth_gbps:
+        ram_source = "given" if profile.hypothetical else "measured"
+    else:
+        ram_source = "assumed (dual-channel DDR4-3200)"
     base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, cpu_repacks=cpu_repacks(profile.cpu),
-                  headroom_bytes=headroom, warnings=tuple(warnings))
+                  headroom_bytes=headroom, ram_total_bytes=mem.total_bytes,
+                  ram_bandwidth_source=ram_source, warnings=tuple(warnings))
     if not usable:
         return base
     gpu = max(usable, key=lambda g: g.free_bytes)
     if len(usable) > 1:
         warnings.append(f"{len(usable)} GPUs found; localchat plans for the one with the most free "
                         f"memory ({gpu.name})")
-    gpu_bw = gpu.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS.get(gpu.backend, 300.0)
+    gpu_bw, gpu_source = gpu_bandwidth(gpu, profile.hypothetical)
     gpu_bytes = min(gpu.free_bytes, ram) if gpu.unified_memory else gpu.free_bytes
     return replace(base, gpu_bytes=gpu_bytes, gpu_backend=gpu.backend, gpu_name=gpu.name,
-                   unified=gpu.unified_memory, gpu_bandwidth_gbps=gpu_bw, warnings=tuple(warnings))
+                   unified=gpu.unified_memory, gpu_bandwidth_gbps=gpu_bw, gpu_bandwidth_source=gpu_source,
+                   warnings=tuple(warnings))
+
+
+def gpu_bandwidth(gpu: GpuDevice, hypothetical: bool) -> tuple[float, str]:
+    """(GB/s, where the figure comes from): given, the known card's spec, a typical card of a
+    hypothetical one's memory size, or the backend's default."""
+    if gpu.bandwidth_gbps:
+        return gpu.bandwidth_gbps, "given"
+    known = card_bandwidth_gbps(gpu.name)
+    if known:
+        return known, f"{gpu.name} spec"
+    if hypothetical and not gpu.unified_memory:
+        gbps, card = assumed_card(gpu.total_bytes)
+        return gbps, f"assumed: {card}"
+    return DEFAULT_BANDWIDTH_GBPS.get(gpu.backend, 300.0), f"assumed: a typical {gpu.backend} GPU"
 
 
 MAX_HYPOTHETICAL_GIB = 65536.0  # 64 TiB: larger is a typo, and float('inf') cannot be sized
