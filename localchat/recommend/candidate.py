@@ -149,7 +149,7 @@ class Candidate:
             "flash_attn": self.flash_attn, "est_tps": round(self.est_tps, 1),
             "est_tps_range": [round(x, 1) for x in tps_range(self.est_tps)] if not self.tps_measured
             else [round(self.est_tps, 1)] * 2,
-            "tps_measured": self.tps_measured, "fit": self.fit,
+            "tps_text": self.tps_text, "tps_measured": self.tps_measured, "fit": self.fit,
             "file_bytes": self.file_bytes, "budget_bytes": self.budget_bytes,
             "footprint": {**part(fp), "gpu": part(fp.gpu), "cpu": part(fp.cpu)},
             "quality": {"label": self.quality.label, "ppl_delta": self.quality.ppl_delta,

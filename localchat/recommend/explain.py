@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from localchat.recommend.policy import Policy
 
 
-def _why_not(alt: Candidate, min_tps: float, budget: Budget, chosen_headroom: bool = False) -> str | None:
+def _why_not(alt: Candidate, min_tps: float, budget: Budget, chosen_headroom: bool = False,
+             chosen_ctx: int = 0) -> str | None:
     from localchat.recommend.policy import HEADROOM_RAM_SHARE, has_headroom
 
     if not alt.fits:
@@ -29,6 +30,8 @@ def _why_not(alt: Candidate, min_tps: float, budget: Budget, chosen_headroom: bo
     if chosen_headroom and not has_headroom(alt, budget):
         return (f"{alt.label} would fit but leave less than {HEADROOM_RAM_SHARE:.0%} of RAM"
                 + (" or 0.5 GiB of GPU memory" if alt.n_gpu_layers and not alt.unified else "") + " free")
+    if alt.ctx < chosen_ctx:
+        return f"{alt.label} would fit only with a {ctx_words(alt.ctx)} context"
     if alt.fit == "partial":
         return f"{alt.label} would have to split between GPU and RAM ({alt.where()})"
     return None
@@ -82,7 +85,7 @@ def explain(choice: Candidate, alternatives: list[Candidate], budget: Budget, *,
                      "hardly any quality loss) to make room.")
     for alt in alternatives:
         if alt.note in ("higher quality", "bigger model"):
-            reason = _why_not(alt, min_tps, budget, headroom)
+            reason = _why_not(alt, min_tps, budget, headroom, choice.ctx)
             if reason:
                 lines.append(reason + ".")
     lines.append(f"Quality: {choice.quality.label} {choice.quality.words}.")

@@ -32,6 +32,9 @@ HYPOTHETICAL_VRAM_FREE_SHARE = 0.95
 # Memory bandwidth when nothing better is known (GB/s): dual-channel DDR4-3200 is 51.2 GB/s
 # (JEDEC); an RTX 3060 has 360 GB/s (NVIDIA spec); Apple M1 68 GB/s, M2/M3 100 GB/s (Apple).
 DEFAULT_BANDWIDTH_GBPS = {"cpu": 50.0, "cuda": 360.0, "rocm": 360.0, "vulkan": 300.0, "metal": 100.0}
+DEFAULT_BANDWIDTH_WORDS = {"cpu": "dual-channel DDR4-3200", "cuda": "an RTX 3060-class card",
+                           "rocm": "an RX 6700-class card", "vulkan": "a mid-range card",
+                           "metal": "an Apple M2 or M3"}
 # Share of that bandwidth llama.cpp's decode achieves: ~0.7 in llama.cpp's Apple Silicon
 # benchmark thread (discussion #4167: M1 68 GB/s → 7B Q4_0 (3.56 GiB) at ~14 t/s ≈ 53 GB/s)
 DECODE_EFFICIENCY = 0.7
@@ -99,7 +102,7 @@ def budget_for(profile: HardwareProfile) -> Budget:
     if mem.bandwidth_gbps:
         ram_source = "given" if profile.hypothetical else "measured"
     else:
-        ram_source = "assumed (dual-channel DDR4-3200)"
+        ram_source = f"assumed: {DEFAULT_BANDWIDTH_WORDS['cpu']}"
     base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, cpu_repacks=cpu_repacks(profile.cpu),
                   headroom_bytes=headroom, ram_total_bytes=mem.total_bytes,
                   ram_bandwidth_source=ram_source, warnings=tuple(warnings))
@@ -127,7 +130,8 @@ def gpu_bandwidth(gpu: GpuDevice, hypothetical: bool) -> tuple[float, str]:
     if hypothetical and not gpu.unified_memory:
         gbps, card = assumed_card(gpu.total_bytes)
         return gbps, f"assumed: {card}"
-    return DEFAULT_BANDWIDTH_GBPS.get(gpu.backend, 300.0), f"assumed: a typical {gpu.backend} GPU"
+    words = DEFAULT_BANDWIDTH_WORDS.get(gpu.backend, "a mid-range card")
+    return DEFAULT_BANDWIDTH_GBPS.get(gpu.backend, 300.0), f"assumed: {words}"
 
 
 MAX_HYPOTHETICAL_GIB = 65536.0  # 64 TiB: larger is a typo, and float('inf') cannot be sized
