@@ -318,7 +318,8 @@ def size_item(budget: Budget, item: MenuItem, settings: MenuSettings, calibratio
         if item.entry is not None:
             from dataclasses import replace
 
-            candidate = replace(candidate, name=item.entry.name, repo=item.entry.repo)
+            candidate = replace(candidate, name=item.entry.name, repo=item.entry.repo,
+                                rank_params_b=item.entry.rank_params_b)
         return candidate
     assert item.entry is not None
     return evaluate(budget, item.entry, item.quant, **common)  # type: ignore[arg-type]

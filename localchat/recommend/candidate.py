@@ -174,9 +174,7 @@ def memory_note(c: Candidate, others: Sequence[Candidate]) -> str:
         return f"KV {c.kv_type}"
     if c.ctx > o.ctx:
         return f"{ctx_words(c.ctx)} context"
-    if c.n_gpu_layers != o.n_gpu_layers:
-        return "GPU buffers"
-    return ""
+    return ""  # a different placement: the "runs on" column says it
 
 
 @dataclass(frozen=True)

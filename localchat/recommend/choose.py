@@ -210,6 +210,8 @@ def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
     download_note = ""
     if best is not unlimited:
         big = unlimited.candidate
+        same = [a for a in alternatives if (a.label, a.ctx, a.kv_type) == (big.label, big.ctx, big.kv_type)]
+        alternatives = [a for a in alternatives if a not in same]  # listed once, for its download
         alternatives.insert(0, replace(big, note="bigger download"))
         how = "measured" if download_bps else "an assumed 100 Mbit/s"
         download_note = (f"{big.label} would rank higher but is a {fmt_bytes(big.file_bytes)} download "
