@@ -23,7 +23,8 @@ from localchat.recommend.profiles import DECODE_EFFICIENCY, Budget
 
 # Per-token costs that are not weight reading (seconds). Fitted to `localchat bench` (tg128) on
 # SmolLM2-135M Q4_1 (30 layers, 49k vocabulary) and gemma-3-270m Q4_K_M (18 layers, 262k) on a
-# 2-core Xeon (benchmarks/estimate_vs_bench.py); GPU_LAYER_S from llama.cpp's CUDA figures for
+# 2-core Xeon (measured 110–139 and 72–82 tokens/s at 35 GB/s probed bandwidth; these constants
+# give 121 and 69; benchmarks/estimate_vs_bench.py); GPU_LAYER_S from llama.cpp's CUDA figures for
 # 1B models (llama-bench tg128 on an RTX 4090 runs ~40 µs per layer above the bandwidth bound).
 TOKEN_OVERHEAD_S = 1.0e-3
 CPU_LAYER_S = 0.10e-3
