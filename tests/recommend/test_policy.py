@@ -96,7 +96,7 @@ def test_the_config_keeps_the_preference(tmp_path: Path) -> None:
     config = dataclasses.replace(load_config(path), recommend=RecommendSettings(prefer="faster"))
     save_config(config, path)
     assert load_config(path).recommend.prefer == "faster"
-    with pytest.raises(LocalChatError, match="recommend.prefer"):
+    with pytest.raises(LocalChatError, match=r"\[recommend\] prefer must be one of balanced, faster"):
         config_from_dict({"recommend": {"prefer": "cheapest"}})
 
 

@@ -266,7 +266,7 @@ class ModelMenuScreen(Screen[None]):
         prefer = next_preference(self.app.config.recommend.prefer)
         try:
             self.app.config = remember_preference(self.app.config, prefer)
-        except OSError as exc:
+        except (OSError, LocalChatError) as exc:
             self.show_message(f"Could not save the preference: {exc}", error=True)
         self.fill_table()
         self.show_message(f"★ marks the pick for the preference: {prefer} (p changes it)")

@@ -22,12 +22,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, LoadingIndicator, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-<<<<<<< HEAD
 from localchat.errors import LocalChatError
-from localchat.onboard.choice import remember_choice, settings_for
-=======
 from localchat.onboard.choice import remember_choice, remember_preference, settings_for
->>>>>>> 6164fd4 (Recommendation policy (balanced/faster/quality) with stated headroom and speed floors; speed model with per-token, per-layer and vocabulary costs, shown as a range; GPU bandwidth by card name; first run weighs the download)
 from localchat.onboard.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
 from localchat.recommend.policy import next_preference
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
@@ -155,7 +151,7 @@ class SetupScreen(Screen[None]):
         prefer = next_preference(self.app.config.recommend.prefer)
         try:
             self.app.config = remember_preference(self.app.config, prefer)
-        except OSError as exc:
+        except (OSError, LocalChatError) as exc:
             self.app.config = dataclasses.replace(
                 self.app.config, recommend=dataclasses.replace(self.app.config.recommend, prefer=prefer))
             self.app.notify(f"Could not save the preference: {exc}", severity="warning")
