@@ -50,6 +50,13 @@ class ModelChoice:
 
 
 @dataclass(frozen=True)
+class RecommendSettings:
+    """How the recommender ranks (recommend/policy.py): "balanced", "faster" or "quality"."""
+
+    prefer: str = "balanced"
+
+
+@dataclass(frozen=True)
 class UiSettings:
     theme: str = "textual-dark"
 
@@ -59,13 +66,15 @@ class Config:
     chat: ChatDefaults = field(default_factory=ChatDefaults)
     model: ModelChoice = field(default_factory=ModelChoice)
     ui: UiSettings = field(default_factory=UiSettings)
+    recommend: RecommendSettings = field(default_factory=RecommendSettings)
     # extra folders searched for GGUF files (besides the HF cache, LM Studio, Ollama, llama.cpp)
     model_dirs: tuple[str, ...] = ()
     # what is wrong in the file on disk (one line; the defaults stand in): shown once
     notice: str = ""
 
 
-_SECTIONS = {"chat": ChatDefaults, "model": ModelChoice, "ui": UiSettings}
+_SECTIONS = {"chat": ChatDefaults, "model": ModelChoice, "ui": UiSettings, "recommend": RecommendSettings}
+PREFERENCES = ("balanced", "faster", "quality")  # recommend/policy.py's, without importing it
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
 # the engine refuses a smaller context (engine/llama.py); the model menu asks for 256 or more
@@ -100,6 +109,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("model", "kv_type"): Rule(str, "one of " + ", ".join(KV_TYPES), lambda v: v in KV_TYPES),
     ("model", "flash_attn"): Rule(bool, "true or false"),
     ("ui", "theme"): Rule(str, "text (a theme name)"),
+    ("recommend", "prefer"): Rule(str, "one of " + ", ".join(PREFERENCES), lambda v: v in PREFERENCES),
     ("models", "dirs"): Rule(list, "a list of folder paths",
                              lambda v: all(isinstance(d, str) for d in v)),
 }
@@ -171,6 +181,7 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         "chat": dataclasses.asdict(config.chat),
         "model": dataclasses.asdict(config.model),
         "ui": dataclasses.asdict(config.ui),
+        "recommend": dataclasses.asdict(config.recommend),
         "models": {"dirs": list(config.model_dirs)},
     }
 

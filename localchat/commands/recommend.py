@@ -24,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gpu", choices=GPU_CHOICES, help="…of this kind (default with --vram: cuda)")
     p.add_argument("--ctx", type=context_length, metavar="N",
                    help="context length to plan for (default: 8192, shrunk if needed)")
+    p.add_argument("--prefer", choices=("balanced", "faster", "quality"),
+                   help="what to favour: balanced (default: a comfortable speed, then the larger model, "
+                        "then quality), faster, or quality; the config's [recommend] prefer sets the default")
     p.add_argument("--model", metavar="PATH_OR_REPO",
                    help="size this GGUF file, or ORG/NAME[:QUANT] on the Hub (reads only its header)")
     p.add_argument("--kv-type", choices=("f16", "q8_0", "q4_0"), default="f16",
@@ -86,12 +89,18 @@ def _local_models() -> dict[str, str]:
         return {}
 
 
+def _configured_preference() -> str:
+    from localchat.config import load_config
+
+    return load_config().recommend.prefer
+
+
 def _row(c, mark: str) -> list[str]:  # Candidate -> table cells
     from localchat.units import fmt_bytes
 
-    tps = f"{c.est_tps:.0f}" if c.est_tps >= 1 else f"{c.est_tps:.1f}"
     return [mark, c.name, c.quant, f"{c.ctx // 1024}k" if c.ctx % 1024 == 0 else str(c.ctx),
-            c.kv_type, fmt_bytes(c.file_bytes), fmt_bytes(c.footprint.total_bytes), c.where(), tps,
+            c.kv_type, fmt_bytes(c.file_bytes), fmt_bytes(c.footprint.total_bytes), c.where(),
+            c.tps_text,
             f"+{c.quality.ppl_delta:.2f}" if c.quality.known else "?",
             ", ".join(x for x in (c.note, "on disk" if c.local_path else "") if x)]
 
@@ -110,6 +119,7 @@ def _wrap(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from localchat.recommend import budget_for, recommend
+    from localchat.recommend.calibration import Calibration, load_calibration
 
     profile = _profile(args)
     budget = budget_for(profile)
@@ -126,12 +136,21 @@ def run(args: argparse.Namespace) -> int:
             if line:
                 print(_wrap(f"warning: {line}"))
         return 0
+    calibration = load_calibration()
+    if profile.hypothetical:  # speeds measured on this machine say nothing about another one
+        calibration = Calibration(models=calibration.models)
     local = {} if profile.hypothetical else _local_models()
-    rec = recommend(profile, ctx=args.ctx, local_files=list(local), local_names=local)
+    rec = recommend(profile, ctx=args.ctx, local_files=list(local), local_names=local,
+                    calibration=calibration, prefer=args.prefer or _configured_preference())
     if args.json:
         data = rec.to_dict()
         data["machine"] = {"ram_budget_bytes": budget.ram_bytes, "gpu_budget_bytes": budget.gpu_bytes,
-                           "gpu_backend": budget.gpu_backend, "hypothetical": profile.hypothetical}
+                           "gpu_backend": budget.gpu_backend, "hypothetical": profile.hypothetical,
+                           "ram_bandwidth_gbps": budget.ram_bandwidth_gbps,
+                           "ram_bandwidth_source": budget.ram_bandwidth_source,
+                           "gpu_bandwidth_gbps": budget.gpu_bandwidth_gbps,
+                           "gpu_bandwidth_source": budget.gpu_bandwidth_source}
+        data["prefer"] = args.prefer or _configured_preference()
         print(json.dumps(data, indent=2))
         return 0
     if rec.choice is not None:

@@ -39,3 +39,13 @@ def remember_choice(config: Config, path: str | Path, settings: LoadSettings, *,
     new = dataclasses.replace(config, model=choice_for(path, settings, repo=repo, quant=quant), notice="")
     save_config(new, config_path)
     return new
+
+
+def remember_preference(config: Config, prefer: str, config_path: Path | None = None) -> Config:
+    """Save the recommender's preference (balanced, faster, quality); returns the new config.
+    Raises OSError when the config folder cannot be written, ConfigError when the file is not
+    valid TOML (it is not overwritten)."""
+    new = dataclasses.replace(config, recommend=dataclasses.replace(config.recommend, prefer=prefer),
+                              notice="")
+    save_config(new, config_path)
+    return new

@@ -196,9 +196,8 @@ class MenuRow:
 
     @property
     def tps_text(self) -> str:
-        tps = self.candidate.est_tps
-        about = "" if self.candidate.tps_measured else "~"  # measured here, or estimated
-        return "-" if not self.fits else f"{about}{tps:.0f}" if tps >= 10 else f"{about}{tps:.1f}"
+        """Measured here ("112"), or the estimate as a range ("60–90"); "-" when it does not fit."""
+        return self.candidate.tps_text if self.fits else "-"
 
     @property
     def quality_short(self) -> str:
@@ -319,7 +318,8 @@ def size_item(budget: Budget, item: MenuItem, settings: MenuSettings, calibratio
         if item.entry is not None:
             from dataclasses import replace
 
-            candidate = replace(candidate, name=item.entry.name, repo=item.entry.repo)
+            candidate = replace(candidate, name=item.entry.name, repo=item.entry.repo,
+                                rank_params_b=item.entry.rank_params_b)
         return candidate
     assert item.entry is not None
     return evaluate(budget, item.entry, item.quant, **common)  # type: ignore[arg-type]
@@ -343,6 +343,36 @@ def menu_rows(profile: HardwareProfile | Budget, catalog: Iterable[CatalogEntry]
     inventory = ModelInventory(catalog, local_models)
     return inventory.rows(profile, MenuSettings(ctx, kv_type, n_gpu_layers), loaded_path=loaded_path,
                           calibration=calibration)
+
+
+def preferred_row(rows: Sequence[MenuRow], budget: Budget, prefer: str | None) -> MenuRow | None:
+    """The row the recommender's preference (recommend/policy.py) picks at the menu's settings:
+    the menu marks it, so "balanced", "faster" and "quality" mean the same here as in setup."""
+    from localchat.recommend.policy import has_headroom, policy_for
+
+    policy = policy_for(prefer)
+    fitting = [r for r in rows if r.fits]
+    if not fitting:
+        return None
+    roomy = {r.key: has_headroom(r.candidate, budget) for r in fitting}
+    pool = [r for r in fitting if roomy[r.key]] or fitting
+    floor = policy.floor([r.candidate for r in pool])
+    whole = "gpu" if budget.has_gpu else "cpu"
+
+    def rank(r: MenuRow) -> tuple:
+        fit_class = 3 if r.fit == whole else 1 if r.fit == "partial" else 0
+        return policy.key(r.candidate, fit_class, floor, roomy[r.key])
+
+    return max(fitting, key=rank)
+
+
+def memory_notes(rows: Sequence[MenuRow]) -> dict[str, str]:
+    """Per row key, why it needs more memory than a larger file of the same model ("KV f16")."""
+    from localchat.recommend.candidate import memory_note
+
+    candidates = [r.candidate for r in rows]
+    notes = {r.key: memory_note(r.candidate, candidates) for r in rows}
+    return {k: v for k, v in notes.items() if v}
 
 
 def other_quants(rows: Sequence[MenuRow], loaded: MenuRow) -> list[MenuRow]:

@@ -33,6 +33,7 @@ STARTER_SPEC = "starter"
 COLUMNS = ("Model", "Quant", "Context", "Runs on", "Memory", "tok/s", "Same word", "On disk", "Size")
 # the recommender's notes, as short as a table cell wants them
 WHY = {"next best, smaller": "smaller model", "higher quality": "higher quant"}
+# the first run also weighs the download: see recommend/policy.py (FIRST_RUN_DOWNLOAD_BYTES)
 SOURCE_NAMES = {"hf-cache": "HF cache", "lmstudio": "LM Studio", "ollama": "Ollama",
                 "llama.cpp": "llama.cpp cache", "folder": "your folder", "pypi": "localchat"}
 
@@ -47,6 +48,8 @@ class SetupRow:
     source: str = ""  # where the file on disk is: "LM Studio", "HF cache", ...
     why: str = ""  # "recommended", "higher quality", "bigger model", "on disk", "starter (PyPI)"
     partial: PartialDownload | None = None  # a download of it that stopped part way
+    memory_note: str = ""  # why it needs more memory than a larger file of the same model
+
 
     @property
     def downloaded(self) -> bool:
@@ -59,10 +62,10 @@ class SetupRow:
     def cells(self) -> tuple[str, ...]:
         """The row of the choice table, in ``COLUMNS`` order (the recommendation's model starred)."""
         c = self.candidate
-        tps = "—" if not c.fits else (f"{c.est_tps:.0f}" if c.est_tps >= 10 else f"{c.est_tps:.1f}")
         model = f"★ {c.name}" if self.why == "recommended" else c.name
-        return (model, c.quant or "?", c.ctx_short(), c.where_short(), fmt_bytes(c.footprint.total_bytes),
-                tps, c.quality.short, self.disk_text, fmt_bytes(c.file_bytes))
+        memory = fmt_bytes(c.footprint.total_bytes) + (f" · {self.memory_note}" if self.memory_note else "")
+        return (model, c.quant or "?", c.ctx_short(), c.where_short(), memory,
+                c.tps_text, c.quality.short, self.disk_text, fmt_bytes(c.file_bytes))
 
     @property
     def disk_text(self) -> str:
@@ -89,7 +92,11 @@ class SetupRow:
             text += (f" {fmt_bytes(p.done_bytes)} of {fmt_bytes(p.size_bytes)} are already here from a "
                      f"download that stopped: Enter resumes it ({self.spec}).")
         elif not self.downloaded:
-            text += f" Downloads {fmt_bytes(c.file_bytes)} from the Hub ({self.spec})."
+            from localchat.recommend.policy import download_minutes
+
+            minutes = max(1, round(download_minutes(c.file_bytes)))
+            text += (f" Downloads {fmt_bytes(c.file_bytes)} from the Hub ({self.spec}), about {minutes} "
+                     "min at an assumed 100 Mbit/s.")
         return text
 
 
@@ -138,10 +145,15 @@ def what_to_do(online: bool) -> str:
 
 
 def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = None,
-               calibration: Calibration | None = None) -> SetupPlan:
-    """The first-run plan for ``profile`` (see the module docstring)."""
+               calibration: Calibration | None = None, prefer: str | None = None) -> SetupPlan:
+    """The first-run plan for ``profile`` (see the module docstring); ``prefer``: the
+    recommender's preference (balanced, faster, quality). A first chat should not wait on a
+    20 GB download when a few-GB option is good: options to download larger than
+    ``FIRST_RUN_DOWNLOAD_BYTES`` rank after the rest, and the best of them is listed beside."""
     from localchat.recommend import Catalog, budget_for, recommend
     from localchat.recommend.calibration import load_calibration
+    from localchat.recommend.candidate import memory_note
+    from localchat.recommend.policy import FIRST_RUN_DOWNLOAD_BYTES
 
     calibration = calibration if calibration is not None else load_calibration()
     warnings: list[str] = []
@@ -153,17 +165,20 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
     local = _read(sources.local_models, lambda: [], warnings, "could not list the models on this machine")
     catalog = _read(sources.catalog, Catalog, warnings, "localchat's model catalog could not be read")
     rec = recommend(profile, ctx=ctx, catalog=catalog if online else Catalog(),
-                    local_files=[m.path for m in local], calibration=calibration)
+                    local_files=[m.path for m in local], calibration=calibration, prefer=prefer,
+                    download_budget_bytes=FIRST_RUN_DOWNLOAD_BYTES)
     if rec.choice is not None and not online:
         # ranked without the catalog (nothing to download), so files are named by their GGUF
         # header, which can be unhelpful ("Smollm2 135M 8k Lc100K Mix1 Ep2"): name them as the
         # catalog or the folder they were found in does, and say it again in those words
         from localchat.recommend.explain import explain
+        from localchat.recommend.policy import policy_for
 
         choice = dataclasses.replace(rec.choice, name=_model_name(rec.choice, local, catalog))
         alts = [dataclasses.replace(a, name=_model_name(a, local, catalog)) for a in rec.alternatives]
         rec = dataclasses.replace(rec, choice=choice, alternatives=alts,
-                                  explanation=explain(choice, alts, budget_for(profile)))
+                                  explanation=explain(choice, alts, budget_for(profile),
+                                                      policy=policy_for(prefer)))
     warnings[:0] = rec.warnings
     by_path = {str(m.path): m for m in local}
     rows: list[SetupRow] = []
@@ -182,6 +197,8 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
     partials = {p.spec.lower(): p for p in stopped}
     rows = [dataclasses.replace(r, partial=partials.get(r.spec.lower())) if r.spec and not r.downloaded
             else r for r in rows]
+    candidates = [r.candidate for r in rows]
+    rows = [dataclasses.replace(r, memory_note=memory_note(r.candidate, candidates)) for r in rows]
     explanation = rec.explanation if rec.choice is not None or online else ""
     if not online and rec.choice is not None:
         explanation = "Of the models on this machine: " + explanation

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from localchat.recommend.footprint import Footprint
 from localchat.recommend.quants import QuantQuality
+from localchat.recommend.speed import tps_range, tps_text
 from localchat.units import fmt_bytes
 
 Fit = Literal["gpu", "partial", "cpu", "none"]
@@ -88,6 +90,11 @@ class Candidate:
             return f"GPU {self.n_gpu_layers}/{self.n_layers + 1} + CPU"
         return self.where()
 
+    @property
+    def tps_text(self) -> str:
+        """The speed for a table cell: "112" as measured here, "60–90" where it is an estimate."""
+        return tps_text(self.est_tps, self.tps_measured) if self.fits else "—"
+
     def ctx_short(self) -> str:
         """The context and a quantized KV cache, for a table column: "8k", "4k q8_0"."""
         return ctx_words(self.ctx) + ("" if self.kv_type == "f16" else f" {self.kv_type}")
@@ -129,7 +136,9 @@ class Candidate:
             "model": self.name, "repo": self.repo, "quant": self.quant, "ctx": self.ctx,
             "n_gpu_layers": self.n_gpu_layers, "n_layers": self.n_layers, "kv_type": self.kv_type,
             "flash_attn": self.flash_attn, "est_tps": round(self.est_tps, 1),
-            "tps_measured": self.tps_measured, "fit": self.fit,
+            "est_tps_range": [round(x, 1) for x in tps_range(self.est_tps)] if not self.tps_measured
+            else [round(self.est_tps, 1)] * 2,
+            "tps_text": self.tps_text, "tps_measured": self.tps_measured, "fit": self.fit,
             "file_bytes": self.file_bytes, "budget_bytes": self.budget_bytes,
             "footprint": {**part(fp), "gpu": part(fp.gpu), "cpu": part(fp.cpu)},
             "quality": {"label": self.quality.label, "ppl_delta": self.quality.ppl_delta,
@@ -138,6 +147,22 @@ class Candidate:
             "exact": self.exact, "local_path": self.local_path, "note": self.note,
             "summary": self.summary(),
         }
+
+
+def memory_note(c: Candidate, others: Sequence[Candidate]) -> str:
+    """Why ``c`` needs more memory than a larger file of the same model among ``others``, in a word
+    or two for a table row ("KV f16", "8k context"); "" when no larger file needs less. (Weights
+    count once: llama.cpp's repacked CPU copy replaces the file's tensors, engine/llama.py.)"""
+    leaner = [o for o in others if o.name == c.name and o.file_bytes > c.file_bytes
+              and o.footprint.total_bytes < c.footprint.total_bytes]
+    if not leaner:
+        return ""
+    o = min(leaner, key=lambda o: o.footprint.total_bytes)
+    if c.kv_type != o.kv_type:
+        return f"KV {c.kv_type}"
+    if c.ctx > o.ctx:
+        return f"{ctx_words(c.ctx)} context"
+    return ""  # a different placement: the "runs on" column says it
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,15 @@
 """``recommend``: the best model, quant, context, GPU layers and KV cache type for a machine.
 
-The rule, in order:
-1. fast enough to chat: at least 5 tokens/s (MIN_CHAT_TPS), when anything reaches it;
-2. Q4_K_M or better, then other 4-bit types; below 4 bits only with a warning;
-3. fully on the GPU (CPU-only machines: fully in RAM) at the target context (8k); else the
-   context shrinks (halving, down to 2k) before layers leave the GPU; then a GPU/CPU split;
-4. the largest model (mixture-of-experts ranked by sqrt(total × active) parameters);
-5. the best quant of it that still fits; an f16 KV cache before q8_0; a model on disk wins a tie.
+What "best" means is a preference (policy.py: balanced, faster, quality). Every model × quant is
+placed first (``best_option``): whole on the GPU (CPU-only machines: in RAM) at the target context
+(8k) with headroom to spare; else the context shrinks (halving, down to 2k, an f16 KV cache before
+q8_0) before layers leave the GPU; then a GPU/CPU split. The preference then ranks the placed
+options; the first run also weighs the download (``download_budget_bytes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,15 +20,22 @@ from localchat.recommend.candidate import Candidate, Recommendation
 from localchat.recommend.catalog import Catalog, CatalogEntry, load_catalog
 from localchat.recommend.evaluate import evaluate, evaluate_file
 from localchat.recommend.explain import explain, no_fit_explanation
+from localchat.recommend.policy import (
+    ASSUMED_DOWNLOAD_BPS,
+    MIN_CHAT_TPS,
+    Policy,
+    download_minutes,
+    has_headroom,
+    policy_for,
+)
 from localchat.recommend.profiles import Budget, budget_for
 from localchat.recommend.quants import quant_quality
+from localchat.units import fmt_bytes
 
 DEFAULT_CTX = 8192
 MIN_CTX = 2048
-# Reading speed: adults read ~238 words/min silently (Brysbaert 2019, a meta-analysis of 190
-# studies) ≈ 4 words/s ≈ 5 tokens/s at ~1.3 tokens per English word; slower feels like waiting.
-MIN_CHAT_TPS = 5.0
 KV_TYPES = ("f16", "q8_0")
+__all__ = ["MIN_CHAT_TPS", "Option", "best_option", "candidates_for", "recommend"]
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,10 @@ class Option:
 
     candidate: Candidate
     fit_class: int  # 3: whole at target ctx; 2: whole at a smaller ctx; 1: split; 0: CPU only
+    headroom: bool = False  # fits and leaves policy.py's headroom free
 
-    def key(self) -> tuple:
-        c = self.candidate
-        return (c.est_tps >= MIN_CHAT_TPS, c.quality.tier, self.fit_class, round(c.rank_params_b, 2),
-                -c.quality.kld, c.local_path is not None)
+    def key(self, policy: Policy | None = None, floor: float = MIN_CHAT_TPS) -> tuple:
+        return (policy or policy_for(None)).key(self.candidate, self.fit_class, floor, self.headroom)
 
 
 def _ladder(target: int, fixed: bool) -> list[int]:
@@ -66,15 +70,21 @@ def best_option(budget: Budget, source: CatalogEntry | Path, quant: str, target:
         return evaluate_file(budget, source, ctx=ctx, kv_type=kv, n_gpu_layers=ngl, calibration=calibration)
 
     whole = "gpu" if budget.has_gpu else "cpu"
+    first_whole: Option | None = None
     for i, ctx in enumerate(_ladder(target, fixed_ctx)):
         for kv in KV_TYPES:
             c = run(ctx, kv)
             if c.fit == whole:
-                return Option(c, 3 if i == 0 else 2)
+                option = Option(c, 3 if i == 0 else 2, has_headroom(c, budget))
+                if option.headroom:
+                    return option
+                first_whole = first_whole or option  # whole but tight: a smaller ctx may leave room
+    if first_whole is not None:
+        return first_whole
     for kv in KV_TYPES:
         c = run(target, kv)
         if c.fits:
-            return Option(c, 1 if c.fit == "partial" else 0)
+            return Option(c, 1 if c.fit == "partial" else 0, has_headroom(c, budget))
     return Option(run(_ladder(target, fixed_ctx)[-1], KV_TYPES[-1]), -1)  # the least it would need
 
 
@@ -98,9 +108,9 @@ def _options(budget: Budget, catalog: Catalog, ctx: int | None, local_files: Ite
         c = opt.candidate
         if entry is not None:
             c = replace(c, name=entry.name, repo=entry.repo, rank_params_b=entry.rank_params_b)
-            local[(entry.name, c.quant)] = Option(c, opt.fit_class)
+            local[(entry.name, c.quant)] = Option(c, opt.fit_class, opt.headroom)
         else:
-            options.append(Option(replace(c, name=local_names.get(str(path)) or c.name), opt.fit_class))
+            options.append(replace(opt, candidate=replace(c, name=local_names.get(str(path)) or c.name)))
     for entry in catalog:
         target = _target_ctx(ctx, entry.n_ctx_train)
         for quant in entry.quants:
@@ -113,7 +123,7 @@ def _options(budget: Budget, catalog: Catalog, ctx: int | None, local_files: Ite
 
 
 def _alternatives(choice: Option, options: list[Option], budget: Budget, catalog: Catalog,
-                  calibration: Calibration) -> list[Candidate]:
+                  calibration: Calibration, rank: Callable[[Option], tuple]) -> list[Candidate]:
     """Next quant up and down of the chosen model, the next bigger model and the best smaller one.
     A quant of the chosen model that fits nowhere is shown at the chosen context and KV type."""
     c = choice.candidate
@@ -134,7 +144,7 @@ def _alternatives(choice: Option, options: list[Option], budget: Budget, catalog
                       "bigger model"))
     smaller = [o for o in others if o.candidate.rank_params_b < c.rank_params_b and o.candidate.fits]
     if smaller:
-        picks.append((max(smaller, key=Option.key), "next best, smaller"))
+        picks.append((max(smaller, key=rank), "next best, smaller"))
     result = []
     for o, note in picks:
         if o is None:
@@ -152,32 +162,67 @@ def _alternatives(choice: Option, options: list[Option], budget: Budget, catalog
 def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
               catalog: Catalog | None = None, local_files: Sequence[str | Path] = (),
               local_names: Mapping[str, str] | None = None,
-              calibration: Calibration | None = None) -> Recommendation:
+              calibration: Calibration | None = None, prefer: str | None = None,
+              download_budget_bytes: int | None = None,
+              download_bps: float | None = None) -> Recommendation:
     """The best model for ``profile`` (the probe's, or ``hypothetical_profile(...)``).
 
     ``ctx``: a context length to plan for exactly (default: 8k, shrunk if needed);
     ``catalog``: defaults to localchat's; ``local_files``: GGUF files already on disk, ranked too
     (a model on disk wins a tie, and with an empty catalog this ranks the files alone, offline);
     ``local_names``: what people call those files (by path) when the catalog does not know them.
+    ``prefer``: "balanced" (default), "faster" or "quality" (policy.py).
+    ``download_budget_bytes``: the first run's limit: an option to download that is larger loses to
+    one within it (or on disk) and is listed as an alternative with its download time at
+    ``download_bps`` (default: an assumed 100 Mbit/s).
     Never raises for a machine that is too small: the Recommendation then has no choice and says why.
     """
     budget = profile if isinstance(profile, Budget) else budget_for(profile)
     catalog = catalog if catalog is not None else load_catalog()
     calibration = calibration if calibration is not None else load_calibration()
+    policy = policy_for(prefer)
     options = _options(budget, catalog, ctx, local_files, calibration, local_names or {})
     warnings = list(budget.warnings)
     fitting = [o for o in options if o.candidate.fits]
     if not fitting:
         return Recommendation(None, [], no_fit_explanation(budget, options), warnings)
-    best = max(fitting, key=Option.key)
+    pool = [o for o in fitting if o.headroom] or fitting
+    floor = policy.floor([o.candidate for o in pool])
+
+    def rank(o: Option) -> tuple:
+        return o.key(policy, floor)
+
+    unlimited = max(fitting, key=rank)
+    best = unlimited
+    if download_budget_bytes is not None:
+        small = [o for o in fitting
+                 if o.candidate.local_path or o.candidate.file_bytes <= download_budget_bytes]
+        if small:
+            best = max(small, key=rank)
     choice = best.candidate
     if choice.quality.warning:
         warnings.append(choice.quality.warning)
     if choice.est_tps < MIN_CHAT_TPS:
         warnings.append(f"nothing in the catalog reaches {MIN_CHAT_TPS:.0f} tokens/s here; "
                         f"{choice.label} is estimated at {choice.est_tps:.1f}")
-    alternatives = _alternatives(best, options, budget, catalog, calibration)
-    return Recommendation(choice, alternatives, explain(choice, alternatives, budget), warnings)
+    alternatives = _alternatives(best, options, budget, catalog, calibration, rank)
+    bps = download_bps or ASSUMED_DOWNLOAD_BPS
+    download_note = ""
+    if best is not unlimited:
+        big = unlimited.candidate
+        same = [a for a in alternatives if (a.label, a.ctx, a.kv_type) == (big.label, big.ctx, big.kv_type)]
+        alternatives = [a for a in alternatives if a not in same]  # listed once, for its download
+        alternatives.insert(0, replace(big, note="bigger download"))
+        how = "measured" if download_bps else "an assumed 100 Mbit/s"
+        download_note = (f"{big.label} would rank higher but is a {fmt_bytes(big.file_bytes)} download "
+                         f"(about {download_minutes(big.file_bytes, bps):.0f} min at {how}); "
+                         f"{choice.label} is {fmt_bytes(choice.file_bytes)} "
+                         f"(about {max(1, round(download_minutes(choice.file_bytes, bps)))} min), so the "
+                         "first chat starts sooner. The bigger one is listed below.")
+    text = explain(choice, alternatives, budget, policy=policy, floor=floor, headroom=best.headroom)
+    if download_note:
+        text += " " + download_note
+    return Recommendation(choice, alternatives, text, warnings)
 
 
 def candidates_for(profile: HardwareProfile | Budget, ctx: int | None = None, *, kv_type: str = "f16",

@@ -14,10 +14,11 @@ from localchat.hardware.profile import HardwareProfile
 from localchat.recommend.calibration import Calibration, Correction, load_calibration, model_key
 from localchat.recommend.candidate import Candidate, Fit
 from localchat.recommend.catalog import CatalogEntry
-from localchat.recommend.footprint import Footprint, ModelShape, bytes_per_token, footprint
-from localchat.recommend.profiles import DECODE_EFFICIENCY, Budget, budget_for
+from localchat.recommend.footprint import Footprint, ModelShape, footprint
+from localchat.recommend.profiles import Budget, budget_for
 from localchat.recommend.quants import quant_quality
 from localchat.recommend.shape import shape_from_entry, shape_from_header
+from localchat.recommend.speed import estimate_tps
 
 _SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
 
@@ -48,16 +49,6 @@ def load_shape(path: str | Path) -> tuple[ModelShape, str, str]:
     header, _size = read_local_header(path)
     name = header.name or Path(path).stem
     return shape_from_header(header), name, header.quant or quant_label_from_filename(str(path))
-
-
-def estimate_tps(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> float:
-    """Decode tokens/s: every active weight is read once per token, so time per token is the
-    bytes on each device over that device's bandwidth (× llama.cpp's typical efficiency)."""
-    gpu_bytes, cpu_bytes = bytes_per_token(shape, n_gpu_layers if budget.has_gpu else 0)
-    seconds = cpu_bytes / (budget.ram_bandwidth_gbps * 1e9 * DECODE_EFFICIENCY)
-    if gpu_bytes:
-        seconds += gpu_bytes / (budget.gpu_bandwidth_gbps * 1e9 * DECODE_EFFICIENCY)
-    return 1.0 / seconds if seconds > 0 else 0.0
 
 
 def _placement(shape: ModelShape, budget: Budget, ctx: int, kv_type: str, flash_attn: bool,

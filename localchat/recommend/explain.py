@@ -10,9 +10,13 @@ from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
     from localchat.recommend.choose import Option
+    from localchat.recommend.policy import Policy
 
 
-def _why_not(alt: Candidate, min_tps: float, budget: Budget) -> str | None:
+def _why_not(alt: Candidate, min_tps: float, budget: Budget, chosen_headroom: bool = False,
+             chosen_ctx: int = 0) -> str | None:
+    from localchat.recommend.policy import HEADROOM_RAM_SHARE, has_headroom
+
     if not alt.fits:
         over = max(0, -alt.free_after_bytes)
         if alt.n_gpu_layers > 0 and not alt.unified:
@@ -21,36 +25,67 @@ def _why_not(alt: Candidate, min_tps: float, budget: Budget) -> str | None:
         return (f"{alt.label} would need {fmt_bytes(alt.footprint.total_bytes)}, {fmt_bytes(over)} more "
                 f"than fits while leaving {fmt_bytes(budget.headroom_bytes)} of RAM free")
     if alt.est_tps < min_tps:
-        return f"{alt.label} would fit but run at only ~{alt.est_tps:.1f} tokens/s"
+        return (f"{alt.label} would fit but run at only ~{alt.est_tps:.1f} tokens/s, below the "
+                f"{min_tps:.0f} this preference asks for")
+    if chosen_headroom and not has_headroom(alt, budget):
+        return (f"{alt.label} would fit but leave less than {HEADROOM_RAM_SHARE:.0%} of RAM"
+                + (" or 0.5 GiB of GPU memory" if alt.n_gpu_layers and not alt.unified else "") + " free")
+    if alt.ctx < chosen_ctx:
+        return f"{alt.label} would fit only with a {ctx_words(alt.ctx)} context"
     if alt.fit == "partial":
         return f"{alt.label} would have to split between GPU and RAM ({alt.where()})"
     return None
 
 
-def explain(choice: Candidate, alternatives: list[Candidate], budget: Budget) -> str:
+def where_words(c: Candidate) -> str:
+    """Where it runs, in words that never call a split "entirely on the GPU": the token
+    embeddings (and llama.cpp's host buffers) stay in RAM even with every layer offloaded."""
+    in_ram = c.footprint.cpu.total_bytes
+    if c.fit == "gpu":
+        if c.unified:
+            return "Runs entirely on the GPU (unified memory)"
+        return (f"Runs all {c.n_layers} layers and the output on the GPU; "
+                f"{fmt_bytes(in_ram)} stays in RAM (the token embeddings and llama.cpp's buffers)")
+    if c.fit == "partial":
+        return (f"Runs {c.n_gpu_layers} of {c.n_layers + 1} layers on the GPU and the rest on the "
+                f"CPU ({fmt_bytes(in_ram)} in RAM)")
+    return "Runs on the CPU"
+
+
+def speed_words(c: Candidate, budget: Budget) -> str:
+    """The speed and where the figure comes from."""
+    from localchat.recommend.speed import tps_text
+
+    if c.tps_measured:
+        return f"at about {c.est_tps:.0f} tokens/s (as measured on this machine)"
+    if c.n_gpu_layers > 0 and budget.has_gpu:
+        source = f"{budget.gpu_bandwidth_gbps:.0f} GB/s GPU bandwidth, {budget.gpu_bandwidth_source}"
+    else:
+        source = f"{budget.ram_bandwidth_gbps:.0f} GB/s RAM bandwidth, {budget.ram_bandwidth_source}"
+    return f"at an estimated {tps_text(c.est_tps, False)} tokens/s (from {source})"
+
+
+def explain(choice: Candidate, alternatives: list[Candidate], budget: Budget, *,
+            policy: Policy | None = None, floor: float | None = None, headroom: bool = False) -> str:
     """The choice's memory arithmetic, where it runs and how fast, why not the next quant up or
     the next bigger model, and its quality cost in words."""
-    from localchat.recommend.choose import MIN_CHAT_TPS
+    from localchat.recommend.policy import MIN_CHAT_TPS
 
+    min_tps = MIN_CHAT_TPS if floor is None else floor
     lines = [choice.summary() + "."]
-    if choice.fit == "gpu":
-        where = "Runs entirely on the GPU"
-    elif choice.fit == "partial":
-        where = (f"Runs {choice.n_gpu_layers} of {choice.n_layers + 1} layers on the GPU and the "
-                 "rest on the CPU")
-    else:
-        where = "Runs on the CPU"
-    source = "as measured on this machine" if choice.tps_measured else "estimated from memory bandwidth"
-    lines.append(f"{where}, at about {choice.est_tps:.0f} tokens/s ({source}).")
+    lines.append(f"{where_words(choice)}, {speed_words(choice, budget)}.")
+    if policy is not None:
+        lines.append(f"Preference: {policy.name}, {policy.words}.")
     if choice.ctx < 8192:
-        lines.append(f"The context is {ctx_words(choice.ctx)} tokens so that the model stays whole on "
-                     "the GPU; a longer context would push layers into RAM.")
+        lines.append(f"The context is {ctx_words(choice.ctx)} tokens so that the model stays whole "
+                     f"{'on the GPU' if choice.n_gpu_layers else 'in RAM'} with room to spare; a "
+                     "longer context would need more memory.")
     if choice.kv_type != "f16":
         lines.append(f"The KV cache is stored as {choice.kv_type} (half the memory of f16, with "
                      "hardly any quality loss) to make room.")
     for alt in alternatives:
         if alt.note in ("higher quality", "bigger model"):
-            reason = _why_not(alt, MIN_CHAT_TPS, budget)
+            reason = _why_not(alt, min_tps, budget, headroom, choice.ctx)
             if reason:
                 lines.append(reason + ".")
     lines.append(f"Quality: {choice.quality.label} {choice.quality.words}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from localchat.hardware.gpu_bandwidth import assumed_card, card_bandwidth_gbps
 from localchat.hardware.gpus import metal_budget
 from localchat.hardware.profile import (
     CpuInfo,
@@ -31,6 +32,9 @@ HYPOTHETICAL_VRAM_FREE_SHARE = 0.95
 # Memory bandwidth when nothing better is known (GB/s): dual-channel DDR4-3200 is 51.2 GB/s
 # (JEDEC); an RTX 3060 has 360 GB/s (NVIDIA spec); Apple M1 68 GB/s, M2/M3 100 GB/s (Apple).
 DEFAULT_BANDWIDTH_GBPS = {"cpu": 50.0, "cuda": 360.0, "rocm": 360.0, "vulkan": 300.0, "metal": 100.0}
+DEFAULT_BANDWIDTH_WORDS = {"cpu": "dual-channel DDR4-3200", "cuda": "an RTX 3060-class card",
+                           "rocm": "an RX 6700-class card", "vulkan": "a mid-range card",
+                           "metal": "an Apple M2 or M3"}
 # Share of that bandwidth llama.cpp's decode achieves: ~0.7 in llama.cpp's Apple Silicon
 # benchmark thread (discussion #4167: M1 68 GB/s → 7B Q4_0 (3.56 GiB) at ~14 t/s ≈ 53 GB/s)
 DECODE_EFFICIENCY = 0.7
@@ -48,6 +52,10 @@ class Budget:
     ram_bandwidth_gbps: float = DEFAULT_BANDWIDTH_GBPS["cpu"]
     gpu_bandwidth_gbps: float = 0.0
     headroom_bytes: int = 0  # RAM kept free (already taken out of ram_bytes)
+    ram_total_bytes: int = 0  # the machine's RAM (the policy's headroom is a share of it)
+    # where the bandwidths come from, in words: "measured", "assumed: …", "RTX 4090 spec"
+    ram_bandwidth_source: str = "assumed"
+    gpu_bandwidth_source: str = ""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -92,18 +100,38 @@ def budget_for(profile: HardwareProfile) -> Budget:
             warnings.append(f"this llama.cpp build cannot use the {gpu.name} ({gpu.backend}), so the "
                             f"recommendation is for the CPU alone; rebuild llama-cpp-python for it{fix}")
     ram_bw = mem.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS["cpu"]
+    if mem.bandwidth_gbps:
+        ram_source = "given" if profile.hypothetical else "measured"
+    else:
+        ram_source = f"assumed: {DEFAULT_BANDWIDTH_WORDS['cpu']}"
     base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, headroom_bytes=headroom,
-                  warnings=tuple(warnings))
+                  ram_total_bytes=mem.total_bytes, ram_bandwidth_source=ram_source, warnings=tuple(warnings))
     if not usable:
         return base
     gpu = max(usable, key=lambda g: g.free_bytes)
     if len(usable) > 1:
         warnings.append(f"{len(usable)} GPUs found; localchat plans for the one with the most free "
                         f"memory ({gpu.name})")
-    gpu_bw = gpu.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS.get(gpu.backend, 300.0)
+    gpu_bw, gpu_source = gpu_bandwidth(gpu, profile.hypothetical)
     gpu_bytes = min(gpu.free_bytes, ram) if gpu.unified_memory else gpu.free_bytes
     return replace(base, gpu_bytes=gpu_bytes, gpu_backend=gpu.backend, gpu_name=gpu.name,
-                   unified=gpu.unified_memory, gpu_bandwidth_gbps=gpu_bw, warnings=tuple(warnings))
+                   unified=gpu.unified_memory, gpu_bandwidth_gbps=gpu_bw, gpu_bandwidth_source=gpu_source,
+                   warnings=tuple(warnings))
+
+
+def gpu_bandwidth(gpu: GpuDevice, hypothetical: bool) -> tuple[float, str]:
+    """(GB/s, where the figure comes from): given, the known card's spec, a typical card of a
+    hypothetical one's memory size, or the backend's default."""
+    if gpu.bandwidth_gbps:
+        return gpu.bandwidth_gbps, "given"
+    known = card_bandwidth_gbps(gpu.name)
+    if known:
+        return known, f"{gpu.name} spec"
+    if hypothetical and not gpu.unified_memory:
+        gbps, card = assumed_card(gpu.total_bytes)
+        return gbps, f"assumed: {card}"
+    words = DEFAULT_BANDWIDTH_WORDS.get(gpu.backend, "a mid-range card")
+    return DEFAULT_BANDWIDTH_GBPS.get(gpu.backend, 300.0), f"assumed: {words}"
 
 
 MAX_HYPOTHETICAL_GIB = 65536.0  # 64 TiB: larger is a typo, and float('inf') cannot be sized

@@ -180,3 +180,18 @@ def test_parse_gpu_layers_and_kv_type() -> None:
     assert parse_kv_type("Q8_0") == "q8_0"
     with pytest.raises(LocalChatError, match="use f16, q8_0 or q4_0"):
         parse_kv_type("q5_1")
+
+
+def test_the_menu_marks_what_each_preference_picks() -> None:
+    """★ in the menu follows the same policy as setup and `recommend --prefer`."""
+    from localchat.onboard.menu import preferred_row
+    from localchat.recommend import budget_for
+
+    profile = hypothetical_profile(16, ram_bandwidth_gbps=50)
+    rows = menu_rows(profile, load_catalog(), [], ctx=8192, calibration=Calibration())
+    budget = budget_for(profile)
+    picks = {p: preferred_row(rows, budget, p) for p in ("balanced", "faster", "quality")}
+    assert all(r is not None for r in picks.values())
+    assert picks["balanced"].candidate.est_tps >= 10 and picks["balanced"].candidate.quality.tier == 2
+    assert picks["faster"].candidate.est_tps >= 25 and picks["faster"].quant == "Q4_K_M"
+    assert picks["quality"].candidate.rank_params_b > picks["balanced"].candidate.rank_params_b

@@ -124,3 +124,24 @@ def test_a_failing_model_scan_is_a_warning_not_a_crash() -> None:
                       calibration=NO_CALIBRATION)
     assert plan.recommended is not None
     assert any("could not list the models on this machine" in w for w in plan.warnings)
+
+
+def test_rows_say_why_a_smaller_file_needs_more_memory_and_give_speed_as_a_range() -> None:
+    # 8 GB, CPU only: Qwen3-4B Q6_K fits with headroom only with a q8_0 KV cache; Q5_K_M (a
+    # smaller file) is listed at f16 and needs more memory than Q6_K: its row says why
+    catalog = Catalog((load_catalog().get("Qwen3-4B"),))
+    plan = plan_setup(hypothetical_profile(8), sources(catalog=lambda: catalog), calibration=NO_CALIBRATION)
+    cells = {r.candidate.quant: dict(zip(COLUMNS, r.cells(), strict=True)) for r in plan.rows}
+    assert cells["Q6_K"]["Context"] == "8k q8_0" and cells["Q6_K"]["Memory"] == "4.2 GiB"
+    assert cells["Q5_K_M"]["Memory"] == "4.4 GiB · KV f16"
+    assert cells["Q6_K"]["tok/s"] == "7.5–13"  # not run here: a range
+
+
+def test_the_first_run_prefers_a_small_download_and_lists_the_big_one() -> None:
+    plan = plan_setup(hypothetical_profile(64, ram_bandwidth_gbps=80), sources(catalog=load_catalog),
+                      calibration=NO_CALIBRATION)
+    first, bigger = plan.rows[:2]
+    assert first.why == "recommended" and first.candidate.file_bytes <= 5 * (1 << 30)
+    assert bigger.why == "bigger download" and bigger.candidate.file_bytes > 20 * (1 << 30)
+    assert "min at an assumed 100 Mbit/s" in bigger.details()
+    assert "would rank higher but is a " in plan.explanation

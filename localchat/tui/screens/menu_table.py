@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from localchat.recommend.profiles import Budget
 
 # (label, width): 98 columns with the cell padding and the scrollbar, for a 100-column terminal
-COLUMNS = (("Model", 21), ("Quant", 6), ("File", 9), ("Memory", 9), ("Runs on", 15), ("t/s", 5),
+COLUMNS = (("Model", 19), ("Quant", 6), ("File", 9), ("Memory", 9), ("Runs on", 15), ("t/s", 7),
            ("Same word", 9), ("Status", 8))
 FIT_STYLE = {"gpu": "green", "partial": "yellow", "cpu": "", "none": "red"}
 
@@ -44,15 +44,22 @@ def machine_line(budget: Budget) -> str:
     return f"{ram} · {budget.gpu_name}: {fmt_bytes(budget.gpu_bytes)} {kind}"
 
 
-def row_cells(row: MenuRow, first_of_model: bool, partial: PartialDownload | None = None) -> tuple[Any, ...]:
+def row_cells(row: MenuRow, first_of_model: bool, partial: PartialDownload | None = None, *,
+              star: bool = False, note: str = "") -> tuple[Any, ...]:
+    """The row's cells; ``star``: the preference's pick; ``note``: why it needs more memory than
+    a larger file of the same model (shown beside where it runs)."""
     status = ("● loaded" if row.loaded else "on disk" if row.downloaded
               else f"{partial.fraction:.0%} here" if partial else "download")
+    model = row.model if first_of_model else ""
+    if star:
+        model = f"★ {model}" if model else "★"
+    where = row.candidate.where_short() + (f" · {note}" if note else "")
     return (
-        Text(row.model if first_of_model else "", style="bold", overflow="ellipsis", no_wrap=True),
+        Text(model, style="bold", overflow="ellipsis", no_wrap=True),
         row.quant,
         Text(row.size_text, justify="right"),
         Text(row.memory_text, justify="right"),
-        Text(row.candidate.where_short(), style=FIT_STYLE.get(row.fit, "")),
+        Text(where, style=FIT_STYLE.get(row.fit, ""), overflow="ellipsis", no_wrap=True),
         Text(row.tps_text, justify="right"),
         Text(row.quality_short, justify="right", style="yellow" if row.candidate.quality.warning else ""),
         Text(status, style="bold" if row.loaded else "dim" if not row.downloaded else ""),

@@ -24,16 +24,19 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from localchat.errors import LocalChatError
-from localchat.onboard.choice import remember_choice, settings_for
+from localchat.onboard.choice import remember_choice, remember_preference, settings_for
 from localchat.onboard.menu import (
     KV_TYPES,
     MenuRow,
     MenuSettings,
     ModelInventory,
+    memory_notes,
     parse_ctx,
     parse_gpu_layers,
+    preferred_row,
 )
 from localchat.recommend.calibration import load_calibration
+from localchat.recommend.policy import next_preference
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.screens.menu_table import (
@@ -81,6 +84,7 @@ class ModelMenuScreen(Screen[None]):
         Binding("c", "compare", "Compare with loaded"),
         Binding("f", "toggle_fits", "Only what fits"),
         Binding("ctrl+e", "focus_settings", "Context/GPU/KV"),
+        Binding("p", "prefer", "Preference"),
     ]
 
     AUTO_FOCUS = "#menu-table"
@@ -199,9 +203,13 @@ class ModelMenuScreen(Screen[None]):
         table.loading = False
         table.clear()
         previous = None
+        pick = (preferred_row(self.rows, self.context.budget, self.app.config.recommend.prefer)
+                if self.context else None)
+        notes = memory_notes(self.rows)
         for row in self.visible_rows():
             partial = self.context.partial(row) if self.context else None
-            table.add_row(*row_cells(row, row.model != previous, partial), key=row.key)
+            table.add_row(*row_cells(row, row.model != previous, partial, star=row is pick,
+                                     note=notes.get(row.key, "")), key=row.key)
             previous = row.model
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
@@ -252,6 +260,16 @@ class ModelMenuScreen(Screen[None]):
 
     def action_focus_settings(self) -> None:
         self.query_one("#menu-ctx", Input).focus()
+
+    def action_prefer(self) -> None:
+        """The next preference (balanced → faster → quality): ★ moves to its pick; kept in the config."""
+        prefer = next_preference(self.app.config.recommend.prefer)
+        try:
+            self.app.config = remember_preference(self.app.config, prefer)
+        except (OSError, LocalChatError) as exc:
+            self.show_message(f"Could not save the preference: {exc}", error=True)
+        self.fill_table()
+        self.show_message(f"★ marks the pick for the preference: {prefer} (p changes it)")
 
     def action_toggle_fits(self) -> None:
         self.only_fits = not self.only_fits

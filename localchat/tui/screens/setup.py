@@ -10,6 +10,7 @@ chat replaces this screen.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,8 +23,9 @@ from textual.widgets import DataTable, Footer, Label, LoadingIndicator, Progress
 from textual.worker import Worker, WorkerState
 
 from localchat.errors import LocalChatError
-from localchat.onboard.choice import remember_choice, settings_for
+from localchat.onboard.choice import remember_choice, remember_preference, settings_for
 from localchat.onboard.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
+from localchat.recommend.policy import next_preference
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
@@ -56,6 +58,7 @@ class SetupScreen(Screen[None]):
     """
     HELP_NAME = "Setup"  # its keys' group in the help screen
     BINDINGS = [Binding("q", "app.quit", "Quit"),
+                Binding("p", "prefer", "Preference"),
                 Binding("r", "replan", "Look again", show=False)]
 
     app: LocalChatApp
@@ -98,7 +101,8 @@ class SetupScreen(Screen[None]):
     # ------------------------------------------------------------------ the plan
     @work(thread=True, exclusive=True, group="setup-plan", exit_on_error=False)
     def _plan(self) -> SetupPlan:
-        return plan_setup(self.app.hardware_profile(), self.app.sources, ctx=self.app.requested_ctx)
+        return plan_setup(self.app.hardware_profile(), self.app.sources, ctx=self.app.requested_ctx,
+                          prefer=self.app.config.recommend.prefer)
 
     @on(Worker.StateChanged)
     def _plan_done(self, event: Worker.StateChanged) -> None:
@@ -132,12 +136,27 @@ class SetupScreen(Screen[None]):
             table.move_cursor(row=0)
             table.focus()
             self._describe(plan.rows[0])
-            self.show_status("Enter: use the highlighted model · ↑↓: pick another · q: quit")
+            self.show_status("Enter: use the highlighted model · ↑↓: pick another · p: preference "
+                             f"({self.app.config.recommend.prefer}) · q: quit")
 
     def _show(self, selector: str, text: str) -> None:
         widget = self.query_one(selector, Static)
         widget.update(text)
         widget.set_class(not text, "hidden")
+
+    def action_prefer(self) -> None:
+        """The next preference (balanced → faster → quality), kept in the config, and a new plan."""
+        if self.busy:
+            return
+        prefer = next_preference(self.app.config.recommend.prefer)
+        try:
+            self.app.config = remember_preference(self.app.config, prefer)
+        except (OSError, LocalChatError) as exc:
+            self.app.config = dataclasses.replace(
+                self.app.config, recommend=dataclasses.replace(self.app.config.recommend, prefer=prefer))
+            self.app.notify(f"Could not save the preference: {exc}", severity="warning")
+        self.app.notify(f"Recommending for: {prefer}")
+        self.action_replan()
 
     def action_replan(self) -> None:
         if not self.busy:
