@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if stats is not None:  # the recommender and the model menu show measured speeds
         from localchat.recommend.calibration import record_reply_speed
 
-        record_reply_speed(engine.info, stats.gen_tps, stats.completion_tokens)
+        record_reply_speed(engine.info, stats)
         cut = CUT_OFF.get(stats.finish_reason)
         if cut:
             print(f"localchat: {cut.format(max_tokens=args.max_tokens, ctx=stats.n_ctx)}", file=sys.stderr)

@@ -7,9 +7,11 @@ settings and keeps the ratio per component (weights, KV cache, compute) in
 multiplies its prediction by the stored ratios: the model's own when it has been loaded before,
 else the median of its architecture's.
 
-After a reply, ``record_speed`` keeps the generation tokens/s measured for the model at its GPU
-layers (a running mean over the last few replies); ``evaluate`` then shows that figure instead of
-the bandwidth estimate for the same model and placement.
+After a reply, ``record_speed`` keeps the generation tokens/s the engine measured for the model at
+its GPU layers: only replies that ran their course (not stopped, not failed) with at least
+``SPEED_MIN_TOKENS`` generated tokens count, and the figure is the mean over the last
+``SPEED_WINDOW`` of them. ``evaluate`` then shows it instead of the bandwidth estimate for the
+same model and placement.
 """
 
 from __future__ import annotations
@@ -31,9 +33,14 @@ from localchat.recommend.footprint import Footprint
 # a ratio outside this range means a broken log or a different model, not a correction
 RATIO_RANGE = (0.5, 2.0)
 COMPONENTS = ("weights", "kv", "compute")
-# a reply shorter than this says more about the prompt than about generation speed
-SPEED_MIN_TOKENS = 8
-SPEED_WINDOW = 4  # the speed follows the last few replies (the machine's load changes)
+# A reply shorter than this says more about the first tokens (warm-up, the prompt's tail) than
+# about generation speed: SmolLM2 replies of 15 and 22 tokens differed by 11% from timing noise.
+SPEED_MIN_TOKENS = 64
+# the mean of the last this many replies: steady, yet it follows a change of machine load
+SPEED_WINDOW = 16
+# replies that ran their course; "cancelled" (Esc, Ctrl-C) stopped at a moment of the user's
+# choosing, and a failed reply has no stats at all
+SPEED_FINISHES = ("stop", "length", "context")
 
 
 @dataclass(frozen=True)
@@ -168,11 +175,17 @@ def _model_keys(info: Any) -> tuple[list[str], Any]:
     return keys, shape
 
 
-def record_speed(info: Any, gen_tps: float, completion_tokens: int, *,
+def speed_counts(completion_tokens: int, finish_reason: str) -> bool:
+    """Whether a reply's generation speed is a measurement worth keeping (or comparing)."""
+    return finish_reason in SPEED_FINISHES and completion_tokens >= SPEED_MIN_TOKENS
+
+
+def record_speed(info: Any, gen_tps: float, completion_tokens: int, *, finish_reason: str = "stop",
                  path: Path | None = None) -> float | None:
-    """Keep the generation speed of a reply from the model in ``info`` (ModelInfo); returns the
-    stored figure, or None when the reply was too short to say."""
-    if completion_tokens < SPEED_MIN_TOKENS or gen_tps <= 0:
+    """Keep the generation speed of a reply from the model in ``info`` (ModelInfo), as the
+    engine timed it; returns the stored mean, or None when the reply does not count (too short,
+    stopped, or no speed)."""
+    if not speed_counts(completion_tokens, finish_reason) or gen_tps <= 0:
         return None
     path = path or paths.calibration_file()
     keys, shape = _model_keys(info)
@@ -183,18 +196,21 @@ def record_speed(info: Any, gen_tps: float, completion_tokens: int, *,
     tps = gen_tps
     for key in keys:
         row = speeds.get(key) or {}
-        n = int(row.get("samples", 0)) if row.get("ngl") == ngl else 0
+        same = row.get("ngl") == ngl
+        n = int(row.get("samples", 0)) if same else 0
         tps = (float(row["tps"]) * n + gen_tps) / (n + 1) if n else gen_tps
         speeds[key] = {"tps": round(tps, 2), "ngl": ngl, "samples": min(n + 1, SPEED_WINDOW),
+                       "replies": int(row.get("replies", n)) + 1 if same else 1,
                        "threads": int(getattr(info, "n_threads", 0)), "updated": time.time()}
     _write(path, Calibration(stored.models, speeds))
     return tps
 
 
-def record_reply_speed(info: Any, gen_tps: float, completion_tokens: int) -> None:
-    """``record_speed`` for the chat and ``localchat ask``, best effort: a model file it cannot
-    read (a scripted test engine) or a read-only data folder only loses the figure."""
+def record_reply_speed(info: Any, stats: Any) -> None:
+    """``record_speed`` of a reply's ``ReplyStats`` for the chat and ``localchat ask``, best
+    effort: a model file it cannot read (a scripted test engine) or a read-only data folder only
+    loses the figure."""
     from localchat.errors import LocalChatError
 
     with contextlib.suppress(LocalChatError, OSError, ValueError):
-        record_speed(info, gen_tps, completion_tokens)
+        record_speed(info, stats.gen_tps, stats.completion_tokens, finish_reason=stats.finish_reason)

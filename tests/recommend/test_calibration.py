@@ -64,12 +64,12 @@ def test_a_measured_speed_replaces_the_estimate_for_that_model_and_placement(loa
     # a real reply's speed, measured by the engine on this machine
     engine = load_engine(str(smollm2_path), LoadSettings(n_ctx=2048))
     try:
-        events = list(engine.chat([Message("user", "Count from one to twenty in words.")],
-                                  Sampling(temperature=0.0, max_tokens=40, seed=1)))
+        events = list(engine.chat([Message("user", "Write a long story about a lighthouse.")],
+                                  Sampling(temperature=0.0, max_tokens=80, seed=1)))
     finally:
         engine.close()
     stats = next(e for e in events if isinstance(e, ReplyStats))
-    assert stats.completion_tokens >= 8
+    assert stats.completion_tokens == 80 and stats.finish_reason == "length"
     record_from_info(loaded_info)  # the memory calibration is kept beside it
     assert record_speed(loaded_info, stats.gen_tps, stats.completion_tokens) == pytest.approx(stats.gen_tps)
     measured = evaluate_file(PROFILE, smollm2_path, ctx=2048)
@@ -88,8 +88,48 @@ def test_a_measured_speed_replaces_the_estimate_for_that_model_and_placement(loa
     assert not evaluate_file(gpu, smollm2_path, ctx=2048).tps_measured
     stored = load_calibration()
     assert stored.models and stored.speeds  # neither record overwrote the other
-    # a running mean over the last few replies; a reply too short to say is ignored
-    again = record_speed(loaded_info, stats.gen_tps / 2, 40)
+    # the mean over replies; a reply too short to say is ignored
+    again = record_speed(loaded_info, stats.gen_tps / 2, 100)
     assert again == pytest.approx(stats.gen_tps * 0.75, rel=0.01)
     assert record_speed(loaded_info, 1.0, 3) is None
     assert evaluate_file(PROFILE, smollm2_path, ctx=2048).est_tps == pytest.approx(again, rel=0.01)
+
+
+def reply(gen_tps: float, completion_tokens: int, finish_reason: str = "stop"):
+    from localchat.engine import ReplyStats
+
+    return ReplyStats(prompt_tokens=20, prompt_eval_tokens=20, completion_tokens=completion_tokens,
+                      ttft_s=0.05, prompt_tps=900.0, gen_tps=gen_tps, total_s=1.0,
+                      finish_reason=finish_reason, ctx_used=20 + completion_tokens, n_ctx=2048)
+
+
+def measured(smollm2_path: Path) -> float | None:
+    result = evaluate_file(PROFILE, smollm2_path, ctx=2048)
+    return result.est_tps if result.tps_measured else None
+
+
+def test_a_stopped_short_reply_is_not_a_speed_and_a_64_token_one_is(loaded_info, smollm2_path):
+    from localchat.recommend.calibration import record_reply_speed
+
+    # Esc after 15 tokens: the first tokens' pace, cut at a moment of the user's choosing
+    record_reply_speed(loaded_info, reply(400.0, 15, "cancelled"))
+    record_reply_speed(loaded_info, reply(400.0, 15))  # short, even when finished
+    record_reply_speed(loaded_info, reply(400.0, 200, "cancelled"))  # long, but stopped
+    assert load_calibration().speeds == {} and measured(smollm2_path) is None
+    record_reply_speed(loaded_info, reply(120.0, 64, "length"))
+    assert measured(smollm2_path) == pytest.approx(120.0)
+
+
+def test_the_kept_speed_is_the_mean_over_replies(loaded_info, smollm2_path):
+    from localchat.recommend.calibration import SPEED_WINDOW, record_reply_speed
+
+    for tps in (100.0, 120.0, 140.0, 160.0, 180.0):
+        record_reply_speed(loaded_info, reply(tps, 128))
+    assert measured(smollm2_path) == pytest.approx(140.0)
+    [row, *_] = load_calibration().speeds.values()
+    assert row["replies"] == 5 and row["samples"] == 5
+    for _ in range(SPEED_WINDOW):  # a running mean: it follows a lasting change of pace
+        record_reply_speed(loaded_info, reply(60.0, 128))
+    assert 60.0 < measured(smollm2_path) < 80.0
+    [row, *_] = load_calibration().speeds.values()
+    assert row["replies"] == 5 + SPEED_WINDOW and row["samples"] == SPEED_WINDOW

@@ -40,6 +40,7 @@ class ScriptedEngine:
         finish: str = "stop",
         name: str = "Scripted-1B",
         quant: str = "Q4_K_M",
+        gen_tps: float = 42.5,
     ) -> None:
         self.replies = list(replies)
         self.n_ctx = n_ctx
@@ -50,6 +51,7 @@ class ScriptedEngine:
         self.finish = finish  # "cancelled" plays a reply stopped by the user, for snapshots
         self.name = name
         self.quant = quant
+        self.gen_tps = gen_tps
         self.calls: list[list[Message]] = []
         self.closed = False
         self.started = threading.Event()
@@ -98,7 +100,7 @@ class ScriptedEngine:
         prompt = self.count_tokens(messages)
         yield ReplyStats(
             prompt_tokens=prompt, prompt_eval_tokens=prompt, completion_tokens=len(parts),
-            ttft_s=0.05, prompt_tps=1200.0, gen_tps=42.5, total_s=1.0,
+            ttft_s=0.05, prompt_tps=1200.0, gen_tps=self.gen_tps, total_s=1.0,
             finish_reason=finish,  # type: ignore[arg-type]
             ctx_used=prompt + len(parts), n_ctx=self.n_ctx,
             dropped_messages=self.dropped_messages, text="".join(parts),

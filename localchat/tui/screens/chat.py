@@ -261,7 +261,7 @@ class ChatScreen(ReplyActions):
         if stats is not None:  # after done: a model switch waiting for this reply goes on meanwhile
             from localchat.recommend.calibration import record_reply_speed
 
-            record_reply_speed(info, stats.gen_tps, stats.completion_tokens)
+            record_reply_speed(info, stats)
 
     @on(ReplyProgress)
     async def _reply_progress(self, event: ReplyProgress) -> None:

@@ -27,6 +27,7 @@ from textual.widgets import Button, Footer, Label
 from textual.worker import Worker, WorkerState
 
 from localchat.onboard.menu import both_fit
+from localchat.recommend.calibration import SPEED_MIN_TOKENS, speed_counts
 from localchat.tui.convo import sampling_for
 from localchat.tui.generation import stream_reply
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ReplyFinished, ReplyProgress
@@ -38,13 +39,32 @@ from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
     from localchat.download.inuse import InUse
-    from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo, Sampling
+    from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo, ReplyStats, Sampling
     from localchat.engine.types import Message as ChatMessage
     from localchat.onboard.menu import MenuRow
     from localchat.tui.app import LocalChatApp
     from localchat.tui.screens.chat import ChatScreen
 
 CURRENT, OTHER = 1, 2
+# Tokens/s of one reply vary by several percent from run to run on the same machine and model
+# (`localchat ask` on SmolLM2 Q4_1: 135-139 tok/s; the TUI's replies 0.83-0.90 of the bare
+# engine): a smaller difference between two quants' single replies is not a finding.
+SPEED_NOISE = 0.10
+
+
+def speed_words(current: ReplyStats, other: ReplyStats, current_quant: str, other_quant: str) -> str:
+    """``Q8_0 generated at 0.62× the speed of Q4_1`` when both replies ran their course with
+    enough tokens to time and differ by more than the noise; else that the difference is within
+    noise, and why."""
+    timed = all(speed_counts(s.completion_tokens, s.finish_reason) for s in (current, other))
+    if not timed or current.gen_tps <= 0 or other.gen_tps <= 0:
+        return (f"Their speeds are within noise ({current.completion_tokens} and "
+                f"{other.completion_tokens} tokens; a speed needs {SPEED_MIN_TOKENS} on each side).")
+    ratio = other.gen_tps / current.gen_tps
+    if abs(ratio - 1) < SPEED_NOISE:
+        return (f"Their speeds are within noise ({current.gen_tps:.1f} and {other.gen_tps:.1f} t/s, "
+                f"{ratio:.2f}×).")
+    return f"{other_quant} generated at {ratio:.2f}× the speed of {current_quant}."
 
 
 class _NoStore:
@@ -295,19 +315,19 @@ class CompareScreen(Screen[None]):
         self.query_one("#switch", Button).display = switch
         self.query_one("#keep", Button).focus()
         a, b = self.stats.get(CURRENT), self.stats.get(OTHER)
-        if switch and a is not None and b is not None and a.gen_tps > 0:
-            self.note(f"{self.trade_off(a.gen_tps, b.gen_tps)} Switch to {self.other.quant}, "
+        if switch and a is not None and b is not None:
+            self.note(f"{self.trade_off(a, b)} Switch to {self.other.quant}, "
                       f"or keep {self.current.quant}?")
 
-    def trade_off(self, current_tps: float, other_tps: float) -> str:
-        """``Q8_0 generated at 1.50× the speed of Q4_1 and takes 44.3 MiB more memory.``"""
+    def trade_off(self, current: ReplyStats, other_stats: ReplyStats) -> str:
+        """``Q8_0 generated at 1.50× the speed of Q4_1. It takes 44.3 MiB more memory.``"""
         cur, other = self.current.quant, self.other.quant
         engine = self.app.engine
         mem_current = allocated_bytes(engine.info if engine is not None else None) or self.current.needs_bytes
         mem_other = allocated_bytes(self.other_info) or self.other.needs_bytes
         diff = mem_other - mem_current
         memory = f"{fmt_bytes(abs(diff))} {'more' if diff >= 0 else 'less'} memory"
-        return f"{other} generated at {other_tps / current_tps:.2f}× the speed of {cur} and takes {memory}."
+        return f"{speed_words(current, other_stats, cur, other)} {other} takes {memory}."
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

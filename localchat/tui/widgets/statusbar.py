@@ -7,12 +7,13 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Label, Sparkline
+from textual.widgets import Label
 
 from localchat.engine.types import ModelInfo, ReplyStats
 from localchat.tui.modelhost import model_name
 
 METER_CELLS = 12
+BARS = "▁▂▃▄▅▆▇█"
 
 
 def context_meter(used: int, size: int) -> str:
@@ -29,6 +30,27 @@ def reply_figures(stats: ReplyStats) -> str:
         f"TTFT {stats.ttft_s:.2f} s · prompt {stats.prompt_tps:.0f} t/s · "
         f"gen {stats.gen_tps:.1f} t/s"
     )
+
+
+def speed_bars(tps_per_reply: list[float], width: int) -> str:
+    """One bar per reply (the latest ``width``), on a scale from zero to the fastest: 115 and
+    127 tokens/s are bars of seven and eight eighths, not an empty and a full one (a sparkline
+    scaled from its minimum draws any dip as a collapse)."""
+    shown = [max(0.0, v) for v in tps_per_reply][-width:] if width > 0 else []
+    top = max(shown, default=0.0)
+    if top <= 0:
+        return ""
+    return "".join(BARS[max(0, min(len(BARS), round(v / top * len(BARS))) - 1)] for v in shown)
+
+
+class SpeedHistory(Widget):
+    """Tokens/s per reply as bars from zero (see ``speed_bars``)."""
+
+    DEFAULT_CSS = "SpeedHistory { height: 1; }"
+    data: reactive[list[float]] = reactive(list, layout=False)
+
+    def render(self) -> Content:
+        return Content(speed_bars(self.data, self.size.width))
 
 
 class LiveText(Widget):
@@ -53,7 +75,7 @@ class StatusBar(Vertical):
         with Horizontal(classes="status-row"):
             yield LiveText(id="status-speed")
             yield Label("t/s per reply", id="status-spark-label")
-            yield Sparkline([], id="status-spark")
+            yield SpeedHistory(id="status-spark")
 
     def show_loading(self, name: str) -> None:
         self.query_one("#status-model", Label).update(f"loading {name}…")
@@ -79,4 +101,4 @@ class StatusBar(Vertical):
         self.show_text(reply_figures(stats))
 
     def set_history(self, tps_per_reply: list[float]) -> None:
-        self.query_one(Sparkline).data = list(tps_per_reply)
+        self.query_one(SpeedHistory).data = list(tps_per_reply)
