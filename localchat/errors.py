@@ -53,3 +53,15 @@ class NotFoundError(LocalChatError):
 
 class StoreError(LocalChatError):
     """The conversation database cannot be opened or written."""
+
+
+class EngineCrashed(LocalChatError):
+    """The process running the model ended on its own (killed, aborted by llama.cpp, out of
+    memory). ``reason`` says how (``"killed by SIGKILL"``), ``last_log`` is the last line
+    llama.cpp (or the process) wrote before it ended, "" when there was none."""
+
+    def __init__(self, message: str, hint: str | None = None, *, reason: str = "",
+                 last_log: str = "") -> None:
+        super().__init__(message, hint)
+        self.reason = reason
+        self.last_log = last_log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from localchat.hardware.profile import LlamaBuildInfo
@@ -37,3 +38,13 @@ def llama_build_info() -> LlamaBuildInfo:
         system_info=text.strip(),
         backends=backends_from_system_info(text),
     )
+
+
+def llama_build_info_in_child() -> LlamaBuildInfo:
+    """``llama_build_info()`` asked of a short-lived engine process (about a second): for the
+    app, which never imports llama_cpp itself. OSError when it cannot say."""
+    from localchat.engine.spawn import build_info_json
+
+    data = json.loads(build_info_json())
+    data["backends"] = tuple(data.get("backends", ()))
+    return LlamaBuildInfo(**data)

@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _lines: collections.deque[str] = collections.deque(maxlen=2000)
@@ -27,6 +28,7 @@ _callback = None  # keep a reference: ctypes callbacks must outlive their regist
 _partial: list[str] = []
 _buffer_lines: list[str] = []  # "... buffer size = N MiB" lines since the last clear()
 _last_level = 2
+_listeners: list[Callable[[str], None]] = []  # called with each complete line (the engine host forwards them)
 
 _BUFFER_RE = re.compile(r"(\S+) (model|KV|compute|output) buffer size\s*=\s*([\d.]+) MiB")
 
@@ -48,6 +50,7 @@ def install() -> None:
             _last_level = level
         if _last_level == _DEBUG:  # graph dumps: thousands of lines per load
             return
+        line = None
         with _lock:
             _partial.append(message)
             if message.endswith("\n"):
@@ -56,10 +59,19 @@ def install() -> None:
                 _lines.append(line)
                 if "buffer size" in line:
                     _buffer_lines.append(line)
+        if line is not None:
+            for listener in _listeners:
+                listener(line)
 
     _callback = _log
     llama_cpp.llama_log_set(_log, ctypes.c_void_p(0))
     _installed = True
+
+
+def add_listener(listener: Callable[[str], None]) -> None:
+    """Call ``listener(line)`` with every complete llama.cpp log line from now on (from
+    whichever thread llama.cpp logs on; debug-level lines excepted)."""
+    _listeners.append(listener)
 
 
 def snapshot() -> list[str]:

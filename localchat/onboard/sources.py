@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 
 def _probe() -> HardwareProfile:
+    from localchat.engine.buildinfo import llama_build_info_in_child
     from localchat.hardware import probe
 
-    return probe()
+    # the app never imports llama_cpp: an engine process says what the build can do
+    return probe(build_info=llama_build_info_in_child)
 
 
 def _catalog() -> Catalog:

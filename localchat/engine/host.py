@@ -1,0 +1,145 @@
+"""The engine host: one model in a process of its own, ``python -m localchat.engine.host CMD EVT``.
+
+``process.EngineProcess`` starts it with two pipes (file descriptors CMD and EVT) and talks to it
+in ``wire``'s messages. The main thread loads the model and runs replies one at a time; a reader
+thread takes the app's commands as they come, so a cancel reaches the running reply at the next
+token (it sets the reply's cancel event), and token counts are answered while a reply streams.
+When the app goes away (its end of the pipe closes) the host stops the reply and exits.
+
+``python -m localchat.engine.host --build-info`` prints what this llama.cpp build can do as JSON
+(the app's hardware probe asks it here, so the app itself never imports llama_cpp).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from localchat.engine import wire
+from localchat.engine.types import ChatEngine, LoadSettings, Message, Sampling, TextChunk
+
+
+class Host:
+    def __init__(self, commands: Connection, events: Connection) -> None:
+        self._commands = commands
+        self._events = events
+        self._send_lock = threading.Lock()  # the main thread, the reader and llama.cpp's log
+        self._work: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._cancels: dict[int, threading.Event] = {}
+        self._engine: ChatEngine | None = None
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self._send_lock:
+            try:
+                self._events.send(message)
+            except OSError:  # the app has gone: the reader sees its pipe close and stops us
+                for cancel in list(self._cancels.values()):
+                    cancel.set()
+
+    def run(self) -> int:
+        threading.Thread(target=self._read, name="engine-commands", daemon=True).start()
+        from localchat.engine import logcapture
+        from localchat.engine.llama import LlamaEngine  # imports llama_cpp
+
+        logcapture.add_listener(lambda line: self.send((wire.LOG, line)))
+        while True:
+            message = self._work.get()
+            kind = message[0]
+            if kind == wire.CLOSE:
+                break
+            if kind == wire.LOAD and self._engine is None:
+                self._load(LlamaEngine, message[1], message[2])
+            elif kind == wire.CHAT:
+                self._chat(message[1], message[2], message[3])
+        if self._engine is not None:
+            self._engine.close()
+        return 0
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self._commands.recv()
+            except (EOFError, OSError):  # the app closed its end, or died: stop and exit
+                message = (wire.CLOSE,)
+            kind = message[0]
+            if kind == wire.CANCEL:
+                cancel = self._cancels.get(message[1])
+                if cancel is not None:
+                    cancel.set()
+            elif kind == wire.COUNT:
+                self._count(message[1], message[2])
+            elif kind == wire.CLOSE:
+                for cancel in list(self._cancels.values()):
+                    cancel.set()
+                self._work.put(message)
+                return
+            else:
+                if kind == wire.CHAT:  # registered before its CANCEL can arrive
+                    self._cancels[message[1]] = threading.Event()
+                self._work.put(message)
+
+    # The handlers below send any exception back to the app, where ``wire.rebuild_error``
+    # raises it again (a LocalChatError as itself): nothing is swallowed here.
+    def _load(self, engine_class: Any, path: str, settings: LoadSettings) -> None:
+        try:
+            self._engine = engine_class(path, settings)
+        except Exception as exc:
+            self.send((wire.ERROR, None, wire.error_record(exc)))
+            return
+        self.send((wire.LOADED, self._engine.info))
+
+    def _chat(self, request: int, messages: list[Message], sampling: Sampling) -> None:
+        cancel = self._cancels[request]
+        try:
+            if self._engine is None:
+                from localchat.errors import LocalChatError
+
+                raise LocalChatError("no model is loaded", "load a model first")
+            for event in self._engine.chat(messages, sampling, cancel):
+                if isinstance(event, TextChunk):
+                    self.send((wire.TEXT, request, event.text))
+                else:
+                    self.send((wire.STATS, request, event))
+        except Exception as exc:
+            self.send((wire.ERROR, request, wire.error_record(exc)))
+        finally:
+            self._cancels.pop(request, None)
+
+    def _count(self, request: int, messages: list[Message]) -> None:
+        try:
+            if self._engine is None:
+                from localchat.errors import LocalChatError
+
+                raise LocalChatError("no model is loaded", "load a model first")
+            self.send((wire.COUNT, request, self._engine.count_tokens(messages)))
+        except Exception as exc:
+            self.send((wire.ERROR, request, wire.error_record(exc)))
+
+
+def print_build_info() -> int:
+    from localchat.engine.buildinfo import llama_build_info
+
+    print(json.dumps(dataclasses.asdict(llama_build_info())))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--build-info"]:
+        return print_build_info()
+    # Ctrl-C belongs to the app (it stops a reply with a cancel); this process ends when the app
+    # closes the command pipe, so it never outlives it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    commands = Connection(int(args[0]), writable=False)
+    events = Connection(int(args[1]), readable=False)
+    return Host(commands, events).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
