@@ -70,6 +70,7 @@ class LocalChatApp(ModelHost):
             if notice:
                 self.notify(notice, severity="warning", timeout=30)
         if self.start_model:
+            self.prepare_load()  # the engine process starts while the first frame is drawn
             self.open_chat()
         else:
             self.push_screen(self.no_model_screen())
@@ -128,6 +129,7 @@ class LocalChatApp(ModelHost):
         from localchat.tui.screens.models import ModelMenuScreen
 
         if not isinstance(self.screen, ModelMenuScreen):
+            self.prepare_load()
             self.push_screen(ModelMenuScreen())
 
     def action_compare_quants(self) -> None:
@@ -135,6 +137,7 @@ class LocalChatApp(ModelHost):
         from localchat.tui.screens.models import ModelMenuScreen
 
         if not isinstance(self.screen, ModelMenuScreen):
+            self.prepare_load()
             self.push_screen(ModelMenuScreen(compare_only=True))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo
-from localchat.errors import LocalChatError
+from localchat.errors import EngineCrashed, LocalChatError
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
 
 if TYPE_CHECKING:
@@ -32,9 +32,23 @@ EngineLoader = Callable[[str, LoadSettings], ChatEngine]
 
 
 def real_engine_loader(path: str, settings: LoadSettings) -> ChatEngine:
-    from localchat.engine import load_engine  # llama_cpp is imported here, in the load worker
+    """The model in a process of its own (engine/process.py): a llama.cpp crash ends that
+    process, not the app, and unloading returns all its memory. The app never imports llama_cpp."""
+    from localchat.engine.process import EngineProcess
 
-    return load_engine(path, settings)
+    return EngineProcess(path, settings)
+
+
+def engine_crash(engine: ChatEngine | None) -> EngineCrashed | None:
+    """Why the engine's process ended on its own, if it has (an in-process engine never says)."""
+    crash = getattr(engine, "crashed", None)
+    return crash if isinstance(crash, EngineCrashed) else None
+
+
+def crash_words(crash: EngineCrashed) -> str:
+    """``The model process ended (killed by SIGKILL …; llama.cpp's last line: …).``"""
+    said = f"; llama.cpp's last line: {crash.last_log}" if crash.last_log else ""
+    return f"The model process ended ({crash.reason}{said})."
 
 
 def model_label(path: str) -> str:
@@ -87,6 +101,29 @@ class ModelHost(App[int]):
         self.model_path, self.load_settings, self.loading = path, settings, True
         self.broadcast(lambda: ModelLoading(path))
         return self._load_worker(path, settings, old, reply_done)
+
+    def prepare_load(self) -> None:
+        """A load is likely soon (the app opens on a model, the model menu opened): the real
+        engine starts its process now, so Python's start and llama_cpp's import are done by
+        then (``engine.process.prestart``)."""
+        if self.engine_loader is not real_engine_loader:
+            return
+
+        def start() -> None:
+            from localchat.engine.spawn import prestart
+
+            try:
+                prestart()
+            except OSError as exc:  # the load starts its own process instead
+                self.log.warning(f"engine process not started ahead: {exc}")
+
+        threading.Thread(target=start, name="engine-prestart", daemon=True).start()
+
+    def reload_model(self) -> Worker[None] | None:
+        """Load the current model again (after its process ended); None when there is none."""
+        if self.model_path is None:
+            return None
+        return self.switch_model(self.model_path, self.load_settings)
 
     def stop_replies(self) -> list[threading.Event]:
         """Ask every screen streaming a reply to stop; returns events set once each has."""
@@ -178,6 +215,10 @@ class ModelHost(App[int]):
 
     def on_unmount(self) -> None:
         self.unload_model()  # the screens have stopped their replies by now
+        if self.engine_loader is real_engine_loader:
+            from localchat.engine.spawn import discard_spare
+
+            discard_spare()
 
     def unload_model(self) -> None:
         """Close the engine (call with no reply streaming) and drop the in-use mark."""

@@ -324,8 +324,8 @@ def test_model_menu_snapshot(snap_compare, smollm2_path, smollm2_q8_path) -> Non
 
 
 # ---------------------------------------------------------------------------------- real model
-def real_menu_app(start: Path, paths: list[Path]) -> LocalChatApp:
-    config = Config(chat=ChatDefaults(temperature=0.0, max_tokens=16))
+def real_menu_app(start: Path, paths: list[Path], max_tokens: int = 16) -> LocalChatApp:
+    config = Config(chat=ChatDefaults(temperature=0.0, max_tokens=max_tokens))
     return LocalChatApp(str(start), config=config, store=open_store(),
                         load_settings=LoadSettings(n_ctx=1024), sources=fixed_sources(paths))
 
@@ -333,10 +333,11 @@ def real_menu_app(start: Path, paths: list[Path]) -> LocalChatApp:
 @pytest.mark.slow
 async def test_real_switch_to_q8_through_the_menu_keeps_the_conversation(smollm2_path,
                                                                          smollm2_q8_path) -> None:
-    app = real_menu_app(smollm2_path, [smollm2_path, smollm2_q8_path])
+    # 64 tokens: the shortest reply whose speed is kept
+    app = real_menu_app(smollm2_path, [smollm2_path, smollm2_q8_path], max_tokens=64)
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        first = (await ask(pilot, "Count from one to ten in words.")).content
+        first = (await ask(pilot, "Write a long story about the sea.")).content
         assert "Q4_1" in status_model(app)
         # the reply's speed is kept, and the menu shows it for Q4_1 instead of an estimate
         from localchat.recommend.calibration import load_calibration

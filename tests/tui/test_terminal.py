@@ -153,6 +153,45 @@ def test_sigkill_mid_reply_keeps_the_question_and_the_partial_reply(tmux: Tmux, 
     assert "[interrupted]" in screen
 
 
+def engine_process_pid(app_pid: int) -> int:
+    """The pid of the engine host the app started (its child running the model)."""
+    import psutil
+
+    for child in psutil.Process(app_pid).children(recursive=True):
+        if "localchat.engine.host" in " ".join(child.cmdline()):
+            return child.pid
+    raise AssertionError(f"no engine process under pid {app_pid}")
+
+
+def test_killing_the_engine_process_mid_reply_keeps_the_chat(tmux: Tmux, smollm2_path: Path):
+    from localchat.history import ConversationStore
+
+    tmux.height = 60
+    start_chat(tmux, smollm2_path, max_tokens=900)
+    first = engine_process_pid(tmux.pid())
+    tmux.keys("-l", "Write a very long story about a dragon and a knight.")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "generating" in s and len(_reply_words(s)) > 5,
+                  what="the reply to stream onto the screen", timeout_s=90)
+    os.kill(first, signal.SIGKILL)
+    screen = tmux.wait_for(lambda s: "model process ended" in s and "[stopped]" in s,
+                           what="the chat to say the model process ended", timeout_s=60)
+    assert "Ctrl+R" in screen and tmux.alive()
+    kept = _reply_words(screen)
+    assert len(kept) > 5  # the partial reply is still there
+    [summary] = ConversationStore().list()
+    user, reply = ConversationStore().get(summary.id).messages
+    assert reply.status == "stopped" and all(w in reply.content for w in kept)
+
+    tmux.keys("C-r")  # reload the model and regenerate
+    tmux.wait_for(lambda s: "generating" in s, what="the reloaded model to answer", timeout_s=90)
+    assert engine_process_pid(tmux.pid()) != first
+    tmux.keys("Escape")
+    tmux.wait_for(lambda s: "stopped ·" in s and "gen " in s, what="the new reply to stop", timeout_s=60)
+    user, reply = ConversationStore().get(summary.id).messages
+    assert reply.status == "stopped" and reply.stats and reply.stats["completion_tokens"] > 0
+
+
 def _reply_words(screen: str) -> list[str]:
     """The words of the last reply as the pane shows them (each message line starts with a
     bar); none before the reply appears."""

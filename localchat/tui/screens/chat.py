@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from localchat.engine.fit import tokens_in_context
 from localchat.engine.types import Message, Sampling
-from localchat.errors import LocalChatError
+from localchat.errors import EngineCrashed, LocalChatError
 from localchat.history import ConversationSettings, StoredMessage
 from localchat.tui.convo import engine_messages, sampling_for
 from localchat.tui.generation import stream_reply
@@ -31,7 +31,7 @@ from localchat.tui.messages import (
     ReplyFinished,
     ReplyProgress,
 )
-from localchat.tui.modelhost import error_text, model_label, model_name
+from localchat.tui.modelhost import crash_words, engine_crash, error_text, model_label, model_name
 from localchat.tui.screens.replies import ReplyActions
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.prompt import PromptInput
@@ -223,6 +223,9 @@ class ChatScreen(ReplyActions):
         engine, conversation_id = self.engine, self.conversation_id
         if conversation_id is None:  # nothing said yet
             return
+        if engine_crash(engine) is not None and not self.app.loading:
+            self.app.reload_model()  # its process ended: load it again, then answer
+            engine = None
         if engine is None:
             if self.app.loading:
                 self._waiting_for_model = True
@@ -298,6 +301,12 @@ class ChatScreen(ReplyActions):
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         """A failed reply becomes a message (its partial text is already stored as stopped)."""
-        if event.state == WorkerState.ERROR:
-            self.notify(f"The reply failed: {error_text(event.worker.error)}", severity="error",
-                        timeout=20)
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, EngineCrashed):  # the app and the chat go on; the model reloads
+            self.status.show_text("the model process ended · Ctrl+R reloads it and regenerates")
+            self.notify(f"{crash_words(error)} Press Ctrl+R to reload the model and regenerate.",
+                        severity="error", timeout=60)
+        else:
+            self.notify(f"The reply failed: {error_text(error)}", severity="error", timeout=20)
