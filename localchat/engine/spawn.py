@@ -24,12 +24,15 @@ def host_command() -> list[str]:
 
 
 def host_env() -> dict[str, str]:
-    """The app's environment, with this copy of localchat first on the child's import path (so
-    a source checkout runs its own host) and llama.cpp's backtrace-by-debugger turned off (an
-    abort would otherwise attach gdb, where installed, for seconds)."""
+    """The app's environment, with this copy of localchat first on the child's import path when
+    it runs from a source folder (so a checkout runs its own host; an installed copy is found by
+    the same Python anyway, and site-packages must not go before the standard library), and
+    llama.cpp's backtrace-by-debugger turned off (an abort would otherwise attach gdb, where
+    installed, for seconds)."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    root = Path(__file__).resolve().parents[2]
+    if root.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env.setdefault("GGML_NO_BACKTRACE", "1")
     return env
 
