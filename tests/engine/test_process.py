@@ -118,13 +118,13 @@ def test_errors_come_back_as_the_same_type_and_message(tmp_path, smollm2_path):
     assert hosted_error.value.hint == in_process.value.hint
 
     huge = [SYSTEM, Message("user", "word " * 400)]
-    local = load_engine(str(smollm2_path), LoadSettings(n_ctx=128))
+    local = load_engine(str(smollm2_path), LoadSettings(n_ctx=256))
     try:
         with pytest.raises(ContextOverflowError) as in_process:
             list(local.chat(huge))
     finally:
         local.close()
-    engine = EngineProcess(smollm2_path, LoadSettings(n_ctx=128))
+    engine = EngineProcess(smollm2_path, LoadSettings(n_ctx=256))
     try:
         with pytest.raises(ContextOverflowError) as hosted_error:
             list(engine.chat(huge))

@@ -53,8 +53,10 @@ def real_app(model_path: str, *, max_tokens: int = 24, store: Any = None) -> Loc
 
 async def ready(pilot: Pilot) -> Any:
     """Wait until the chat screen has its model; returns the screen."""
+    # mounted too: a model that loads quickly can be there before the chat screen is composed
     screen = await wait_until(pilot, lambda: getattr(pilot.app.screen, "engine", None)
-                              and pilot.app.screen, what="the model to load")
+                              and pilot.app.screen.is_mounted and pilot.app.screen,
+                              what="the model to load")
     return screen
 
 
