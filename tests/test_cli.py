@@ -60,8 +60,9 @@ def test_version():
 
 
 def test_ask_streams_reply_and_prints_json_stats(smollm2_path):
-    result = localchat("ask", "--model", str(smollm2_path), "--max-tokens", "48", "--json",
-                       "--seed", "1", "Name three colors.")
+    # 72 tokens: a reply long enough for its speed to be kept (64 at least)
+    result = localchat("ask", "--model", str(smollm2_path), "--max-tokens", "72", "--json",
+                       "--seed", "1", "Write a long story about the sea.")
     assert result.returncode == 0, result.stderr
     *reply_lines, json_line = result.stdout.rstrip("\n").splitlines()
     record = json.loads(json_line)
@@ -75,7 +76,7 @@ def test_ask_streams_reply_and_prints_json_stats(smollm2_path):
     # the measured speed is kept for the recommender and the model menu
     from localchat.recommend.calibration import load_calibration
 
-    assert record["completion_tokens"] >= 8
+    assert record["completion_tokens"] == 72 and record["finish_reason"] == "length"
     speeds = {k: v["tps"] for k, v in load_calibration().speeds.items()}
     assert speeds and all(abs(v - record["gen_tps"]) < 0.05 for v in speeds.values()), speeds
 
