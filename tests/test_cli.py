@@ -71,7 +71,6 @@ def test_ask_streams_reply_and_prints_json_stats(smollm2_path):
         assert key in record
     assert record["completion_tokens"] > 0 and record["gen_tps"] > 0
     assert record["model"] == "SmolLM2-135M-Instruct"  # as the chat names it, not the GGUF header
-    assert record["noisy"] in (True, False)  # runs that varied by >10% after the warm-up say so
     assert "\n".join(reply_lines).strip() == record["text"].strip()
     # the measured speed is kept for the recommender and the model menu
     from localchat.recommend.calibration import load_calibration
