@@ -13,6 +13,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from localchat import __version__
 from localchat.errors import LocalChatError
@@ -35,8 +36,18 @@ def _command_modules() -> list:
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (and the offending text made inert): subcommands' parsers
+    are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        from localchat.safetext import one_line
+
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="localchat", description=DESCRIPTION)
+    parser = Parser(prog="localchat", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"localchat {__version__}")
     parser.add_argument("--model", metavar="PATH", help="open the chat on this GGUF file")
     from localchat.commands._common import context_length
@@ -76,9 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalChatError as exc:
         if debug_enabled():
             raise
-        # one line, always ending in a newline: the shell prompt (or the next error) starts clean
+        from localchat.safetext import one_line
+
+        # one line, always ending in a newline: the shell prompt (or the next error) starts clean;
+        # control characters in it (a path, a model name) are shown, not obeyed
         message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        print(f"localchat: error: {message}", file=sys.stderr, flush=True)
+        print(f"localchat: error: {one_line(message)}", file=sys.stderr, flush=True)
         return exc.exit_code
     except KeyboardInterrupt:
         if debug_enabled():
