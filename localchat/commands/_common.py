@@ -56,7 +56,6 @@ def number(minimum: float, maximum: float, *, above_minimum: bool = False) -> Ca
 
 _NO_MAX = 1 << 62
 positive_int = whole_number(1, _NO_MAX)
-context_length = whole_number(1, MAX_CTX)
 thread_count = whole_number(1, MAX_THREADS)
 gpu_layers = whole_number(-1, MAX_GPU_LAYERS, "-1 means all layers")
 # llama.cpp's seed is a uint32 (0xFFFFFFFF: a random seed each time)
@@ -73,6 +72,8 @@ def context_length(text: str) -> int:
     value = positive_int(text)
     if value < MIN_CTX:
         raise argparse.ArgumentTypeError(f"{text!r} is too small: a context holds {MIN_CTX} tokens or more")
+    if value > MAX_CTX:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large: at most {MAX_CTX} tokens")
     return value
 
 

@@ -7,7 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from localchat.commands._common import context_length
+from localchat.commands._common import context_length, gpu_layers, gpu_memory_gib, memory_gib
 
 ORDER = 35
 GPU_CHOICES = ("none", "cuda", "metal", "rocm", "vulkan")
@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Recommend the best model for this machine, or for a hypothetical one "
                     "(--ram/--vram/--gpu), or size one model file or Hub repository (--model).")
     p.add_argument("--json", action="store_true", help="print the recommendation as JSON")
-    p.add_argument("--ram", type=float, metavar="GiB", help="plan for a machine with this much RAM")
-    p.add_argument("--vram", type=float, metavar="GiB", help="…and a GPU with this much memory")
+    p.add_argument("--ram", type=memory_gib, metavar="GiB", help="plan for a machine with this much RAM")
+    p.add_argument("--vram", type=gpu_memory_gib, metavar="GiB", help="…and a GPU with this much memory")
     p.add_argument("--gpu", choices=GPU_CHOICES, help="…of this kind (default with --vram: cuda)")
     p.add_argument("--ctx", type=context_length, metavar="N",
                    help="context length to plan for (default: 8192, shrunk if needed)")
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="size this GGUF file, or ORG/NAME[:QUANT] on the Hub (reads only its header)")
     p.add_argument("--kv-type", choices=("f16", "q8_0", "q4_0"), default="f16",
                    help="KV cache type for --model (default f16)")
-    p.add_argument("--gpu-layers", type=int, metavar="N",
+    p.add_argument("--gpu-layers", type=gpu_layers, metavar="N",
                    help="GPU layers for --model (default: the most that fit)")
     p.set_defaults(func=run)
 
@@ -127,12 +127,13 @@ def run(args: argparse.Namespace) -> int:
         c = _model_candidate(args, profile)
         if args.json:
             print(json.dumps({"choice": c.to_dict(), "alternatives": [], "explanation": c.summary(),
-                              "warnings": list(budget.warnings)}, indent=2))
+                              "warnings": [w for w in (c.context_warning(),) if w] + list(budget.warnings)},
+                             indent=2))
             return 0
         print(table([c], [""]))
         print()
         print(_wrap(c.summary() + "."))
-        for line in [c.quality.warning, *budget.warnings]:
+        for line in [c.quality.warning, c.context_warning(), *budget.warnings]:
             if line:
                 print(_wrap(f"warning: {line}"))
         return 0

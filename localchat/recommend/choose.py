@@ -47,7 +47,10 @@ class Option:
     headroom: bool = False  # fits and leaves policy.py's headroom free
 
     def key(self, policy: Policy | None = None, floor: float = MIN_CHAT_TPS) -> tuple:
-        return (policy or policy_for(None)).key(self.candidate, self.fit_class, floor, self.headroom)
+        # whatever the preference, a model that cannot use the context asked for (past its
+        # trained length its answers fall apart) ranks below every one that can
+        ranked = (policy or policy_for(None)).key(self.candidate, self.fit_class, floor, self.headroom)
+        return (not self.candidate.beyond_trained_ctx, *ranked)
 
 
 def _ladder(target: int, fixed: bool) -> list[int]:
@@ -202,6 +205,8 @@ def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
     choice = best.candidate
     if choice.quality.warning:
         warnings.append(choice.quality.warning)
+    if choice.context_warning():
+        warnings.append(choice.context_warning())
     if choice.est_tps < MIN_CHAT_TPS:
         warnings.append(f"nothing in the catalog reaches {MIN_CHAT_TPS:.0f} tokens/s here; "
                         f"{choice.label} is estimated at {choice.est_tps:.1f}")
