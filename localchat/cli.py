@@ -60,6 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    """Run a subcommand with its stdout made inert (``ask --raw`` asks for the bytes as written);
+    the TUI draws on the terminal itself and is not run through here."""
+    from localchat.safetext import InertWriter
+
+    if getattr(args, "raw", False):
+        return int(args.func(args) or 0)
+    stdout = sys.stdout
+    sys.stdout = InertWriter(stdout)  # type: ignore[assignment]
+    try:
+        return int(args.func(args) or 0)
+    finally:
+        sys.stdout = stdout
+
+
 def debug_enabled() -> bool:
     return os.environ.get("LOCALCHAT_DEBUG", "") not in ("", "0")
 
@@ -68,10 +83,11 @@ def _warn_about_config() -> None:
     """What is wrong in the config file, one line on stderr; the command goes on with the
     defaults for it (as the TUI does, which shows the same line as a notification)."""
     from localchat.config import load_config
+    from localchat.safetext import one_line
 
     notice = load_config().notice
-    if notice:
-        print(f"localchat: warning: {notice}", file=sys.stderr)
+    if notice:  # it quotes the file's values: shown, not obeyed
+        print(f"localchat: warning: {one_line(notice)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_tui(model=args.model, ctx=args.ctx)  # the TUI shows the config's notice
         _warn_about_config()
-        return int(args.func(args) or 0)
+        return _run_command(args)
     except LocalChatError as exc:
         if debug_enabled():
             raise

@@ -238,9 +238,55 @@ def parse_header(data: bytes | memoryview, source: str = "GGUF data") -> GGUFHea
         ggml_type = cur.unpack("<I")
         offset = cur.unpack("<Q")
         tensors.append(TensorInfo(name, shape, ggml_type, offset))
+    check_numbers(metadata, source)
     alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT) or DEFAULT_ALIGNMENT)
     header_bytes = (cur.pos + alignment - 1) // alignment * alignment
     return GGUFHeader(version, metadata, tuple(tensors), header_bytes, alignment)
+
+
+# Metadata localchat reads as whole numbers (``<arch>.`` keys; the per-layer ones may be arrays).
+# A value of another type, or an impossible one, is a damaged header: said so here, in one place,
+# rather than as a ValueError or MemoryError deep in the sizing.
+_WHOLE_NUMBER_KEYS = (
+    "context_length", "embedding_length", "feed_forward_length", "attention.head_count",
+    "attention.head_count_kv", "attention.key_length", "attention.value_length", "expert_count",
+    "expert_used_count", "expert_feed_forward_length", "attention.sliding_window", "vocab_size",
+)
+MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS (src/llama-hparams.h)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_numbers(metadata: dict[str, Any], source: str) -> None:
+    """Refuse a header whose numbers localchat relies on are not whole numbers (ModelFileError)."""
+    def bad(key: str, why: str) -> ModelFileError:
+        return ModelFileError(f"{source} has a damaged GGUF header: {key} {why}",
+                              "download the model again")
+
+    arch = metadata.get("general.architecture", "unknown")
+    for key in ("general.alignment", "general.file_type", f"{arch}.block_count"):
+        if key in metadata and not _whole(metadata[key]):
+            raise bad(key, f"is {_shown(metadata[key])}, not a whole number")
+    alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    if alignment & (alignment - 1):  # as llama.cpp's gguf_init_from_file checks it (0 means default)
+        raise bad("general.alignment", f"is {alignment}, not a power of 2")
+    if metadata.get(f"{arch}.block_count", 0) > MAX_LAYERS:
+        raise bad(f"{arch}.block_count", f"is {metadata[f'{arch}.block_count']}, more than the "
+                                         f"{MAX_LAYERS} layers llama.cpp loads")
+    for name in _WHOLE_NUMBER_KEYS:
+        key = f"{arch}.{name}"
+        value = metadata.get(key)
+        if value is None or _whole(value):
+            continue
+        if not (isinstance(value, list) and all(_whole(v) for v in value)):
+            raise bad(key, f"is {_shown(value)}, not a whole number")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def read_header_with(read_prefix: Callable[[int], bytes], source: str,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 REPLACEMENT = "\ufffd"
 # C0 controls but newline and tab, DEL, C1 controls, and lone surrogates (which cannot be encoded)
@@ -81,6 +82,20 @@ def json_line(value: object) -> str:
     but DEL, the C1 controls and lone surrogates escaped too (JSON escapes only C0 itself)."""
     text = json.dumps(value, ensure_ascii=False)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class InertWriter:
+    """A text stream that passes everything written through ``for_terminal``: what a command
+    prints (model names from GGUF headers, file paths, GPU names) cannot drive the terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(for_terminal(text))
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, buffer…
+        return getattr(self._stream, name)
 
 
 def decode_bytes(data: bytes) -> str:

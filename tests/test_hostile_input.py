@@ -180,6 +180,58 @@ def test_a_model_path_that_is_not_a_regular_file_is_refused_at_once(kind, comman
     assert len(err.strip().splitlines()) == 1 and "not a GGUF model file" in err, err
 
 
+# ---------------------------------------------------------------- header values the sizing relies on
+def write_gguf(path: Path, **values) -> Path:
+    """A small llama GGUF with ``values`` (key → (value, GGUFValueType or None for an array))."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_name("tiny")
+    writer.add_block_count(1)
+    writer.add_context_length(128)
+    writer.add_embedding_length(8)
+    writer.add_head_count(2)
+    for key, (value, vtype) in values.items():
+        key = key.replace("__", ".")
+        writer.kv_data[0].pop(key, None)
+        if vtype is None:
+            writer.add_array(key, value)
+        else:
+            writer.add_key_value(key, value, vtype)
+    writer.add_tensor("token_embd.weight", np.zeros((16, 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize("key, value, vtype_name, needle", [
+    ("general.alignment", "abc", "STRING", "not a whole number"),
+    ("general.alignment", 3, "UINT32", "not a power of 2"),
+    ("general.file_type", "q4", "STRING", "not a whole number"),
+    ("llama.context_length", "x", "STRING", "not a whole number"),
+    ("llama.block_count", 1 << 40, "UINT64", "more than the 512 layers"),
+])
+def test_header_numbers_of_the_wrong_kind_are_a_damaged_header(key, value, vtype_name, needle, tmp_path):
+    import gguf
+
+    path = write_gguf(tmp_path / "odd.gguf", **{key.replace(".", "__"): (value, getattr(gguf.GGUFValueType,
+                                                                                       vtype_name))})
+    assert_refused(["recommend", "--ram", "16", "--model", str(path)], "damaged GGUF header", key, needle)
+
+
+def test_a_model_name_with_escape_sequences_is_printed_inertly(tmp_path: Path):
+    import gguf
+
+    path = write_gguf(tmp_path / "named.gguf",
+                      general__name=("evil\x1b]2;PWNED\x07\x1b[2J", gguf.GGUFValueType.STRING))
+    code, out, err = run_main(["recommend", "--ram", "16", "--model", str(path)])
+    assert code == 0, err
+    assert "evil␛]2;PWNED␇␛[2J" in out and "\x1b" not in out
+
+
 # ---------------------------------------------------------------- 12: messages that point the right way
 def test_a_header_without_tensors_is_not_called_truncated(tmp_path: Path):
     path = tmp_path / "tiny.gguf"
