@@ -248,10 +248,11 @@ def parse_header(data: bytes | memoryview, source: str = "GGUF data") -> GGUFHea
 # A value of another type, or an impossible one, is a damaged header: said so here, in one place,
 # rather than as a ValueError or MemoryError deep in the sizing.
 _WHOLE_NUMBER_KEYS = (
-    "context_length", "embedding_length", "feed_forward_length", "attention.head_count",
-    "attention.head_count_kv", "attention.key_length", "attention.value_length", "expert_count",
-    "expert_used_count", "expert_feed_forward_length", "attention.sliding_window", "vocab_size",
+    "context_length", "embedding_length", "attention.key_length", "attention.value_length",
+    "expert_count", "expert_used_count", "expert_feed_forward_length", "attention.sliding_window",
+    "vocab_size",
 )
+_PER_LAYER_KEYS = ("feed_forward_length", "attention.head_count", "attention.head_count_kv")
 MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS (src/llama-hparams.h)
 
 
@@ -275,12 +276,13 @@ def check_numbers(metadata: dict[str, Any], source: str) -> None:
     if metadata.get(f"{arch}.block_count", 0) > MAX_LAYERS:
         raise bad(f"{arch}.block_count", f"is {metadata[f'{arch}.block_count']}, more than the "
                                          f"{MAX_LAYERS} layers llama.cpp loads")
-    for name in _WHOLE_NUMBER_KEYS:
+    for name in _WHOLE_NUMBER_KEYS + _PER_LAYER_KEYS:
         key = f"{arch}.{name}"
         value = metadata.get(key)
         if value is None or _whole(value):
             continue
-        if not (isinstance(value, list) and all(_whole(v) for v in value)):
+        per_layer = name in _PER_LAYER_KEYS and isinstance(value, list)
+        if not (per_layer and all(_whole(v) for v in value)):
             raise bad(key, f"is {_shown(value)}, not a whole number")
 
 
