@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable
 
-from localchat.tui.widgets.plain import PlainLabel, plain
+from localchat.tui.widgets.plain import PlainLabel
 
 
 def key_rows(app: App, groups: Iterable[tuple[str, list[BindingType]]]) -> list[tuple[str, str, str]]:
@@ -45,5 +45,5 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Where", "Key", "Action")
         for row in self.rows:
-            table.add_row(*(plain(cell, line=True) for cell in row))
+            table.add_row(*row)  # localchat's own bindings: no user text
         table.focus()
