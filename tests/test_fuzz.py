@@ -63,9 +63,8 @@ def watchdog(seconds: float = WATCHDOG_S) -> Iterator[None]:
 def run_cli(argv: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
     """``localchat ARGV`` in this process, held to the rule; returns (status, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
-    saved_stdin = sys.stdin
-    if stdin is not None:
-        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), errors="surrogateescape")
+    saved_stdin = sys.stdin  # pytest's refuses reads: piped text, or nothing piped
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""), errors="surrogateescape")
     try:
         with watchdog(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:

@@ -25,6 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "\x1b]2;PWNED\x07\x1b]52;c;aGFja2Vk\x07" * 15
 
 
+@pytest.fixture(autouse=True)
+def empty_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process runs read stdin as piped and empty (pytest's own stdin refuses reads)."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+
+
 def run_main(argv: list[str]) -> tuple[int, str, str]:
     """``localchat ARGV`` in this process: (exit status, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()

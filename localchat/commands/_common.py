@@ -13,7 +13,7 @@ from pathlib import Path
 MAX_CTX = 1 << 24
 MAX_THREADS = 1024
 MAX_GPU_LAYERS = 9999  # "all" is -1; no model has anywhere near this many layers
-MAX_MEMORY_GIB = float(1 << 20)  # 1 PiB: beyond any machine, and far from float overflow
+MAX_MEMORY_GIB = 65536.0  # recommend.profiles.MAX_HYPOTHETICAL_GIB (not imported: --help stays light)
 
 
 def whole_number(minimum: int, maximum: int, meaning: str = "") -> Callable[[str], int]:
