@@ -4,7 +4,8 @@ What "best" means is a preference (policy.py: balanced, faster, quality). Every 
 placed first (``best_option``): whole on the GPU (CPU-only machines: in RAM) at the target context
 (8k) with headroom to spare; else the context shrinks (halving, down to 2k, an f16 KV cache before
 q8_0) before layers leave the GPU; then a GPU/CPU split. The preference then ranks the placed
-options; the first run also weighs the download (``download_budget_bytes``).
+options; the first run also weighs the download (``download_budget_bytes``). Whatever the
+preference, with ``--ctx`` a model trained for that context ranks above one that is not.
 """
 
 from __future__ import annotations
