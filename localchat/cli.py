@@ -92,7 +92,10 @@ def _warn_about_config() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument (its one line is printed)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         if args.command is None:
             from localchat.tui import run_tui

@@ -35,7 +35,8 @@ def whole_number(minimum: int, maximum: int, meaning: str = "") -> Callable[[str
     return parse
 
 
-def number(minimum: float, maximum: float, *, above_minimum: bool = False) -> Callable[[str], float]:
+def number(minimum: float, maximum: float, *, above_minimum: bool = False,
+           unit: str = "") -> Callable[[str], float]:
     """An argparse type: a finite number in ``minimum..maximum`` (excluding ``minimum`` when
     ``above_minimum``); ``nan`` and ``inf`` are refused."""
     def parse(text: str) -> float:
@@ -46,7 +47,7 @@ def number(minimum: float, maximum: float, *, above_minimum: bool = False) -> Ca
         low_ok = value > minimum if above_minimum else value >= minimum
         if not (math.isfinite(value) and low_ok and value <= maximum):
             span = (f"above {minimum:.15g} and at most {maximum:.15g}" if above_minimum
-                    else f"from {minimum:.15g} to {maximum:.15g}")
+                    else f"from {minimum:.15g} to {maximum:.15g}") + (f" {unit}" if unit else "")
             raise argparse.ArgumentTypeError(f"{text!r} must be a number {span}")
         return value
 
@@ -61,8 +62,8 @@ gpu_layers = whole_number(-1, MAX_GPU_LAYERS, "-1 means all layers")
 # llama.cpp's seed is a uint32 (0xFFFFFFFF: a random seed each time)
 seed_number = whole_number(0, (1 << 32) - 1)
 temperature = number(0.0, 2.0)  # the chat settings' range
-memory_gib = number(0.0, MAX_MEMORY_GIB, above_minimum=True)
-gpu_memory_gib = number(0.0, MAX_MEMORY_GIB)
+memory_gib = number(0.0, MAX_MEMORY_GIB, above_minimum=True, unit="GiB")
+gpu_memory_gib = number(0.0, MAX_MEMORY_GIB, unit="GiB")
 
 
 def context_length(text: str) -> int:

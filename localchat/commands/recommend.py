@@ -40,7 +40,8 @@ def _profile(args: argparse.Namespace):  # -> HardwareProfile
     from localchat.errors import LocalChatError
 
     if args.ram is None and args.vram is None and args.gpu is None:
-        from localchat.hardware import probe
+        # the submodule's function: once the submodule is imported, the package's name is it
+        from localchat.hardware.probe import probe
 
         return probe()
     if args.ram is None:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def _probe() -> HardwareProfile:
-    from localchat.hardware import probe
+    # the submodule's function: once the submodule is imported, the package's name is it
+    from localchat.hardware.probe import probe
 
     return probe()
 
