@@ -92,10 +92,7 @@ def _warn_about_config() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a bad argument (its one line is printed)
-        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    args = parser.parse_args(argv)
     try:
         if args.command is None:
             from localchat.tui import run_tui

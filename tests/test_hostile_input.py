@@ -123,12 +123,12 @@ def test_repository_names_are_checked_before_any_request(argv, needle, monkeypat
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["recommend", "--ram", "inf"], "--ram"),
-    (["recommend", "--ram", "1e300"], "--ram"),
-    (["recommend", "--ram", "nan"], "--ram"),
-    (["recommend", "--ram", "0"], "--ram"),
-    (["recommend", "--ram", "16", "--vram", "-1"], "--vram"),
-    (["recommend", "--ram", "16", "--vram", "nan"], "--vram"),
+    (["recommend", "--ram", "inf"], "RAM"),
+    (["recommend", "--ram", "1e300"], "RAM"),
+    (["recommend", "--ram", "nan"], "RAM"),
+    (["recommend", "--ram", "0"], "RAM"),
+    (["recommend", "--ram", "16", "--vram", "-1", "--gpu", "cuda"], "VRAM"),
+    (["recommend", "--ram", "16", "--vram", "nan", "--gpu", "cuda"], "VRAM"),
     (["recommend", "--ctx", "99999999999999999999"], "--ctx"),
     (["recommend", "--gpu-layers", "-3", "--model", "x.gguf"], "--gpu-layers"),
     (["ask", "--temperature", "-1", "--model", "x.gguf", "hi"], "--temperature"),

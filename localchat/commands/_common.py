@@ -13,7 +13,6 @@ from pathlib import Path
 MAX_CTX = 1 << 24
 MAX_THREADS = 1024
 MAX_GPU_LAYERS = 9999  # "all" is -1; no model has anywhere near this many layers
-MAX_MEMORY_GIB = 65536.0  # recommend.profiles.MAX_HYPOTHETICAL_GIB (not imported: --help stays light)
 
 
 def whole_number(minimum: int, maximum: int, meaning: str = "") -> Callable[[str], int]:
@@ -62,8 +61,8 @@ gpu_layers = whole_number(-1, MAX_GPU_LAYERS, "-1 means all layers")
 # llama.cpp's seed is a uint32 (0xFFFFFFFF: a random seed each time)
 seed_number = whole_number(0, (1 << 32) - 1)
 temperature = number(0.0, 2.0)  # the chat settings' range
-memory_gib = number(0.0, MAX_MEMORY_GIB, above_minimum=True, unit="GiB")
-gpu_memory_gib = number(0.0, MAX_MEMORY_GIB, unit="GiB")
+# --ram and --vram are checked by recommend.profiles.hypothetical_profile (finite, in range)
+tokens_count = whole_number(1, MAX_CTX)  # bench --pp/--tg, ask --max-tokens
 
 
 def context_length(text: str) -> int:

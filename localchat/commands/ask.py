@@ -6,13 +6,12 @@ import argparse
 import sys
 
 from localchat.commands._common import (
-    MAX_CTX,
     add_model_options,
     load_settings,
     model_path,
     seed_number,
     temperature,
-    whole_number,
+    tokens_count,
 )
 
 ORDER = 10
@@ -27,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ask", help="ask a model one question and stream the reply",
                        description="Ask one question; the reply streams to stdout.")
     add_model_options(p, default_ctx=4096)
-    p.add_argument("--max-tokens", type=whole_number(1, MAX_CTX), default=512, metavar="N",
+    p.add_argument("--max-tokens", type=tokens_count, default=512, metavar="N",
                    help="longest reply in tokens, thinking included (default 512)")
     p.add_argument("--thinking", choices=("on", "off"), default=None,
                    help="turn a reasoning model's thinking on or off, where its template has the "

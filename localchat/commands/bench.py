@@ -9,10 +9,10 @@ import json
 from localchat.commands._common import (
     MAX_THREADS,
     add_model_options,
-    context_length,
     load_settings,
     model_path,
     positive_int,
+    tokens_count,
 )
 
 ORDER = 20
@@ -32,8 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure prompt and generation tokens/s of a model",
                        description="Measure prompt processing (pp) and generation (tg) speed.")
     add_model_options(p, default_ctx=2048)
-    p.add_argument("--pp", type=context_length, default=512, metavar="N", help="prompt tokens (512)")
-    p.add_argument("--tg", type=context_length, default=128, metavar="N", help="generated tokens (128)")
+    p.add_argument("--pp", type=tokens_count, default=512, metavar="N", help="prompt tokens (512)")
+    p.add_argument("--tg", type=tokens_count, default=128, metavar="N", help="generated tokens (128)")
     p.add_argument("--reps", type=positive_int, default=3, metavar="N", help="repetitions (3)")
     p.add_argument("--threads-list", type=_thread_list, metavar="N,N,...",
                    help="compare generation thread counts, e.g. 1,2,4")

@@ -7,7 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from localchat.commands._common import context_length, gpu_layers, gpu_memory_gib, memory_gib
+from localchat.commands._common import context_length, gpu_layers
 
 ORDER = 35
 GPU_CHOICES = ("none", "cuda", "metal", "rocm", "vulkan")
@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Recommend the best model for this machine, or for a hypothetical one "
                     "(--ram/--vram/--gpu), or size one model file or Hub repository (--model).")
     p.add_argument("--json", action="store_true", help="print the recommendation as JSON")
-    p.add_argument("--ram", type=memory_gib, metavar="GiB", help="plan for a machine with this much RAM")
-    p.add_argument("--vram", type=gpu_memory_gib, metavar="GiB", help="…and a GPU with this much memory")
+    p.add_argument("--ram", type=float, metavar="GiB", help="plan for a machine with this much RAM")
+    p.add_argument("--vram", type=float, metavar="GiB", help="…and a GPU with this much memory")
     p.add_argument("--gpu", choices=GPU_CHOICES, help="…of this kind (default with --vram: cuda)")
     p.add_argument("--ctx", type=context_length, metavar="N",
                    help="context length to plan for (default: 8192, shrunk if needed)")
