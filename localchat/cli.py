@@ -13,6 +13,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from localchat import __version__
 from localchat.errors import LocalChatError
@@ -35,8 +36,18 @@ def _command_modules() -> list:
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (and the offending text made inert): subcommands' parsers
+    are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        from localchat.safetext import one_line
+
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="localchat", description=DESCRIPTION)
+    parser = Parser(prog="localchat", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"localchat {__version__}")
     parser.add_argument("--model", metavar="PATH", help="open the chat on this GGUF file")
     from localchat.commands._common import context_length
@@ -49,6 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    """Run a subcommand with its stdout made inert (``ask --raw`` asks for the bytes as written);
+    the TUI draws on the terminal itself and is not run through here."""
+    from localchat.safetext import InertWriter
+
+    if getattr(args, "raw", False):
+        return int(args.func(args) or 0)
+    stdout = sys.stdout
+    sys.stdout = InertWriter(stdout)  # type: ignore[assignment]
+    try:
+        return int(args.func(args) or 0)
+    finally:
+        sys.stdout = stdout
+
+
 def debug_enabled() -> bool:
     return os.environ.get("LOCALCHAT_DEBUG", "") not in ("", "0")
 
@@ -57,10 +83,11 @@ def _warn_about_config() -> None:
     """What is wrong in the config file, one line on stderr; the command goes on with the
     defaults for it (as the TUI does, which shows the same line as a notification)."""
     from localchat.config import load_config
+    from localchat.safetext import one_line
 
     notice = load_config().notice
-    if notice:
-        print(f"localchat: warning: {notice}", file=sys.stderr)
+    if notice:  # it quotes the file's values: shown, not obeyed
+        print(f"localchat: warning: {one_line(notice)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,13 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_tui(model=args.model, ctx=args.ctx)  # the TUI shows the config's notice
         _warn_about_config()
-        return int(args.func(args) or 0)
+        return _run_command(args)
     except LocalChatError as exc:
         if debug_enabled():
             raise
-        # one line, always ending in a newline: the shell prompt (or the next error) starts clean
+        from localchat.safetext import one_line
+
+        # one line, always ending in a newline: the shell prompt (or the next error) starts clean;
+        # control characters in it (a path, a model name) are shown, not obeyed
         message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        print(f"localchat: error: {message}", file=sys.stderr, flush=True)
+        print(f"localchat: error: {one_line(message)}", file=sys.stderr, flush=True)
         return exc.exit_code
     except KeyboardInterrupt:
         if debug_enabled():

@@ -11,12 +11,14 @@ Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
 
@@ -236,9 +238,57 @@ def parse_header(data: bytes | memoryview, source: str = "GGUF data") -> GGUFHea
         ggml_type = cur.unpack("<I")
         offset = cur.unpack("<Q")
         tensors.append(TensorInfo(name, shape, ggml_type, offset))
+    check_numbers(metadata, source)
     alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT) or DEFAULT_ALIGNMENT)
     header_bytes = (cur.pos + alignment - 1) // alignment * alignment
     return GGUFHeader(version, metadata, tuple(tensors), header_bytes, alignment)
+
+
+# Metadata localchat reads as whole numbers (``<arch>.`` keys; the per-layer ones may be arrays).
+# A value of another type, or an impossible one, is a damaged header: said so here, in one place,
+# rather than as a ValueError or MemoryError deep in the sizing.
+_WHOLE_NUMBER_KEYS = (
+    "context_length", "embedding_length", "attention.key_length", "attention.value_length",
+    "expert_count", "expert_used_count", "expert_feed_forward_length", "attention.sliding_window",
+    "vocab_size",
+)
+_PER_LAYER_KEYS = ("feed_forward_length", "attention.head_count", "attention.head_count_kv")
+MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS (src/llama-hparams.h)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_numbers(metadata: dict[str, Any], source: str) -> None:
+    """Refuse a header whose numbers localchat relies on are not whole numbers (ModelFileError)."""
+    def bad(key: str, why: str) -> ModelFileError:
+        return ModelFileError(f"{source} has a damaged GGUF header: {key} {why}",
+                              "download the model again")
+
+    arch = metadata.get("general.architecture", "unknown")
+    for key in ("general.alignment", "general.file_type", f"{arch}.block_count"):
+        if key in metadata and not _whole(metadata[key]):
+            raise bad(key, f"is {_shown(metadata[key])}, not a whole number")
+    alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    if alignment & (alignment - 1):  # as llama.cpp's gguf_init_from_file checks it (0 means default)
+        raise bad("general.alignment", f"is {alignment}, not a power of 2")
+    if metadata.get(f"{arch}.block_count", 0) > MAX_LAYERS:
+        raise bad(f"{arch}.block_count", f"is {metadata[f'{arch}.block_count']}, more than the "
+                                         f"{MAX_LAYERS} layers llama.cpp loads")
+    for name in _WHOLE_NUMBER_KEYS + _PER_LAYER_KEYS:
+        key = f"{arch}.{name}"
+        value = metadata.get(key)
+        if value is None or _whole(value):
+            continue
+        per_layer = name in _PER_LAYER_KEYS and isinstance(value, list)
+        if not (per_layer and all(_whole(v) for v in value)):
+            raise bad(key, f"is {_shown(value)}, not a whole number")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def read_header_with(read_prefix: Callable[[int], bytes], source: str,
@@ -261,27 +311,57 @@ def read_header_with(read_prefix: Callable[[int], bytes], source: str,
 
 
 def read_header(path: str | Path) -> GGUFHeader:
-    """Read the header of a local GGUF file (missing, unreadable or non-GGUF: ModelFileError)."""
+    """Read the header of a local GGUF file (missing, unreadable, not a regular file or not GGUF:
+    ModelFileError)."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            def read_prefix(n: int) -> bytes:
-                fh.seek(0)
-                return fh.read(n)
+    with open_model_file(path) as fh:
+        def read_prefix(n: int) -> bytes:
+            fh.seek(0)
+            return fh.read(n)
 
-            return read_header_with(read_prefix, str(path))
+        return read_header_with(read_prefix, str(path))
+
+
+def open_model_file(path: Path) -> BinaryIO:
+    """Open a model file for reading, refusing anything but a regular file: a FIFO would block
+    the read forever, /dev/zero never ends, a folder cannot be read. It is opened without
+    blocking (a FIFO's open waits for a writer) and checked on the open descriptor, so what is
+    checked is what is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError as exc:
         raise ModelFileError(f"model file not found: {path}", "check the path") from exc
     except IsADirectoryError as exc:
         raise ModelFileError(f"{path} is a folder, not a GGUF model file") from exc
     except PermissionError as exc:
         raise ModelFileError(f"cannot read model file {path}: permission denied") from exc
+    except OSError as exc:  # a name too long, a loop of links, a device that will not open
+        raise ModelFileError(f"cannot open model file {path}: {exc.strerror or exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a folder" if stat.S_ISDIR(mode) else "a pipe (FIFO)" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise ModelFileError(f"{path} is {kind}, not a GGUF model file", "give the path of a .gguf file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def check_complete(path: str | Path) -> GGUFHeader:
     """Read the header and check the file holds every tensor's bytes (not truncated)."""
     header = read_header(path)
     size = Path(path).stat().st_size
+    if not header.tensors:
+        # a header alone (e.g. 24 bytes of magic, version and two zero counts) is no model
+        raise ModelFileError(
+            f"{path} is not a complete GGUF model: {size} bytes, a header without any tensors",
+            "download the model again (localchat pull resumes a partial download)",
+        )
     expected = header.expected_file_bytes
     if size < expected:
         raise ModelFileError(
@@ -292,4 +372,6 @@ def check_complete(path: str | Path) -> GGUFHeader:
 
 
 def _mb(n: int) -> str:
+    if n < 100_000:  # "0.0 MB" says nothing about a file of a few bytes
+        return f"{n:,} bytes"
     return f"{n / 1e6:,.1f} MB"

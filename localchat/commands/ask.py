@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from localchat.commands._common import add_model_options, load_settings, model_path, positive_int
+from localchat.commands._common import (
+    add_model_options,
+    load_settings,
+    model_path,
+    seed_number,
+    temperature,
+    tokens_count,
+)
 
 ORDER = 10
 # a reply that did not end by itself says so (stdout keeps only the reply)
@@ -20,20 +26,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ask", help="ask a model one question and stream the reply",
                        description="Ask one question; the reply streams to stdout.")
     add_model_options(p, default_ctx=4096)
-    p.add_argument("--max-tokens", type=positive_int, default=512, metavar="N",
+    p.add_argument("--max-tokens", type=tokens_count, default=512, metavar="N",
                    help="longest reply in tokens, thinking included (default 512)")
     p.add_argument("--thinking", choices=("on", "off"), default=None,
                    help="turn a reasoning model's thinking on or off, where its template has the "
                         "switch (Qwen3); default: the model's own")
     p.add_argument("--show-thinking", action="store_true",
                    help="print the model's thinking on stderr even when stderr is not a terminal")
-    p.add_argument("--temperature", type=float, default=None, metavar="T",
+    p.add_argument("--temperature", type=temperature, default=None, metavar="T",
                    help="sampling temperature (default: from config, 0.7)")
-    p.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
+    p.add_argument("--seed", type=seed_number, default=None, metavar="S", help="random seed")
     p.add_argument("--system", default=None, metavar="TEXT",
                    help="system prompt (default: from config)")
     p.add_argument("--json", action="store_true",
                    help="after the reply, print one line of JSON with the text and stats")
+    p.add_argument("--raw", action="store_true",
+                   help="write the reply exactly as the model wrote it, control characters too "
+                        "(by default they are shown as symbols: a reply cannot drive the terminal)")
     p.add_argument("prompt", nargs="?", default=None, metavar="PROMPT",
                    help="the question; read from stdin when omitted or '-'; piped text given with "
                         "a PROMPT comes first, then the PROMPT")
@@ -42,33 +51,72 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def read_prompt(arg: str | None) -> str:
     """The prompt argument, stdin, or both: piped text then the instruction (``localchat ask
-    "Summarize this" < notes.txt``), as ``llm`` and ``ollama run`` do."""
+    "Summarize this" < notes.txt``), as ``llm`` and ``ollama run`` do. Bytes that are not UTF-8
+    (argv keeps them as lone surrogates) become U+FFFD, so the engine and the store can encode it."""
     from localchat.errors import LocalChatError
+    from localchat.safetext import from_os
 
     piped = sys.stdin is not None and not sys.stdin.isatty()
     if arg is None or arg == "-":
         if not piped:
             raise LocalChatError("no prompt given", "pass it as an argument or pipe it on stdin")
-        text = sys.stdin.read()
+        text = _read_stdin()
     else:
-        stdin_text = sys.stdin.read() if piped else ""
+        stdin_text = _read_stdin() if piped else ""
+        arg = from_os(arg)
         text = f"{stdin_text.rstrip()}\n\n{arg}" if stdin_text.strip() else arg
     if not text.strip():
         raise LocalChatError("the prompt is empty", "pass a question as an argument or on stdin")
     return text
 
 
+def _read_stdin() -> str:
+    from localchat.safetext import decode_bytes, from_os
+
+    if hasattr(sys.stdin, "buffer"):
+        return decode_bytes(sys.stdin.buffer.read())
+    return from_os(sys.stdin.read())  # a replaced text stream (tests, embedding)
+
+
+def _record(info, text: str, stats) -> dict:  # (ModelInfo, str, ReplyStats | None) -> JSON object
+    """The --json line; after Ctrl-C there are no stats: the counts and speeds are null."""
+    from localchat.download.names import model_display_name
+    from localchat.engine.thinking import split_reply
+
+    reply = split_reply(text)
+    return {
+        "text": reply.answer,
+        "thinking": reply.thinking,
+        "thinking_tokens": stats.thinking_tokens if stats else None,
+        "model": model_display_name(info.path, info.name),
+        "model_path": info.path,
+        "quant": info.quant,
+        "n_ctx": stats.n_ctx if stats else info.n_ctx,
+        "prompt_tokens": stats.prompt_tokens if stats else None,
+        "prompt_eval_tokens": stats.prompt_eval_tokens if stats else None,
+        "completion_tokens": stats.completion_tokens if stats else None,
+        "ttft_s": round(stats.ttft_s, 4) if stats else None,
+        "prompt_tps": round(stats.prompt_tps, 2) if stats else None,
+        "gen_tps": round(stats.gen_tps, 2) if stats else None,
+        "total_s": round(stats.total_s, 4) if stats else None,
+        "finish_reason": stats.finish_reason if stats else "cancelled",
+        "cut_off": stats.finish_reason in CUT_OFF if stats else False,
+        "dropped_messages": stats.dropped_messages if stats else None,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from localchat.config import load_config
     from localchat.engine import Message, ReplyStats, Sampling, load_engine
-    from localchat.engine.thinking import ThinkingSplitter, split_reply
+    from localchat.engine.thinking import ThinkingSplitter
     from localchat.errors import LocalChatError
+    from localchat.safetext import for_terminal, from_os, json_line
 
     prompt = read_prompt(args.prompt)
     chat_defaults = load_config().chat
     path = model_path(args)
     engine = load_engine(str(path), load_settings(args))
-    system = chat_defaults.system_prompt if args.system is None else args.system
+    system = chat_defaults.system_prompt if args.system is None else from_os(args.system)
     messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
     sampling = Sampling(
         temperature=chat_defaults.temperature if args.temperature is None else args.temperature,
@@ -77,25 +125,27 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         enable_thinking=None if args.thinking is None else args.thinking == "on",
     )
+    shown = (lambda text: text) if args.raw else for_terminal
     out = sys.stdout
     stats: ReplyStats | None = None
     # a reasoning model's thinking goes to stderr (a terminal, or --show-thinking), never stdout
     show_thinking = args.show_thinking or (sys.stderr is not None and sys.stderr.isatty())
     splitter = ThinkingSplitter()
     thinking_line = False  # stderr holds an unfinished line of thinking
+    pieces: list[str] = []  # the reply as the model wrote it, for --json after Ctrl-C
 
     def emit(kind: str, text: str) -> None:
         nonlocal thinking_line
         if kind == "thinking":
             if show_thinking:
-                sys.stderr.write(text)
+                sys.stderr.write(shown(text))
                 sys.stderr.flush()
                 thinking_line = not text.endswith("\n")
             return
         if thinking_line:
             sys.stderr.write("\n")
             thinking_line = False
-        out.write(text)
+        out.write(shown(text))
         out.flush()
 
     try:
@@ -103,12 +153,15 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(event, ReplyStats):
                 stats = event
                 continue
+            pieces.append(event.text)
             for kind, text in splitter.feed(event.text):
                 emit(kind, text)
         for kind, text in splitter.flush():
             emit(kind, text)
     except KeyboardInterrupt:
         out.write("\n")
+        if args.json:  # the text so far, as the reply it is
+            out.write(json_line(_record(engine.info, "".join(pieces), None)) + "\n")
         out.flush()
         print("localchat: stopped", file=sys.stderr)
         return 130
@@ -128,29 +181,6 @@ def run(args: argparse.Namespace) -> int:
         if cut:
             print(f"localchat: {cut.format(max_tokens=args.max_tokens, ctx=stats.n_ctx)}", file=sys.stderr)
     if args.json and stats is not None:
-        from localchat.download.names import model_display_name
-
-        info = engine.info
-        reply = split_reply(stats.text)
-        record = {
-            "text": reply.answer,
-            "thinking": reply.thinking,
-            "thinking_tokens": stats.thinking_tokens,
-            "model": model_display_name(info.path, info.name),
-            "model_path": info.path,
-            "quant": info.quant,
-            "n_ctx": stats.n_ctx,
-            "prompt_tokens": stats.prompt_tokens,
-            "prompt_eval_tokens": stats.prompt_eval_tokens,
-            "completion_tokens": stats.completion_tokens,
-            "ttft_s": round(stats.ttft_s, 4),
-            "prompt_tps": round(stats.prompt_tps, 2),
-            "gen_tps": round(stats.gen_tps, 2),
-            "total_s": round(stats.total_s, 4),
-            "finish_reason": stats.finish_reason,
-            "cut_off": stats.finish_reason in CUT_OFF,
-            "dropped_messages": stats.dropped_messages,
-        }
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(json_line(_record(engine.info, stats.text, stats)) + "\n")
     out.flush()
     return 0

@@ -6,7 +6,14 @@ import argparse
 import dataclasses
 import json
 
-from localchat.commands._common import add_model_options, load_settings, model_path, positive_int
+from localchat.commands._common import (
+    MAX_THREADS,
+    add_model_options,
+    load_settings,
+    model_path,
+    positive_int,
+    tokens_count,
+)
 
 ORDER = 20
 
@@ -16,8 +23,8 @@ def _thread_list(text: str) -> list[int]:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list like 1,2,4") from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: thread counts must be positive")
+    if not values or min(values) <= 0 or max(values) > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"{text!r}: thread counts must be from 1 to {MAX_THREADS}")
     return values
 
 
@@ -25,8 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure prompt and generation tokens/s of a model",
                        description="Measure prompt processing (pp) and generation (tg) speed.")
     add_model_options(p, default_ctx=2048)
-    p.add_argument("--pp", type=positive_int, default=512, metavar="N", help="prompt tokens (512)")
-    p.add_argument("--tg", type=positive_int, default=128, metavar="N", help="generated tokens (128)")
+    p.add_argument("--pp", type=tokens_count, default=512, metavar="N", help="prompt tokens (512)")
+    p.add_argument("--tg", type=tokens_count, default=128, metavar="N", help="generated tokens (128)")
     p.add_argument("--reps", type=positive_int, default=3, metavar="N", help="repetitions (3)")
     p.add_argument("--threads-list", type=_thread_list, metavar="N,N,...",
                    help="compare generation thread counts, e.g. 1,2,4")

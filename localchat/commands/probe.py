@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from localchat.hardware import probe
+    # the submodule's function: once the submodule is imported, the package's name is it
+    from localchat.hardware.probe import probe
     from localchat.hardware.summary import summary
 
     profile = probe(measure_bandwidth=not args.no_bandwidth)

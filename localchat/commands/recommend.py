@@ -7,7 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from localchat.commands._common import context_length
+from localchat.commands._common import context_length, gpu_layers
 
 ORDER = 35
 GPU_CHOICES = ("none", "cuda", "metal", "rocm", "vulkan")
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="size this GGUF file, or ORG/NAME[:QUANT] on the Hub (reads only its header)")
     p.add_argument("--kv-type", choices=("f16", "q8_0", "q4_0"), default="f16",
                    help="KV cache type for --model (default f16)")
-    p.add_argument("--gpu-layers", type=int, metavar="N",
+    p.add_argument("--gpu-layers", type=gpu_layers, metavar="N",
                    help="GPU layers for --model (default: the most that fit)")
     p.set_defaults(func=run)
 
@@ -40,7 +40,8 @@ def _profile(args: argparse.Namespace):  # -> HardwareProfile
     from localchat.errors import LocalChatError
 
     if args.ram is None and args.vram is None and args.gpu is None:
-        from localchat.hardware import probe
+        # the submodule's function: once the submodule is imported, the package's name is it
+        from localchat.hardware.probe import probe
 
         return probe()
     if args.ram is None:
@@ -127,12 +128,13 @@ def run(args: argparse.Namespace) -> int:
         c = _model_candidate(args, profile)
         if args.json:
             print(json.dumps({"choice": c.to_dict(), "alternatives": [], "explanation": c.summary(),
-                              "warnings": list(budget.warnings)}, indent=2))
+                              "warnings": [w for w in (c.context_warning(),) if w] + list(budget.warnings)},
+                             indent=2))
             return 0
         print(table([c], [""]))
         print()
         print(_wrap(c.summary() + "."))
-        for line in [c.quality.warning, *budget.warnings]:
+        for line in [c.quality.warning, c.context_warning(), *budget.warnings]:
             if line:
                 print(_wrap(f"warning: {line}"))
         return 0

@@ -33,8 +33,9 @@ def require_free_space(folder: Path, needed: int, what: str) -> None:
     free = free_bytes(folder)
     if needed + DISK_MARGIN_BYTES > free:
         raise DownloadError(
-            f"not enough disk space for {what}: {fmt_bytes(needed)} to download, "
-            f"{fmt_bytes(free)} free on the disk that holds {folder}",
+            f"not enough disk space for {what}: {fmt_bytes(needed)} to download and "
+            f"{fmt_bytes(DISK_MARGIN_BYTES)} kept free, {fmt_bytes(free)} free on the disk that "
+            f"holds {folder}",
             "free some space (`localchat models`, `localchat rm NAME`) or point HF_HOME at a bigger disk",
         )
 

@@ -96,6 +96,8 @@ def pull(spec_or_resolved: str | ResolvedModel, progress: ProgressFn | None = No
     cancel = cancel or threading.Event()
     _larger_socket_reads()
     missing = [i for i in range(len(model.filenames)) if _cached(model, i) is None]
+    if missing:
+        hfcache.require_writable(model.repo_id)
     on_disk = {i: _partial_bytes(model, i) for i in missing}
     _check_disk_space(model, sum(model.sizes[i] - on_disk[i] for i in missing))
     meter = Meter(model.total_bytes, len(model.filenames), progress,

@@ -14,9 +14,11 @@ bytes away; ``localchat rm`` removes ours when they are orphaned.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from localchat import paths
+from localchat.errors import DownloadError
 
 PARTIAL_SUFFIX = ".localchat-partial"
 
@@ -48,6 +50,22 @@ def partial_info_path(partial: Path) -> Path:
 
 def snapshot_path(repo_id: str, revision: str, filename: str) -> Path:
     return repo_folder(repo_id) / "snapshots" / revision / filename
+
+
+def require_writable(repo_id: str) -> None:
+    """Refuse a download up front, in one line, when the cache cannot be written (a read-only
+    disk, a folder of another user's, HF_HOME under a file) rather than fail on the first write."""
+    blobs = repo_folder(repo_id) / "blobs"
+    try:
+        blobs.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=blobs, prefix=".localchat-probe-"):
+            pass
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot write to the Hugging Face cache {paths.hf_hub_cache()} ({exc.strerror or exc})",
+            "make that folder writable, or point HF_HOME at a folder you can write, "
+            "e.g. HF_HOME=~/hf-cache localchat pull …",
+        ) from exc
 
 
 def cached_file(repo_id: str, revision: str, filename: str, sha256: str, size: int) -> Path | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from localchat.download import hfcache, hub
-from localchat.errors import DownloadError, NotFoundError
+from localchat.errors import DownloadError, LocalChatError, NotFoundError
 from localchat.ggufmeta import GGUFHeader, quant_label_from_filename, read_header_with
 
 _SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
@@ -58,7 +58,27 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
                 "use the repository name as on the Hub, e.g. bartowski/Llama-3.2-3B-Instruct-GGUF",
             )
         name = entry.repo
+    validate_repo_id(name)
     return name, (quant.strip().upper() or None)
+
+
+# The Hub's rule for repository names (huggingface_hub.utils.validate_repo_id): ORG/NAME, each
+# part letters, digits, '_', '-' and '.', starting and ending with a letter, digit or '_', at most
+# 96 characters; no '--' or '..' anywhere (the cache folder joins the parts with '--'), no '.git'.
+_REPO_PART = re.compile(r"\w(?:[\w.-]{0,94}\w)?", re.ASCII)
+
+
+def validate_repo_id(repo_id: str) -> None:
+    """Refuse what the Hub would refuse, before any request: one place for every command."""
+    org, _, name = repo_id.partition("/")
+    if (_REPO_PART.fullmatch(org) and _REPO_PART.fullmatch(name) and "--" not in repo_id
+            and ".." not in repo_id and not repo_id.endswith(".git")):
+        return
+    raise LocalChatError(
+        f"{repo_id!r} is not a Hub repository name",
+        "use ORG/NAME[:QUANT] as on the Hub (letters, digits, '-', '_' and '.'), e.g. "
+        "bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M, or a catalog name",
+    )
 
 
 def catalog_entry(name: str) -> Any:

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 def _probe() -> HardwareProfile:
     from localchat.engine.buildinfo import llama_build_info_in_child
-    from localchat.hardware import probe
+
+    # the submodule's function: once the submodule is imported, the package's name is it
+    from localchat.hardware.probe import probe
 
     # the app never imports llama_cpp: an engine process says what the build can do
     return probe(build_info=llama_build_info_in_child)

@@ -55,6 +55,7 @@ class Candidate:
     calibrated: bool = False
     tps_measured: bool = False  # est_tps is what replies from this model measured here
     note: str = ""  # why this alternative is shown ("higher quality", "bigger model", ...)
+    n_ctx_train: int = 0  # the context the model was trained for (0: unknown)
 
     @property
     def fits(self) -> bool:
@@ -123,6 +124,19 @@ class Candidate:
                     f"{fmt_bytes(self.gpu_budget_bytes)} free) + {fmt_bytes(fp.cpu.total_bytes)} in RAM")
         return f"{head}: {parts} of {fmt_bytes(self.ram_budget_bytes)} RAM available"
 
+    @property
+    def beyond_trained_ctx(self) -> bool:
+        return 0 < self.n_ctx_train < self.ctx
+
+    def context_warning(self) -> str:
+        """Set when the context is longer than the model was trained for: llama.cpp runs it,
+        but past the trained length the answers fall apart."""
+        if not self.beyond_trained_ctx:
+            return ""
+        return (f"{self.label} was trained for {self.n_ctx_train:,} tokens of context, not "
+                f"{self.ctx:,}: past that its answers fall apart; plan for --ctx {self.n_ctx_train} "
+                "or less, or pick a model trained for longer texts")
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``localchat recommend --json`` (one choice or alternative)."""
         fp = self.footprint
@@ -145,6 +159,7 @@ class Candidate:
                         "kld": self.quality.kld, "same_top_p": round(self.quality.same_top_p, 1),
                         "words": self.quality.words, "warning": self.quality.warning},
             "exact": self.exact, "local_path": self.local_path, "note": self.note,
+            "n_ctx_train": self.n_ctx_train,
             "summary": self.summary(),
         }
 

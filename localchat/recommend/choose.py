@@ -4,7 +4,8 @@ What "best" means is a preference (policy.py: balanced, faster, quality). Every 
 placed first (``best_option``): whole on the GPU (CPU-only machines: in RAM) at the target context
 (8k) with headroom to spare; else the context shrinks (halving, down to 2k, an f16 KV cache before
 q8_0) before layers leave the GPU; then a GPU/CPU split. The preference then ranks the placed
-options; the first run also weighs the download (``download_budget_bytes``).
+options; the first run also weighs the download (``download_budget_bytes``). Whatever the
+preference, with ``--ctx`` a model trained for that context ranks above one that is not.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ class Option:
     headroom: bool = False  # fits and leaves policy.py's headroom free
 
     def key(self, policy: Policy | None = None, floor: float = MIN_CHAT_TPS) -> tuple:
-        return (policy or policy_for(None)).key(self.candidate, self.fit_class, floor, self.headroom)
+        # whatever the preference, a model that cannot use the context asked for (past its
+        # trained length its answers fall apart) ranks below every one that can
+        ranked = (policy or policy_for(None)).key(self.candidate, self.fit_class, floor, self.headroom)
+        return (not self.candidate.beyond_trained_ctx, *ranked)
 
 
 def _ladder(target: int, fixed: bool) -> list[int]:
@@ -202,6 +206,8 @@ def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
     choice = best.candidate
     if choice.quality.warning:
         warnings.append(choice.quality.warning)
+    if choice.context_warning():
+        warnings.append(choice.context_warning())
     if choice.est_tps < MIN_CHAT_TPS:
         warnings.append(f"nothing in the catalog reaches {MIN_CHAT_TPS:.0f} tokens/s here; "
                         f"{choice.label} is estimated at {choice.est_tps:.1f}")

@@ -130,6 +130,7 @@ def evaluate(profile: HardwareProfile | Budget, entry_or_header: CatalogEntry | 
         gpu_budget_bytes=budget.gpu_bytes, ram_budget_bytes=budget.ram_bytes,
         gpu_backend=budget.gpu_backend, unified=budget.unified,
         calibrated=not correction.is_identity, tps_measured=measured_tps is not None,
+        n_ctx_train=shape.n_ctx_train,
     )
 
 

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo
 from localchat.errors import EngineCrashed, LocalChatError
+from localchat.safetext import for_terminal, one_line
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
 
 if TYPE_CHECKING:
@@ -84,6 +86,14 @@ class ModelHost(App[int]):
         super().__init__()
         self._profile: HardwareProfile | None = None
         self._profile_lock = threading.Lock()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification (widgets' and screens' ``notify`` come here) shows its text as
+        text: never parsed as markup (a title or path may hold ``[/x]``), control characters
+        inert (``localchat.safetext``)."""
+        super().notify(for_terminal(message), title=one_line(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     def hardware_profile(self) -> HardwareProfile:
         """The machine as the probe sees it, measured once per run (about 0.2 s: call it from a

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Label
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from localchat.engine.fit import tokens_in_context
@@ -34,6 +34,7 @@ from localchat.tui.messages import (
 from localchat.tui.modelhost import crash_words, engine_crash, error_text, model_label, model_name
 from localchat.tui.screens.replies import ReplyActions
 from localchat.tui.widgets.message import MessageView
+from localchat.tui.widgets.plain import PlainLabel
 from localchat.tui.widgets.prompt import PromptInput
 from localchat.tui.widgets.sidebar import Sidebar
 from localchat.tui.widgets.statusbar import StatusBar, reply_figures
@@ -84,9 +85,9 @@ class ChatScreen(ReplyActions):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="header"):
-            yield Label("localchat", id="app-name")
-            yield Label(self.chat_title, id="chat-title", markup=False)
-            yield Label("", id="header-model", markup=False)
+            yield PlainLabel("localchat", id="app-name")
+            yield PlainLabel(self.chat_title, id="chat-title")
+            yield PlainLabel("", id="header-model")
         with Horizontal(id="body"):
             yield Sidebar(self.app.store, id="sidebar", classes="hidden")
             with Vertical(id="main"):
@@ -131,7 +132,7 @@ class ChatScreen(ReplyActions):
 
     def set_title(self, title: str) -> None:
         self.chat_title = title
-        self.query_one("#chat-title", Label).update(title)
+        self.query_one("#chat-title", PlainLabel).update(title)
 
     async def show_messages(self, stored: Sequence[StoredMessage]) -> None:
         log = self.log_view
@@ -170,7 +171,7 @@ class ChatScreen(ReplyActions):
         info = self.engine.info
         self.status.show_model(info)
         self.status.show_text("ready")
-        self.query_one("#header-model", Label).update(f"{model_name(info)} · {info.quant}")
+        self.query_one("#header-model", PlainLabel).update(f"{model_name(info)} · {info.quant}")
         self.show_context_use()
 
     def show_context_use(self) -> None:
@@ -288,9 +289,9 @@ class ChatScreen(ReplyActions):
                 self.tps_history.append(stats.gen_tps)
                 self.status.set_history(self.tps_history)
             if stats.dropped_messages:
-                await self.log_view.mount(Label(
+                await self.log_view.mount(PlainLabel(
                     f"⚠ {stats.dropped_messages} oldest messages were left out of the model's "
-                    f"view to fit its {stats.n_ctx}-token context", classes="context-notice", markup=False))
+                    f"view to fit its {stats.n_ctx}-token context", classes="context-notice"))
         if event.status == "stopped":
             self.status.show_text("stopped · " + (reply_figures(stats) if stats else "partial reply kept"))
         elif event.status == "failed":

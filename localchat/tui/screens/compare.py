@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label
+from textual.widgets import Button, Footer
 from textual.worker import Worker, WorkerState
 
 from localchat.onboard.menu import both_fit
@@ -35,6 +35,7 @@ from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.screens.models import remember_when_loaded
 from localchat.tui.widgets.message import MessageView
+from localchat.tui.widgets.plain import PlainLabel
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
@@ -146,16 +147,16 @@ class CompareScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         model = self.current.model
-        yield Label(f"Compare quants · {model}: {self.current.quant} vs {self.other.quant}",
-                    id="compare-title", markup=False)
-        yield Label("", id="compare-note", markup=False)
+        yield PlainLabel(f"Compare quants · {model}: {self.current.quant} vs {self.other.quant}",
+                    id="compare-title")
+        yield PlainLabel("", id="compare-note")
         with Horizontal(id="compare-sides"):
             for side, row, tag in ((CURRENT, self.current, "loaded"), (OTHER, self.other, "other")):
                 with Vertical(classes="side", id=f"side-{side}"):
-                    yield Label(f"{row.quant} ({tag}) · file {fmt_bytes(row.candidate.file_bytes)}",
-                                classes="side-head", markup=False)
-                    yield Label("waiting…", classes="side-stats", id=f"stats-{side}", markup=False)
-                    yield Label(row.quality_words, classes="side-quality", markup=False)
+                    yield PlainLabel(f"{row.quant} ({tag}) · file {fmt_bytes(row.candidate.file_bytes)}",
+                                classes="side-head")
+                    yield PlainLabel("waiting…", classes="side-stats", id=f"stats-{side}")
+                    yield PlainLabel(row.quality_words, classes="side-quality")
                     yield VerticalScroll(classes="side-log", id=f"log-{side}")
         with Horizontal(id="compare-buttons", classes="hidden"):
             yield Button(f"Switch to {self.other.quant}", variant="primary", id="switch")
@@ -199,7 +200,7 @@ class CompareScreen(Screen[None]):
         app.push_screen(ConfirmScreen(question, "Swap and compare"), answered)
 
     def note(self, text: str) -> None:
-        self.query_one("#compare-note", Label).update(text)
+        self.query_one("#compare-note", PlainLabel).update(text)
 
     # ------------------------------------------------------------------ the two replies
     def run_current(self) -> None:
@@ -207,7 +208,7 @@ class CompareScreen(Screen[None]):
         if engine is None:
             self.note("The model was unloaded meanwhile: nothing to compare.")
             return
-        self.query_one(f"#stats-{CURRENT}", Label).update("generating…")
+        self.query_one(f"#stats-{CURRENT}", PlainLabel).update("generating…")
         self._generate(engine, CURRENT, threading.get_ident())
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
@@ -242,7 +243,7 @@ class CompareScreen(Screen[None]):
 
     def run_other(self) -> None:
         assert self._current_settings is not None
-        self.query_one(f"#stats-{OTHER}", Label).update(f"loading {self.other.quant}…")
+        self.query_one(f"#stats-{OTHER}", PlainLabel).update(f"loading {self.other.quant}…")
         if self.side_by_side:
             self._load_and_generate(self.other_path, self._current_settings, threading.get_ident())
         else:
@@ -255,7 +256,7 @@ class CompareScreen(Screen[None]):
     @on(OtherLoaded)
     def _other_loaded(self, event: OtherLoaded) -> None:
         self.other_info = event.info
-        self.query_one(f"#stats-{OTHER}", Label).update("generating…")
+        self.query_one(f"#stats-{OTHER}", PlainLabel).update("generating…")
 
     @on(ModelLoaded)
     def _model_loaded(self, event: ModelLoaded) -> None:
@@ -263,13 +264,13 @@ class CompareScreen(Screen[None]):
         waiting = OTHER not in self.stats and not self.cancel.is_set()
         if self._swapped and event.path == self.other_path and waiting:
             self.other_info = event.engine.info
-            self.query_one(f"#stats-{OTHER}", Label).update("generating…")
+            self.query_one(f"#stats-{OTHER}", PlainLabel).update("generating…")
             self._generate(event.engine, OTHER, threading.get_ident())
 
     @on(ModelLoadFailed)
     def _model_load_failed(self, event: ModelLoadFailed) -> None:
         if self._swapped and event.path == self.other_path:
-            self.query_one(f"#stats-{OTHER}", Label).update(f"did not load: {error_text(event.error)}")
+            self.query_one(f"#stats-{OTHER}", PlainLabel).update(f"did not load: {error_text(event.error)}")
             self._offer(switch=False)
 
     @on(ReplyProgress)
@@ -277,7 +278,8 @@ class CompareScreen(Screen[None]):
         view = self.views.get(event.reply_id)
         if view is not None:
             await view.append(event.text[len(view.content):])
-            self.query_one(f"#stats-{event.reply_id}", Label).update(f"generating · {event.live_tps:.1f} t/s")
+            self.query_one(f"#stats-{event.reply_id}", PlainLabel).update(
+                f"generating · {event.live_tps:.1f} t/s")
 
     @on(ReplyFinished)
     async def _finished(self, event: ReplyFinished) -> None:
@@ -287,7 +289,7 @@ class CompareScreen(Screen[None]):
             status = "stopped" if event.status == "failed" else event.status
             await view.finish(event.text or "(no reply)", status)
         self.stats[side] = event.stats
-        self.query_one(f"#stats-{side}", Label).update(self.stats_line(side))
+        self.query_one(f"#stats-{side}", PlainLabel).update(self.stats_line(side))
         if self.cancel.is_set():
             return
         if side == CURRENT:

@@ -8,7 +8,9 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable
+
+from localchat.tui.widgets.plain import PlainLabel
 
 
 def key_rows(app: App, groups: Iterable[tuple[str, list[BindingType]]]) -> list[tuple[str, str, str]]:
@@ -35,12 +37,13 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Label("Keys  (Esc closes · ctrl+p opens the command palette)", classes="dialog-question")
+            yield PlainLabel("Keys  (Esc closes · ctrl+p opens the command palette)",
+                             classes="dialog-question")
             yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Where", "Key", "Action")
         for row in self.rows:
-            table.add_row(*row)
+            table.add_row(*row)  # localchat's own bindings: no user text
         table.focus()

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from localchat.onboard.menu import MenuRow, ModelInventory
 from localchat.recommend.calibration import Calibration
+from localchat.tui.widgets.plain import plain
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
@@ -55,8 +56,8 @@ def row_cells(row: MenuRow, first_of_model: bool, partial: PartialDownload | Non
         model = f"★ {model}" if model else "★"
     where = row.candidate.where_short() + (f" · {note}" if note else "")
     return (
-        Text(model, style="bold", overflow="ellipsis", no_wrap=True),
-        row.quant,
+        plain(model, line=True, style="bold", overflow="ellipsis", no_wrap=True),
+        plain(row.quant, line=True),
         Text(row.size_text, justify="right"),
         Text(row.memory_text, justify="right"),
         Text(where, style=FIT_STYLE.get(row.fit, ""), overflow="ellipsis", no_wrap=True),

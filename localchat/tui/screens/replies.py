@@ -7,6 +7,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from localchat.errors import LocalChatError
+from localchat.safetext import for_terminal
 from localchat.tui.convo import last_code_block
 from localchat.tui.screens.conversation import ConversationActions
 from localchat.tui.widgets.prompt import PromptInput
@@ -66,7 +67,7 @@ class ReplyActions(ConversationActions):
             return
         self._editing_id = users[-1].message_id
         prompt = self.query_one(PromptInput)
-        prompt.text = users[-1].content
+        prompt.text = for_terminal(users[-1].content)
         prompt.move_cursor(prompt.document.end)
         prompt.focus()
         self.notify("Editing your last message: Enter sends it again and replaces what followed; "

@@ -7,9 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, TextArea
+from textual.widgets import Button, Input, TextArea
 
 from localchat.history import ConversationSettings
+from localchat.safetext import for_terminal
+from localchat.tui.widgets.plain import PlainLabel
 
 
 def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens: str
@@ -49,18 +51,18 @@ class SettingsScreen(ModalScreen[ConversationSettings | None]):
     def compose(self) -> ComposeResult:
         s = self.settings
         with Vertical(classes="dialog settings"):
-            yield Label(f"Settings · {self.conversation_title}", classes="dialog-question")
-            yield Label("System prompt")
-            yield TextArea(s.system_prompt, id="system-prompt", soft_wrap=True)
+            yield PlainLabel(f"Settings · {self.conversation_title}", classes="dialog-question")
+            yield PlainLabel("System prompt")
+            yield TextArea(for_terminal(s.system_prompt), id="system-prompt", soft_wrap=True)
             with Horizontal(classes="fields"):
                 with Vertical():
-                    yield Label("Temperature")
+                    yield PlainLabel("Temperature")
                     yield Input(str(s.temperature), id="temperature", type="number")
                 with Vertical():
-                    yield Label("Top-p")
+                    yield PlainLabel("Top-p")
                     yield Input(str(s.top_p), id="top-p", type="number")
                 with Vertical():
-                    yield Label("Max tokens")
+                    yield PlainLabel("Max tokens")
                     yield Input(str(s.max_tokens), id="max-tokens", type="integer")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save")

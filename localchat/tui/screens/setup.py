@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, LoadingIndicator, ProgressBar, Static
+from textual.widgets import DataTable, Footer, LoadingIndicator, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from localchat.errors import LocalChatError
@@ -30,6 +30,7 @@ from localchat.tui.messages import ModelLoaded, ModelLoadFailed
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.screens.pull import PullScreen
+from localchat.tui.widgets.plain import PlainLabel, PlainStatic, plain
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
@@ -72,23 +73,23 @@ class SetupScreen(Screen[None]):
         self._choice: tuple[SetupRow, LoadSettings] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label("Set up localchat", id="setup-title")
-        yield Static(self.reason, id="setup-reason", markup=False, classes="" if self.reason else "hidden")
+        yield PlainLabel("Set up localchat", id="setup-title")
+        yield PlainStatic(self.reason, id="setup-reason", classes="" if self.reason else "hidden")
         with VerticalScroll(id="setup-info"):  # scrolls; the choices below stay in view
             with Horizontal(id="setup-busy"):
                 yield LoadingIndicator()
-                yield Label("Looking at this machine and the models it can run…", id="setup-busy-text")
-            yield Static("", id="setup-probe", classes="setup-section hidden", markup=False)
-            yield Static("", id="setup-hub", classes="setup-section hidden", markup=False)
-            yield Static("", id="setup-why", classes="setup-section hidden", markup=False)
-            yield Static("", id="setup-warnings", classes="hidden", markup=False)
-            yield Static("", id="setup-todo", classes="setup-section hidden", markup=False)
+                yield PlainLabel("Looking at this machine and the models it can run…", id="setup-busy-text")
+            yield PlainStatic("", id="setup-probe", classes="setup-section hidden")
+            yield PlainStatic("", id="setup-hub", classes="setup-section hidden")
+            yield PlainStatic("", id="setup-why", classes="setup-section hidden")
+            yield PlainStatic("", id="setup-warnings", classes="hidden")
+            yield PlainStatic("", id="setup-todo", classes="setup-section hidden")
         yield DataTable(id="setup-table", cursor_type="row", zebra_stripes=True, classes="hidden")
-        yield Static("", id="setup-detail", markup=False)
+        yield PlainStatic("", id="setup-detail")
         with Vertical(id="setup-loading", classes="hidden"):
-            yield Label("", id="setup-load-text", markup=False)
+            yield PlainLabel("", id="setup-load-text")
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="setup-load-bar")
-        yield Static("", id="setup-status", markup=False)
+        yield PlainStatic("", id="setup-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -129,7 +130,7 @@ class SetupScreen(Screen[None]):
         table.clear(columns=True)
         table.add_columns(*COLUMNS)
         for i, row in enumerate(plan.rows):
-            table.add_row(*row.cells(), key=str(i))
+            table.add_row(*(plain(cell, line=True) for cell in row.cells()), key=str(i))
         table.set_class(not plan.rows, "hidden")
         self.busy = False
         if plan.rows:
@@ -140,7 +141,7 @@ class SetupScreen(Screen[None]):
                              f"({self.app.config.recommend.prefer}) · q: quit")
 
     def _show(self, selector: str, text: str) -> None:
-        widget = self.query_one(selector, Static)
+        widget = self.query_one(selector, PlainStatic)
         widget.update(text)
         widget.set_class(not text, "hidden")
 
@@ -176,7 +177,7 @@ class SetupScreen(Screen[None]):
             self._describe(self.plan.rows[event.cursor_row])
 
     def _describe(self, row: SetupRow) -> None:
-        self.query_one("#setup-detail", Static).update(row.details())
+        self.query_one("#setup-detail", PlainStatic).update(row.details())
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -216,7 +217,7 @@ class SetupScreen(Screen[None]):
         settings = settings_for(row.candidate, self.app.load_settings)
         self._choice = (row, settings)
         self.loading_path = str(path)
-        self.query_one("#setup-load-text", Label).update(
+        self.query_one("#setup-load-text", PlainLabel).update(
             f"Loading {row.label} ({fmt_bytes(row.candidate.footprint.total_bytes)} in memory)…")
         self.query_one("#setup-loading").remove_class("hidden")
         self.app.switch_model(str(path), settings)
@@ -245,11 +246,11 @@ class SetupScreen(Screen[None]):
 
     # ------------------------------------------------------------------ status line
     def show_status(self, text: str) -> None:
-        status = self.query_one("#setup-status", Static)
+        status = self.query_one("#setup-status", PlainStatic)
         status.remove_class("error")
         status.update(text)
 
     def show_error(self, text: str) -> None:
-        status = self.query_one("#setup-status", Static)
+        status = self.query_one("#setup-status", PlainStatic)
         status.add_class("error")
         status.update(" ".join(text.split()))  # one line

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label, Markdown
+from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownStream
+
+from localchat.safetext import for_terminal
+from localchat.tui.widgets.plain import PlainLabel
 
 ROLE_LABEL = {"user": "You", "assistant": "Assistant", "system": "System"}
 STATUS_LABEL = {"stopped": "stopped", "partial": "interrupted"}
@@ -28,8 +31,8 @@ class MessageView(Vertical):
         self._stream: MarkdownStream | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label(self._role_line(), classes="role", markup=False)
-        yield Markdown(self.content, classes="body")
+        yield PlainLabel(self._role_line(), classes="role")
+        yield Markdown(for_terminal(self.content), classes="body")
 
     def _role_line(self) -> str:
         label = ROLE_LABEL.get(self.role, self.role)
@@ -46,7 +49,7 @@ class MessageView(Vertical):
         if self._stream is None:
             self._stream = Markdown.get_stream(self.body)
         self.content += delta
-        await self._stream.write(delta)
+        await self._stream.write(for_terminal(delta))
 
     async def finish(self, text: str, status: str) -> None:
         if self._stream is not None:
@@ -55,5 +58,5 @@ class MessageView(Vertical):
         self.content = text
         self.status = status
         self.set_class(status == "stopped", "stopped")
-        self.query_one(".role", Label).update(self._role_line())
-        await self.body.update(text)
+        self.query_one(".role", PlainLabel).update(self._role_line())
+        await self.body.update(for_terminal(text))

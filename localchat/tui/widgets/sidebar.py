@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from localchat.errors import StoreError
+from localchat.safetext import one_line
+from localchat.tui.widgets.plain import PlainLabel, plain
 
 if TYPE_CHECKING:
     from localchat.history import ConversationStore
@@ -36,7 +37,7 @@ class Sidebar(Vertical):
         self.current_id: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label("Conversations", classes="sidebar-title")
+        yield PlainLabel("Conversations", classes="sidebar-title")
         yield Input(placeholder="Search…", id="search")
         yield OptionList(id="conversations")
 
@@ -50,16 +51,16 @@ class Sidebar(Vertical):
         try:
             if query:
                 for hit in self.store.search(query):
-                    line = Text(hit.title or "Untitled", style="bold")
-                    line.append("\n" + " ".join(hit.snippet.split())[:60], style="dim")
+                    line = plain(hit.title or "Untitled", line=True, style="bold")
+                    line.append("\n" + one_line(" ".join(hit.snippet.split())[:60]), style="dim")
                     options.add_option(Option(line, id=f"{hit.conversation_id}:{hit.message_id}"))
             else:
                 for conv in self.store.list():
-                    line = Text(conv.title or "Untitled", style="bold")
+                    line = plain(conv.title or "Untitled", line=True, style="bold")
                     detail = f"{conv.message_count} messages"
                     if conv.preview and conv.preview != conv.title:
                         detail += f" · {conv.preview}"
-                    line.append("\n" + detail[:60], style="dim")
+                    line.append("\n" + one_line(detail[:60]), style="dim")
                     options.add_option(Option(line, id=str(conv.id)))
         except StoreError as exc:
             self.notify(str(exc), severity="error")

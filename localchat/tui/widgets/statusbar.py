@@ -7,10 +7,10 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Label
 
 from localchat.engine.types import ModelInfo, ReplyStats
 from localchat.tui.modelhost import model_name
+from localchat.tui.widgets.plain import PlainLabel
 
 METER_CELLS = 12
 BARS = "▁▂▃▄▅▆▇█"
@@ -70,25 +70,26 @@ class StatusBar(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="status-row"):
-            yield Label("no model", id="status-model", markup=False)
-            yield Label("", id="status-ctx", markup=False)
+            yield PlainLabel("no model", id="status-model")
+            yield PlainLabel("", id="status-ctx")
         with Horizontal(classes="status-row"):
             yield LiveText(id="status-speed")
-            yield Label("t/s per reply", id="status-spark-label")
+            yield PlainLabel("t/s per reply", id="status-spark-label")
             yield SpeedHistory(id="status-spark")
 
     def show_loading(self, name: str) -> None:
-        self.query_one("#status-model", Label).update(f"loading {name}…")
+        self.query_one("#status-model", PlainLabel).update(f"loading {name}…")
 
     def show_model(self, info: ModelInfo) -> None:
         gpu = "all" if info.n_gpu_layers < 0 else str(info.n_gpu_layers)
         if info.n_layers and info.n_gpu_layers >= 0:
             gpu += f"/{info.n_layers}"
-        self.query_one("#status-model", Label).update(f"{model_name(info)} · {info.quant} · GPU layers {gpu}")
+        self.query_one("#status-model", PlainLabel).update(
+            f"{model_name(info)} · {info.quant} · GPU layers {gpu}")
         self.show_context(0, info.n_ctx)
 
     def show_context(self, used: int, size: int) -> None:
-        self.query_one("#status-ctx", Label).update(f"context {context_meter(used, size)}")
+        self.query_one("#status-ctx", PlainLabel).update(f"context {context_meter(used, size)}")
 
     def show_live(self, tps: float) -> None:
         self.query_one("#status-speed", LiveText).text = f"generating · {tps:.1f} t/s"
