@@ -347,8 +347,8 @@ async def test_real_switch_to_q8_through_the_menu_keeps_the_conversation(smollm2
         menu = await open_menu(pilot)
         q4 = next(r for r in menu.rows if r.quant == "Q4_1")
         q8 = next(r for r in menu.rows if r.quant == "Q8_0")
-        assert not q4.tps_text.startswith("~") and abs(float(q4.tps_text) - gen_tps) <= 1
-        assert q8.tps_text.startswith("~")
+        assert abs(float(q4.tps_text) - gen_tps) <= 1  # one figure, as measured
+        assert "–" in q8.tps_text  # not run here: an estimated range
         await highlight(pilot, menu, "Q8_0")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is chat and app.engine is not None
