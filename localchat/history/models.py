@@ -27,7 +27,9 @@ class StoredMessage:
     conversation_id: int
     role: str  # "system" | "user" | "assistant"
     content: str
-    status: str  # "complete" | "partial" (streaming, or cut off by a crash) | "stopped"
+    # "complete" | "partial" (streaming, or cut off by a crash) | "stopped" | "cut" (stopped at
+    # max tokens or a full context: Continue extends it)
+    status: str
     model: str
     created_at: float
     stats: dict[str, Any] | None

@@ -36,7 +36,7 @@ from localchat.history.models import (
 )
 
 ROLES = ("system", "user", "assistant")
-STATUSES = ("complete", "partial", "stopped")
+STATUSES = ("complete", "partial", "stopped", "cut")  # cut: at max tokens or a full context
 
 
 class ConversationStore:
@@ -187,11 +187,18 @@ class ConversationStore:
 
     def finish_reply(self, message_id: int, content: str, status: str,
                      stats: dict[str, Any] | None = None) -> None:
-        if status not in ("complete", "stopped"):
-            raise ValueError(f"a reply finishes as complete or stopped, not {status!r}")
+        if status not in ("complete", "stopped", "cut"):
+            raise ValueError(f"a reply finishes as complete, stopped or cut, not {status!r}")
         self._write("UPDATE messages SET content = ?, status = ?, stats = ? WHERE id = ?",
                     (content, status, json.dumps(stats) if stats else None, message_id))
         self._touch(self._get_message(message_id).conversation_id)
+
+    def reopen_reply(self, message_id: int) -> StoredMessage:
+        """A finished reply streams again (Continue extends it in place): "partial" until
+        ``finish_reply``, so checkpoints reach it and a crash keeps what it had."""
+        self._write("UPDATE messages SET status = 'partial' WHERE id = ? AND role = 'assistant'",
+                    (message_id,))
+        return self._get_message(message_id)
 
     def update_message(self, message_id: int, content: str) -> None:
         self._write("UPDATE messages SET content = ? WHERE id = ?", (content, message_id))

@@ -98,11 +98,14 @@ def stream_reply(
     cancel: threading.Event,
     post: Callable[[Any], Any],
     ui_thread_id: int | None = None,
+    prefix: str = "",
 ) -> ReplyStats | None:
     """Run one reply to its end; always leaves the stored reply finished (or raises after
-    storing what there was as stopped). Returns the reply's stats (None if the engine sent none)."""
+    storing what there was as stopped). Returns the reply's stats (None if the engine sent none).
+    ``prefix``: the text the reply already has when it is continued in place (Continue); the
+    engine sends only what follows it."""
     pacer = UiPacer(ui_thread_id, share=ui_cpu_share(engine.info.n_threads))
-    parts: list[str] = []
+    parts: list[str] = [prefix] if prefix else []
     pieces = 0
     t_first = 0.0
     written_at = time.perf_counter()
@@ -128,7 +131,8 @@ def stream_reply(
                     pacer.shown(now)
         text = "".join(parts)
         stopped = cancel.is_set() or (stats is not None and stats.finish_reason == "cancelled")
-        status = "stopped" if stopped else "complete"
+        cut = stats is not None and stats.finish_reason in ("length", "context")
+        status = "stopped" if stopped else "cut" if cut else "complete"
         store.finish_reply(reply_id, text, status, stats_record(stats) if stats else None)
         finished = True
         post(ReplyFinished(reply_id, text, status, stats))

@@ -66,5 +66,6 @@ class ReplyFinished(Message, bubble=False):
         super().__init__()
         self.reply_id = reply_id
         self.text = text
-        self.status = status  # "complete" | "stopped" | "failed" (no text; not stored)
+        self.status = status  # "complete" | "cut" (max tokens, full context) | "stopped" |
+        # "failed" (no text; not stored)
         self.stats = stats

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
+from localchat.engine.thinking import ThinkingSplitter
 from localchat.engine.types import (
     LoadSettings,
     Message,
@@ -37,7 +38,7 @@ class ScriptedEngine:
         delay_s: float = 0.0,
         infinite: bool = False,
         dropped_messages: int = 0,
-        finish: str = "stop",
+        finish: str | Sequence[str] = "stop",
         name: str = "Scripted-1B",
         quant: str = "Q4_K_M",
         gen_tps: float = 42.5,
@@ -48,11 +49,15 @@ class ScriptedEngine:
         self.delay_s = delay_s
         self.infinite = infinite
         self.dropped_messages = dropped_messages
-        self.finish = finish  # "cancelled" plays a reply stopped by the user, for snapshots
+        # "cancelled" plays a reply stopped by the user, for snapshots; "length" one cut off at
+        # max tokens (a later call on a conversation ending with that reply continues it); a
+        # sequence gives each turn its own
+        self.finish = finish
         self.name = name
         self.quant = quant
         self.gen_tps = gen_tps
         self.calls: list[list[Message]] = []
+        self.samplings: list[Sampling | None] = []
         self.closed = False
         self.started = threading.Event()
 
@@ -86,10 +91,14 @@ class ScriptedEngine:
     ) -> Iterator[ReplyEvent]:
         turn = len(self.calls)
         self.calls.append(list(messages))
+        self.samplings.append(sampling)
         self.started.set()
         parts: list[str] = []
-        finish = self.finish
+        finish = self.finish if isinstance(self.finish, str) else self.finish[min(turn, len(self.finish) - 1)]
+        splitter, thinking_pieces = ThinkingSplitter(), 0
         for piece in self._pieces(turn):
+            if any(kind == "thinking" for kind, _ in splitter.feed(piece)):
+                thinking_pieces += 1
             if self.delay_s:
                 time.sleep(self.delay_s)
             parts.append(piece)
@@ -104,6 +113,8 @@ class ScriptedEngine:
             finish_reason=finish,  # type: ignore[arg-type]
             ctx_used=prompt + len(parts), n_ctx=self.n_ctx,
             dropped_messages=self.dropped_messages, text="".join(parts),
+            # a fixed time, so snapshots are stable
+            thinking_tokens=thinking_pieces, thinking_s=2.5 if thinking_pieces else 0.0,
         )
 
     def close(self) -> None:

@@ -100,3 +100,26 @@ async def test_real_switch_to_another_quant_mid_conversation(smollm2_path, smoll
         assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "complete")] * 2
         assert stored[3].content.strip()
     assert holders(smollm2_q8_path) == []
+
+
+async def test_real_cut_off_reply_continues_in_place(smollm2_path) -> None:
+    """max tokens 16: the story is cut off and says so; Ctrl+E grows the same reply (one stored
+    message, one view), the model picking up where it stopped with its KV cache reused."""
+    app = real_app(str(smollm2_path), max_tokens=16)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        reply = await ask(pilot, "Write a long story about a lighthouse keeper.")
+        assert reply.status == "cut" and reply.query_one(".cut-note").display
+        first = reply.content
+        stored = app.store.get(screen.conversation_id).messages
+        assert (stored[-1].status, stored[-1].stats["finish_reason"]) == ("cut", "length")
+
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: not screen.generating and reply.content != first,
+                         what="the continued reply to end")
+        assert screen.message_views("assistant") == [reply]
+        assert reply.content.startswith(first) and len(reply.content) > len(first)
+        stored = app.store.get(screen.conversation_id).messages
+        assert [m.role for m in stored] == ["user", "assistant"]
+        assert stored[-1].content == reply.content
+        assert stored[-1].stats["prompt_eval_tokens"] <= 4  # the partial reply came from the cache

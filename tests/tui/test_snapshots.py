@@ -80,3 +80,19 @@ def test_stopped_reply_and_dropped_turns(snap_compare) -> None:
     engine = ScriptedEngine(["one two three four five six seven"], dropped_messages=2,
                             finish="cancelled")
     assert snap_compare(make_app(engine), terminal_size=SIZE, run_before=run_before)
+
+
+def test_thinking_section_and_a_cut_off_reply(snap_compare) -> None:
+    """A reply that thought (its section collapsed, with the time and tokens it took), then a
+    reply cut off at max tokens with its note."""
+    async def run_before(pilot: Pilot) -> None:
+        screen = await ready(pilot)
+        screen.query_one("#prompt").cursor_blink = False
+        await ask(pilot, "Say hello")
+        await ask(pilot, "Tell me a story")
+        await pilot.pause()
+
+    engine = ScriptedEngine(["<think>\nThe user greets me; greet back briefly.</think>\n\nHello! **How** can "
+                             "I help?", "Once upon a time the Red Dragon did not"],
+                            finish=["stop", "length"])
+    assert snap_compare(make_app(engine), terminal_size=SIZE, run_before=run_before)

@@ -23,7 +23,7 @@ from localchat.engine.types import Message, Sampling
 from localchat.errors import EngineCrashed, LocalChatError
 from localchat.history import ConversationSettings, StoredMessage
 from localchat.tui.convo import engine_messages, sampling_for
-from localchat.tui.generation import stream_reply
+from localchat.tui.generation import stats_record, stream_reply
 from localchat.tui.messages import (
     ModelLoaded,
     ModelLoadFailed,
@@ -48,6 +48,9 @@ class ChatScreen(ReplyActions):
     BINDINGS = [
         Binding("escape", "stop", "Stop reply"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
+        # priority: the prompt (a TextArea) binds Ctrl+E to "end of line", which it still gets
+        # while there is no cut-off reply to continue (the action skips)
+        Binding("ctrl+e", "continue_reply", "Continue reply", show=False, priority=True),
         Binding("ctrl+l", "edit_last", "Edit last message", show=False),
         Binding("ctrl+o", "copy_reply", "Copy reply", show=False),
         Binding("ctrl+g", "copy_code", "Copy code block", show=False),
@@ -138,7 +141,8 @@ class ChatScreen(ReplyActions):
         log = self.log_view
         await log.remove_children()
         views = [
-            MessageView(m.role, m.content, status=m.status, message_id=m.id, model=m.model)
+            MessageView(m.role, m.content, status=m.status, message_id=m.id, model=m.model,
+                        stats=m.stats)
             for m in stored
             if m.role in ("user", "assistant")
         ]
@@ -243,23 +247,30 @@ class ChatScreen(ReplyActions):
             await self.store_failed(exc, "start the reply (Ctrl+R tries again)")
             return
         self.generating = True  # before the await: the view is on screen from the mount on
+        view = MessageView("assistant", "", status="streaming", message_id=stored.id, model=name)
+        await self.log_view.mount(view)
+        self.run_reply(engine, view, messages)
+
+    def run_reply(self, engine: ChatEngine, view: MessageView, messages: list[Message]) -> None:
+        """Stream the reply shown in ``view`` (new, or continued in place: its text so far is
+        the last message of ``messages``, and the engine extends it)."""
+        self.generating = True
         self._cancel = threading.Event()
         self._done = threading.Event()
-        self._reply = MessageView("assistant", "", status="streaming", message_id=stored.id, model=name)
-        await self.log_view.mount(self._reply)
+        self._reply = view
         self.status.show_text("generating…")
-        self.generate(engine, stored.id, messages, sampling_for(self.settings), self._cancel,
-                      self._done, threading.get_ident())
+        self.generate(engine, view.message_id, messages, sampling_for(self.settings), self._cancel,
+                      self._done, threading.get_ident(), view.content)
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def generate(
         self, engine: ChatEngine, reply_id: int, messages: list[Message], sampling: Sampling,
-        cancel: threading.Event, done: threading.Event, ui_thread_id: int,
+        cancel: threading.Event, done: threading.Event, ui_thread_id: int, prefix: str = "",
     ) -> None:
         info, stats = engine.info, None
         try:
             stats = stream_reply(engine, self.app.store, reply_id, messages, sampling, cancel,
-                                 self.post_message, ui_thread_id=ui_thread_id)
+                                 self.post_message, ui_thread_id=ui_thread_id, prefix=prefix)
         finally:
             done.set()
         if stats is not None:  # after done: a model switch waiting for this reply goes on meanwhile
@@ -271,7 +282,7 @@ class ChatScreen(ReplyActions):
     async def _reply_progress(self, event: ReplyProgress) -> None:
         view = self._reply
         if view is not None and view.message_id == event.reply_id:
-            await view.append(event.text[len(view.content):])
+            await view.append(event.text[len(view.content):], event.tokens)
             self.status.show_live(event.live_tps)
 
     @on(ReplyFinished)
@@ -281,7 +292,8 @@ class ChatScreen(ReplyActions):
             if event.status == "failed":
                 await view.remove()
             else:
-                await view.finish(event.text, event.status)
+                await view.finish(event.text, event.status,
+                                  stats_record(event.stats) if event.stats else None)
         stats = event.stats
         if stats is not None:
             self.status.show_reply(stats)
@@ -294,6 +306,9 @@ class ChatScreen(ReplyActions):
                     f"view to fit its {stats.n_ctx}-token context", classes="context-notice"))
         if event.status == "stopped":
             self.status.show_text("stopped · " + (reply_figures(stats) if stats else "partial reply kept"))
+        elif event.status == "cut":
+            reason = "max tokens" if stats and stats.finish_reason == "length" else "a full context"
+            self.status.show_text(f"cut off at {reason}: Ctrl+E continues the reply")
         elif event.status == "failed":
             self.status.show_text("the reply failed: Ctrl+R tries again")
         self.refresh_sidebar()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from textual.actions import SkipAction
+
 from localchat.errors import LocalChatError
 from localchat.safetext import for_terminal
 from localchat.tui.convo import last_code_block
@@ -13,7 +15,10 @@ from localchat.tui.screens.conversation import ConversationActions
 from localchat.tui.widgets.prompt import PromptInput
 
 if TYPE_CHECKING:
+    from localchat.engine.types import ChatEngine, Message
     from localchat.tui.widgets.message import MessageView
+
+CONTINUABLE = ("cut", "stopped")  # stopped at max tokens or a full context, or by Esc
 
 
 class ReplyActions(ConversationActions):
@@ -24,6 +29,9 @@ class ReplyActions(ConversationActions):
         _cancel: threading.Event
 
         async def start_reply(self) -> None: ...
+        def run_reply(self, engine: ChatEngine, view: MessageView, messages: list[Message]
+                      ) -> None: ...
+        def current_messages(self, conversation_id: int) -> list[Message]: ...
         def message_views(self, role: str | None = None) -> list[MessageView]: ...
 
     def action_stop(self) -> None:
@@ -57,6 +65,34 @@ class ReplyActions(ConversationActions):
                 return
             await last.remove()
         await self.start_reply()  # a last user message without a reply (load failed, crash) gets one
+
+    async def action_continue_reply(self) -> None:
+        """Extend the last reply in place: the engine continues the same assistant message
+        (its KV cache reused), and the new text joins the same stored message and view."""
+        if not self._idle("continue"):
+            return
+        views = self.message_views()
+        last = views[-1] if views else None
+        if last is None or last.role != "assistant" or last.status not in CONTINUABLE or not last.content:
+            prompt = self.query_one(PromptInput)
+            if prompt.has_focus and prompt.text:
+                raise SkipAction  # nothing to continue: Ctrl+E is the prompt's "end of line"
+            self.notify("Only a reply that was cut off (or stopped) can be continued.",
+                        severity="warning")
+            return
+        engine, conversation_id = self.engine, self.conversation_id
+        if engine is None or conversation_id is None:
+            self.notify("No model is loaded, so nothing can continue the reply yet.",
+                        severity="warning")
+            return
+        try:
+            messages = self.current_messages(conversation_id)
+            self.app.store.reopen_reply(last.message_id)
+        except LocalChatError as exc:
+            await self.store_failed(exc, "continue the reply")
+            return
+        last.begin_continue()
+        self.run_reply(engine, last, messages)
 
     def action_edit_last(self) -> None:
         if not self._idle("edit"):

@@ -1,26 +1,59 @@
-"""One chat message: a role line and the text rendered as Markdown (streamed for replies)."""
+"""One chat message: a role line, the reply's thinking (a collapsible section, when the model
+thought), and the answer rendered as Markdown (streamed for replies).
+
+The stored text keeps a reply whole, ``<think>…</think>`` block included (engine/thinking.py);
+this view splits it. Markdown would hide a ``<think>`` tag as unknown HTML, so the thinking is
+never given to it: it is shown as plain text in its own section.
+"""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Markdown
+from textual.content import Content
+from textual.widgets import Collapsible, Markdown
 from textual.widgets.markdown import MarkdownStream
 
+from localchat.engine.thinking import ThinkingSplitter, split_reply
 from localchat.safetext import for_terminal
-from localchat.tui.widgets.plain import PlainLabel
+from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 
 ROLE_LABEL = {"user": "You", "assistant": "Assistant", "system": "System"}
-STATUS_LABEL = {"stopped": "stopped", "partial": "interrupted"}
+STATUS_LABEL = {"stopped": "stopped", "partial": "interrupted", "cut": "cut off"}
+CUT_NOTE = {
+    "length": "✂ cut off at max tokens — Ctrl+E continues this reply",
+    "context": "✂ cut off: the context is full — Ctrl+E continues this reply",
+}
+
+
+def thought_title(stats: dict[str, Any] | None, tokens: int = 0, seconds: float = 0.0) -> str:
+    """ "Thought for 12.3 s · 456 tokens", from the reply's stats where it has them."""
+    if stats and stats.get("thinking_tokens"):
+        tokens, seconds = int(stats["thinking_tokens"]), float(stats.get("thinking_s") or 0.0)
+    parts = ["Thought"]
+    if seconds > 0:
+        parts[0] += f" for {seconds:.1f} s"
+    if tokens > 0:
+        parts.append(f"{tokens} tokens")
+    return " · ".join(parts)
+
+
+def cut_note(stats: dict[str, Any] | None) -> str:
+    reason = (stats or {}).get("finish_reason", "")
+    return CUT_NOTE.get(reason, CUT_NOTE["length"])
 
 
 class MessageView(Vertical):
     """A user or assistant message. Replies stream through ``MarkdownStream`` (appending only
-    the new text) and get one full render when they end."""
+    the new answer text) and get one full render when they end; thinking streams into its own
+    section, collapsed once the answer starts."""
 
     def __init__(
         self, role: str, content: str, *, message_id: int, status: str = "complete",
-        model: str = "",
+        model: str = "", stats: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(classes=f"message {role}")
         self.role = role
@@ -28,11 +61,28 @@ class MessageView(Vertical):
         self.status = status
         self.message_id = message_id
         self.model = model
+        self.stats = stats
         self._stream: MarkdownStream | None = None
+        self._splitter: ThinkingSplitter | None = None
+        self._thinking_started = 0.0
+        self._thinking_tokens = 0
+        self._answer_started = False
 
     def compose(self) -> ComposeResult:
+        split = split_reply(self.content) if self.role == "assistant" else None
+        thinking = split.thinking if split is not None and split.has_thinking else ""
+        answer = split.answer if split is not None else self.content
         yield PlainLabel(self._role_line(), classes="role")
-        yield Markdown(for_terminal(self.content), classes="body")
+        section = Collapsible(PlainStatic(thinking, classes="thinking-text"),
+                              title="Thinking", collapsed=True, classes="thinking")
+        section.display = bool(thinking)
+        yield section
+        yield Markdown(for_terminal(answer), classes="body")
+        yield PlainLabel(cut_note(self.stats), classes="cut-note")
+
+    def on_mount(self) -> None:
+        self.query_one(".thinking", Collapsible).title = Content(thought_title(self.stats))  # type: ignore[assignment]
+        self.query_one(".cut-note", PlainLabel).display = self.status == "cut"
 
     def _role_line(self) -> str:
         label = ROLE_LABEL.get(self.role, self.role)
@@ -45,18 +95,79 @@ class MessageView(Vertical):
     def body(self) -> Markdown:
         return self.query_one(".body", Markdown)
 
-    async def append(self, delta: str) -> None:
+    @property
+    def thinking_section(self) -> Collapsible:
+        return self.query_one(".thinking", Collapsible)
+
+    @property
+    def thinking_text(self) -> str:
+        return split_reply(self.content).thinking if self.role == "assistant" else ""
+
+    def _set_title(self, title: str) -> None:
+        self.thinking_section.title = Content(title)  # type: ignore[assignment]  # plain, never markup
+
+    def begin_continue(self) -> None:
+        """The reply is extended in place (Continue): new text appends to what is shown."""
+        self.status = "partial"
+        self.query_one(".cut-note", PlainLabel).display = False
+        self.query_one(".role", PlainLabel).update(self._role_line())
+        self._splitter = ThinkingSplitter()
+        # replay the text so far so the splitter knows whether the reply is still thinking
+        for kind, _text in self._splitter.feed(self.content):
+            self._answer_started = self._answer_started or kind == "answer"
+
+    async def append(self, delta: str, tokens: int = 0) -> None:
+        """``delta``: the new reply text; ``tokens``: pieces streamed so far (for the title)."""
+        self.content += delta
+        if self._splitter is None:
+            self._splitter = ThinkingSplitter()
+        for kind, text in self._splitter.feed(delta):
+            if kind == "thinking":
+                await self._think(text, tokens)
+            else:
+                await self._answer(text)
+
+    async def _think(self, text: str, tokens: int) -> None:
+        section = self.thinking_section
+        if not self._thinking_started:
+            self._thinking_started = time.monotonic()
+            section.display = True
+            section.collapsed = False
+        self._thinking_tokens = tokens
+        section.query_one(".thinking-text", PlainStatic).update(split_reply(self.content).thinking)
+        self._set_title(f"Thinking… {tokens} tokens" if tokens else "Thinking…")
+
+    async def _answer(self, text: str) -> None:
+        if not self._answer_started:
+            self._answer_started = True
+            if self._thinking_started:
+                seconds = time.monotonic() - self._thinking_started
+                self.thinking_section.collapsed = True
+                self._set_title(thought_title(None, self._thinking_tokens, seconds))
         if self._stream is None:
             self._stream = Markdown.get_stream(self.body)
-        self.content += delta
-        await self._stream.write(for_terminal(delta))
+        await self._stream.write(for_terminal(text))
 
-    async def finish(self, text: str, status: str) -> None:
+    async def finish(self, text: str, status: str, stats: dict[str, Any] | None = None) -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        self._splitter = None
         self.content = text
         self.status = status
+        if stats is not None:
+            self.stats = stats
+        split = split_reply(text)
+        section = self.thinking_section
+        section.display = split.has_thinking
+        if split.has_thinking:
+            section.query_one(".thinking-text", PlainStatic).update(split.thinking)
+            section.collapsed = True
+            if self.stats and self.stats.get("thinking_tokens"):
+                self._set_title(thought_title(self.stats))
+            elif not split.thinking_done:
+                self._set_title("Thinking (cut off)")
         self.set_class(status == "stopped", "stopped")
         self.query_one(".role", PlainLabel).update(self._role_line())
-        await self.body.update(for_terminal(text))
+        self.query_one(".cut-note", PlainLabel).display = status == "cut"
+        await self.body.update(for_terminal(split.answer))
