@@ -34,6 +34,11 @@ class ChatDefaults:
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 1024
+    top_k: int = 40  # 0: no limit
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0  # 1: off
+    seed: int = -1  # -1: a new random seed for every reply
+    thinking: str = "default"  # "on" / "off": the template's switch, where it has one
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ _SECTIONS = {"chat": ChatDefaults, "model": ModelChoice, "ui": UiSettings, "reco
 PREFERENCES = ("balanced", "faster", "quality")  # recommend/policy.py's, without importing it
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
+THINKING = ("default", "on", "off")
 # the engine refuses a smaller context (engine/llama.py); the model menu asks for 256 or more
 MIN_CTX = 64
 
@@ -99,6 +105,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("chat", "temperature"): Rule(float, "a number from 0 to 2", _finite_between(0.0, 2.0)),
     ("chat", "top_p"): Rule(float, "a number from 0 to 1", _finite_between(0.0, 1.0)),
     ("chat", "max_tokens"): Rule(int, "a whole number of 1 or more", lambda v: v >= 1),
+    ("chat", "top_k"): Rule(int, "a whole number of 0 or more (0: no limit)", lambda v: v >= 0),
+    ("chat", "min_p"): Rule(float, "a number from 0 to 1", _finite_between(0.0, 1.0)),
+    # llama.cpp's penalty divides the logits of repeated tokens: 1 is off, below 1 invites loops
+    ("chat", "repeat_penalty"): Rule(float, "a number from 1 to 2 (1: off)",
+                                     _finite_between(1.0, 2.0)),
+    # llama.cpp seeds are 32-bit; -1 (LLAMA_DEFAULT_SEED's spelling in its CLI) draws one each time
+    ("chat", "seed"): Rule(int, "a whole number from -1 (random) to 4294967295",
+                           lambda v: -1 <= v < 2**32),
+    ("chat", "thinking"): Rule(str, "one of " + ", ".join(THINKING), lambda v: v in THINKING),
     ("model", "path"): Rule(str, "text (a GGUF file's path)"),
     ("model", "repo"): Rule(str, "text"),
     ("model", "quant"): Rule(str, "text"),

@@ -55,7 +55,17 @@ CREATE TRIGGER titles_au AFTER UPDATE OF title ON conversations BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [V1]  # MIGRATIONS[i] takes the schema from version i to i + 1
+# the sampling a chat keeps beyond temperature and top-p (issue 17); NULL seed: random, NULL
+# thinking: the model's default (1 on, 0 off)
+V2 = """
+ALTER TABLE conversations ADD COLUMN top_k INTEGER NOT NULL DEFAULT 40;
+ALTER TABLE conversations ADD COLUMN min_p REAL NOT NULL DEFAULT 0.05;
+ALTER TABLE conversations ADD COLUMN repeat_penalty REAL NOT NULL DEFAULT 1.0;
+ALTER TABLE conversations ADD COLUMN seed INTEGER;
+ALTER TABLE conversations ADD COLUMN thinking INTEGER;
+"""
+
+MIGRATIONS: list[str] = [V1, V2]  # MIGRATIONS[i] takes the schema from version i to i + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

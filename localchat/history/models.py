@@ -14,11 +14,18 @@ class ConversationSettings:
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 1024
+    top_k: int = 40  # 0: no limit
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    seed: int | None = None  # None: a new random seed for every reply
+    thinking: bool | None = None  # the template's thinking switch; None: the model's default
 
     @classmethod
     def from_defaults(cls, defaults: ChatDefaults) -> ConversationSettings:
         return cls(defaults.system_prompt, defaults.temperature, defaults.top_p,
-                   defaults.max_tokens)
+                   defaults.max_tokens, defaults.top_k, defaults.min_p, defaults.repeat_penalty,
+                   None if defaults.seed < 0 else defaults.seed,
+                   {"on": True, "off": False}.get(defaults.thinking))
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,10 @@ class ConversationStore:
         now = time.time()
         cur = self._write(
             "INSERT INTO conversations(title, created_at, updated_at, system_prompt, temperature,"
-            " top_p, max_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (title, now, now, s.system_prompt, s.temperature, s.top_p, s.max_tokens),
+            " top_p, max_tokens, top_k, min_p, repeat_penalty, seed, thinking)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (title, now, now, s.system_prompt, s.temperature, s.top_p, s.max_tokens, s.top_k,
+             s.min_p, s.repeat_penalty, s.seed, s.thinking),
         )
         return self.get(int(cur.lastrowid or 0))
 
@@ -138,8 +140,11 @@ class ConversationStore:
                 raise NotFoundError(f"conversation {conversation_id} does not exist")
             messages = self._read("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
                                   (conversation_id,))
+        thinking = row["thinking"]
         settings = ConversationSettings(row["system_prompt"], row["temperature"], row["top_p"],
-                                        row["max_tokens"])
+                                        row["max_tokens"], row["top_k"], row["min_p"],
+                                        row["repeat_penalty"], row["seed"],
+                                        None if thinking is None else bool(thinking))
         return Conversation(row["id"], row["title"], row["created_at"], row["updated_at"],
                             settings, tuple(_message(m) for m in messages))
 
@@ -155,9 +160,11 @@ class ConversationStore:
     def update_settings(self, conversation_id: int, settings: ConversationSettings) -> None:
         self._require(conversation_id)
         self._write(
-            "UPDATE conversations SET system_prompt = ?, temperature = ?, top_p = ?, max_tokens = ?"
-            " WHERE id = ?", (settings.system_prompt, settings.temperature, settings.top_p,
-                              settings.max_tokens, conversation_id),
+            "UPDATE conversations SET system_prompt = ?, temperature = ?, top_p = ?, max_tokens = ?,"
+            " top_k = ?, min_p = ?, repeat_penalty = ?, seed = ?, thinking = ? WHERE id = ?",
+            (settings.system_prompt, settings.temperature, settings.top_p, settings.max_tokens,
+             settings.top_k, settings.min_p, settings.repeat_penalty, settings.seed,
+             settings.thinking, conversation_id),
         )
 
     def _require(self, conversation_id: int) -> None:

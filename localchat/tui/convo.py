@@ -22,6 +22,11 @@ def sampling_for(settings: ConversationSettings) -> Sampling:
         temperature=float(settings.temperature),
         top_p=float(settings.top_p),
         max_tokens=int(settings.max_tokens) if settings.max_tokens else None,
+        top_k=int(settings.top_k),
+        min_p=float(settings.min_p),
+        repeat_penalty=float(settings.repeat_penalty),
+        seed=settings.seed,
+        enable_thinking=settings.thinking,
     )
 
 

@@ -216,3 +216,29 @@ def test_checkpoint_cost(store):
 ])
 def test_title_from_first_message(text, title):
     assert title_from_first_message(text) == title
+
+
+def test_a_version_1_database_gains_the_sampling_columns_with_their_defaults(tmp_path):
+    """Schema 2 adds top-k, min-p, repeat penalty, seed and the thinking switch: a chat saved
+    before keeps its settings and samples as it did (the engine's old fixed values)."""
+    from localchat.history.migrations import MIGRATIONS, _statements
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO conversations(title, created_at, updated_at, system_prompt, "
+               "temperature, top_p, max_tokens) VALUES ('Old', 1, 1, 'Be brief.', 0.2, 0.8, 64)")
+    db.commit()
+    db.close()
+    store = ConversationStore(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        settings = store.get(store.list()[0].id).settings
+        assert settings == ConversationSettings("Be brief.", 0.2, 0.8, 64, top_k=40, min_p=0.05,
+                                                repeat_penalty=1.0, seed=None, thinking=None)
+        store.update_settings(1, ConversationSettings(top_k=0, seed=7, thinking=True))
+        assert store.get(1).settings == ConversationSettings(top_k=0, seed=7, thinking=True)
+    finally:
+        store.close()

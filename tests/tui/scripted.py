@@ -42,6 +42,7 @@ class ScriptedEngine:
         name: str = "Scripted-1B",
         quant: str = "Q4_K_M",
         gen_tps: float = 42.5,
+        thinking: str = "none",
     ) -> None:
         self.replies = list(replies)
         self.n_ctx = n_ctx
@@ -56,6 +57,7 @@ class ScriptedEngine:
         self.name = name
         self.quant = quant
         self.gen_tps = gen_tps
+        self.thinking = thinking  # ModelInfo.thinking: "switchable" offers F3's thinking switch
         self.calls: list[list[Message]] = []
         self.samplings: list[Sampling | None] = []
         self.closed = False
@@ -67,7 +69,7 @@ class ScriptedEngine:
             path=f"/models/{self.name}-{self.quant}.gguf", name=self.name, architecture="llama",
             quant=self.quant, size_bytes=700_000_000, n_ctx=self.n_ctx, n_ctx_train=8192,
             n_layers=16, n_gpu_layers=0, kv_type="f16", flash_attn=False, n_threads=2,
-            n_threads_batch=2,
+            n_threads_batch=2, thinking=self.thinking,
         )
 
     def count_tokens(self, messages: Sequence[Message]) -> int:

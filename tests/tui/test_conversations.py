@@ -67,7 +67,7 @@ async def test_bad_setting_is_refused_with_a_message(scripted: ScriptedEngine) -
         app.screen.query_one("#temperature").value = "9"
         await pilot.press("ctrl+s")
         assert app.screen.query("#temperature")  # still open
-        assert any("temperature must be between 0 and 2" in n.message for n in app._notifications)
+        assert any("temperature must be a number from 0 to 2" in n.message for n in app._notifications)
 
 
 async def test_a_search_hit_opens_its_conversation() -> None:
@@ -109,3 +109,50 @@ async def test_the_context_meter_counts_only_what_fits_the_context() -> None:
         await wait_until(pilot, lambda: "/256" in meter(), what="the context meter")
         used = int(meter().split()[-1].split("/")[0])
         assert 0 < used <= 256
+
+
+async def test_sampling_and_the_thinking_switch_reach_the_engine() -> None:
+    from localchat.engine.types import Sampling
+
+    engine = ScriptedEngine(thinking="switchable")
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await ask(pilot, "hi")
+        assert engine.samplings[0] == Sampling(temperature=0.7, top_p=0.95, max_tokens=1024)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.screen.query("#top-k"))
+        form = app.screen
+        for field, value in (("#top-k", "20"), ("#min-p", "0.1"), ("#repeat-penalty", "1.1"),
+                             ("#seed", "42"), ("#max-tokens", "300")):
+            form.query_one(field).value = value
+        form.query_one("#thinking").value = "off"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: len(engine.calls) == 2 and not screen.generating)
+        expected = Sampling(temperature=0.7, top_p=0.95, top_k=20, min_p=0.1, repeat_penalty=1.1,
+                            max_tokens=300, seed=42, enable_thinking=False)
+        assert engine.samplings[1] == expected
+        # kept with the conversation: opened again, it samples the same
+        stored = app.store.get(screen.conversation_id).settings
+        assert (stored.top_k, stored.min_p, stored.repeat_penalty, stored.seed, stored.thinking) == (
+            20, 0.1, 1.1, 42, False)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.screen.query("#top-k"))
+        assert app.screen.query_one("#seed").value == "42"
+        assert app.screen.query_one("#thinking").value == "off"
+
+
+async def test_no_thinking_switch_for_a_model_without_one_and_a_bad_field_is_named() -> None:
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.screen.query("#top-k"))
+        assert not app.screen.query("#thinking")
+        app.screen.query_one("#repeat-penalty").value = "3"
+        await pilot.press("ctrl+s")
+        assert app.screen.query("#top-k")  # still open
+        assert any(n.message == "repeat penalty must be a number from 1 to 2 (1: off)"
+                   for n in app._notifications)

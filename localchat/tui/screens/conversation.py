@@ -272,9 +272,13 @@ class ConversationActions(Screen[None]):
                 except LocalChatError as exc:
                     await self.store_failed(exc, "save the settings")
                     if self.conversation_id == conversation_id:
-                        self.app.push_screen(SettingsScreen(settings, self.chat_title), saved)
+                        self.app.push_screen(SettingsScreen(settings, self.chat_title,
+                                                            thinking_switch=switch), saved)
                     return
             self.settings = settings
             self.notify("Settings saved for this chat.")
 
-        self.app.push_screen(SettingsScreen(self.settings, self.chat_title), saved)
+        # the thinking switch only where the loaded model's template has one
+        switch = self.engine is not None and self.engine.info.thinking == "switchable"
+        self.app.push_screen(SettingsScreen(self.settings, self.chat_title, thinking_switch=switch),
+                             saved)

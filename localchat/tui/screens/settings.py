@@ -1,4 +1,5 @@
-"""Per-conversation settings: system prompt, temperature, top-p, max tokens."""
+"""Per-conversation settings: system prompt and sampling (temperature, top-p, max tokens, top-k,
+min-p, repeat penalty, seed), and the thinking switch where the model's template has one."""
 
 from __future__ import annotations
 
@@ -7,46 +8,75 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, TextArea
+from textual.widgets import Button, Input, Select, TextArea
 
+from localchat.config import RULES
 from localchat.history import ConversationSettings
 from localchat.safetext import for_terminal
 from localchat.tui.widgets.plain import PlainLabel
 
+# (input id, label, [chat] config key): the form's fields, checked by the config file's rules
+FIELDS = (
+    ("temperature", "Temperature", "temperature"),
+    ("top-p", "Top-p", "top_p"),
+    ("max-tokens", "Max tokens", "max_tokens"),
+    ("top-k", "Top-k", "top_k"),
+    ("min-p", "Min-p", "min_p"),
+    ("repeat-penalty", "Repeat penalty", "repeat_penalty"),
+    ("seed", "Seed", "seed"),
+)
+THINKING_CHOICES = (("model default", "default"), ("on", "on"), ("off", "off"))
 
-def parse_settings(system_prompt: str, temperature: str, top_p: str, max_tokens: str
+
+def _number(label: str, key: str, text: str) -> float | int:
+    """``text`` as the field's number; ValueError naming the field and what it must be."""
+    rule = RULES[("chat", key)]
+    try:
+        value: float | int = rule.kind(text.strip())
+    except ValueError:
+        raise ValueError(f"{label.lower()} must be {rule.must_be}") from None
+    if not rule.ok(value):
+        raise ValueError(f"{label.lower()} must be {rule.must_be}")
+    return value
+
+
+def parse_settings(system_prompt: str, values: dict[str, str], thinking: str = "default",
                    ) -> ConversationSettings:
-    """ConversationSettings from the form's text; ValueError says which field is wrong."""
-    try:
-        temp = float(temperature)
-    except ValueError:
-        raise ValueError("temperature must be a number such as 0.7") from None
-    try:
-        top = float(top_p)
-    except ValueError:
-        raise ValueError("top-p must be a number such as 0.95") from None
-    try:
-        limit = int(max_tokens)
-    except ValueError:
-        raise ValueError("max tokens must be a whole number such as 1024") from None
-    if not 0.0 <= temp <= 2.0:
-        raise ValueError("temperature must be between 0 and 2")
-    if not 0.0 < top <= 1.0:
-        raise ValueError("top-p must be above 0 and at most 1")
-    if limit <= 0:
-        raise ValueError("max tokens must be greater than 0")
-    return ConversationSettings(system_prompt=system_prompt, temperature=temp, top_p=top, max_tokens=limit)
+    """ConversationSettings from the form's text (``values`` by config key; an empty seed is a
+    random one); ValueError says which field is wrong."""
+    numbers: dict[str, float | int] = {}
+    for _id, label, key in FIELDS:
+        text = values.get(key, "")
+        if key == "seed" and not text.strip():
+            text = "-1"
+        numbers[key] = _number(label, key, text)
+    seed = int(numbers.pop("seed"))
+    return ConversationSettings(
+        system_prompt=system_prompt, seed=None if seed < 0 else seed,
+        thinking={"on": True, "off": False}.get(thinking), **numbers,  # type: ignore[arg-type]
+    )
+
+
+def thinking_choice(thinking: bool | None) -> str:
+    return "default" if thinking is None else "on" if thinking else "off"
 
 
 class SettingsScreen(ModalScreen[ConversationSettings | None]):
-    """Dismisses with the new ConversationSettings, or None when cancelled."""
+    """Dismisses with the new ConversationSettings, or None when cancelled. ``thinking_switch``:
+    the loaded model's template can turn thinking on and off (Qwen3's ``enable_thinking``)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
-    def __init__(self, settings: ConversationSettings, title: str) -> None:
+    def __init__(self, settings: ConversationSettings, title: str, *,
+                 thinking_switch: bool = False) -> None:
         super().__init__(classes="dialog-screen")
         self.settings = settings
         self.conversation_title = title
+        self.thinking_switch = thinking_switch
+
+    def _value(self, key: str) -> str:
+        value = getattr(self.settings, key)
+        return "" if value is None else str(value)
 
     def compose(self) -> ComposeResult:
         s = self.settings
@@ -54,27 +84,33 @@ class SettingsScreen(ModalScreen[ConversationSettings | None]):
             yield PlainLabel(f"Settings · {self.conversation_title}", classes="dialog-question")
             yield PlainLabel("System prompt")
             yield TextArea(for_terminal(s.system_prompt), id="system-prompt", soft_wrap=True)
-            with Horizontal(classes="fields"):
-                with Vertical():
-                    yield PlainLabel("Temperature")
-                    yield Input(str(s.temperature), id="temperature", type="number")
-                with Vertical():
-                    yield PlainLabel("Top-p")
-                    yield Input(str(s.top_p), id="top-p", type="number")
-                with Vertical():
-                    yield PlainLabel("Max tokens")
-                    yield Input(str(s.max_tokens), id="max-tokens", type="integer")
+            for row in (FIELDS[:3], FIELDS[3:]):
+                with Horizontal(classes="fields"):
+                    for field_id, label, key in row:
+                        with Vertical():
+                            yield PlainLabel(label)
+                            whole = RULES[("chat", key)].kind is int
+                            yield Input(self._value(key), id=field_id,
+                                        type="integer" if whole else "number",
+                                        placeholder="random" if key == "seed" else "")
+            if self.thinking_switch:
+                with Horizontal(classes="fields"):
+                    yield PlainLabel("Thinking", classes="select-label")
+                    yield Select(THINKING_CHOICES, value=thinking_choice(s.thinking),
+                                 allow_blank=False, id="thinking")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
 
     def action_save(self) -> None:
+        thinking = thinking_choice(self.settings.thinking)
+        if self.thinking_switch:
+            thinking = str(self.query_one("#thinking", Select).value)
         try:
             settings = parse_settings(
                 self.query_one("#system-prompt", TextArea).text,
-                self.query_one("#temperature", Input).value,
-                self.query_one("#top-p", Input).value,
-                self.query_one("#max-tokens", Input).value,
+                {key: self.query_one(f"#{field_id}", Input).value for field_id, _, key in FIELDS},
+                thinking,
             )
         except ValueError as exc:
             self.notify(str(exc), severity="error")
