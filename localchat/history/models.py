@@ -27,6 +27,13 @@ class ConversationSettings:
                    None if defaults.seed < 0 else defaults.seed,
                    {"on": True, "off": False}.get(defaults.thinking))
 
+    def as_defaults(self) -> ChatDefaults:
+        """The config's [chat] defaults that make new chats start with these settings."""
+        thinking = "default" if self.thinking is None else "on" if self.thinking else "off"
+        return ChatDefaults(self.system_prompt, self.temperature, self.top_p, self.max_tokens,
+                            self.top_k, self.min_p, self.repeat_penalty,
+                            -1 if self.seed is None else self.seed, thinking)
+
 
 @dataclass(frozen=True)
 class StoredMessage:

@@ -156,3 +156,29 @@ async def test_no_thinking_switch_for_a_model_without_one_and_a_bad_field_is_nam
         assert app.screen.query("#top-k")  # still open
         assert any(n.message == "repeat penalty must be a number from 1 to 2 (1: off)"
                    for n in app._notifications)
+
+
+async def test_save_as_default_writes_the_config_and_new_chats_start_with_it() -> None:
+    from localchat import paths
+    from localchat.config import load_config
+
+    config_file = paths.config_file()
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text("# my settings\n[chat]\ntemperature = 0.5  # calm\n", encoding="utf-8")
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await ask(pilot, "hi")
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.screen.query("#top-k"))
+        app.screen.query_one("#top-k").value = "25"
+        app.screen.query_one("#seed").value = "7"
+        await pilot.click("#save-default")
+        await wait_until(pilot, lambda: app.screen is screen)
+        chat = load_config().chat
+        assert (chat.top_k, chat.seed, chat.temperature, chat.thinking) == (25, 7, 0.7, "default")
+        text = config_file.read_text(encoding="utf-8")
+        assert "# my settings" in text and "min_p" not in text  # only what changed is written
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: screen.conversation_id is None)
+        assert (screen.settings.top_k, screen.settings.seed) == (25, 7)

@@ -96,3 +96,15 @@ def test_thinking_section_and_a_cut_off_reply(snap_compare) -> None:
                              "I help?", "Once upon a time the Red Dragon did not"],
                             finish=["stop", "length"])
     assert snap_compare(make_app(engine), terminal_size=SIZE, run_before=run_before)
+
+
+def test_settings_with_the_thinking_switch(snap_compare) -> None:
+    """F3 on a model whose template can turn thinking off (Qwen3): the switch is offered."""
+    async def run_before(pilot: Pilot) -> None:
+        await ready(pilot)
+        await pilot.press("f3")
+        await pilot.pause()
+        pilot.app.screen.query_one("#system-prompt").cursor_blink = False
+
+    assert snap_compare(make_app(ScriptedEngine(thinking="switchable")), terminal_size=SIZE,
+                        run_before=run_before)

@@ -3,6 +3,7 @@ and the sidebar. A base class so chat.py stays about the chat itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,11 +13,12 @@ from textual.screen import Screen
 from textual.widgets import OptionList
 
 from localchat import paths
+from localchat.config import save_config
 from localchat.errors import LocalChatError
 from localchat.history import title_from_first_message
 from localchat.tui.convo import new_chat_settings
 from localchat.tui.screens.dialogs import ConfirmScreen, TextPromptScreen
-from localchat.tui.screens.settings import SettingsScreen
+from localchat.tui.screens.settings import SavedSettings, SettingsScreen
 from localchat.tui.widgets.prompt import PromptInput
 from localchat.tui.widgets.sidebar import Sidebar
 
@@ -262,9 +264,10 @@ class ConversationActions(Screen[None]):
         self.notify(f"Exported this chat to {target}")
 
     def action_settings(self) -> None:
-        async def saved(settings: ConversationSettings | None) -> None:
-            if settings is None:
+        async def saved(result: SavedSettings | None) -> None:
+            if result is None:
                 return
+            settings = result.settings
             conversation_id = self.conversation_id
             if conversation_id is not None:
                 try:  # written first; on failure the dialog comes back with what was typed
@@ -276,7 +279,18 @@ class ConversationActions(Screen[None]):
                                                             thinking_switch=switch), saved)
                     return
             self.settings = settings
-            self.notify("Settings saved for this chat.")
+            if not result.as_default:
+                self.notify("Settings saved for this chat.")
+                return
+            config = dataclasses.replace(self.app.config, chat=settings.as_defaults(), notice="")
+            try:  # only the keys that changed are written; comments and the rest stay
+                path = save_config(config)
+            except (OSError, LocalChatError) as exc:
+                self.notify(f"Saved for this chat, but not as the default: {exc}",
+                            severity="warning", timeout=20)
+                return
+            self.app.config = config
+            self.notify(f"Settings saved for this chat and as the default for new chats ({path}).")
 
         # the thinking switch only where the loaded model's template has one
         switch = self.engine is not None and self.engine.info.thinking == "switchable"

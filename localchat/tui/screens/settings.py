@@ -3,6 +3,8 @@ min-p, repeat penalty, seed), and the thinking switch where the model's template
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,10 +24,14 @@ FIELDS = (
     ("max-tokens", "Max tokens", "max_tokens"),
     ("top-k", "Top-k", "top_k"),
     ("min-p", "Min-p", "min_p"),
-    ("repeat-penalty", "Repeat penalty", "repeat_penalty"),
+    ("repeat-penalty", "Rep. penalty", "repeat_penalty"),
     ("seed", "Seed", "seed"),
 )
-THINKING_CHOICES = (("model default", "default"), ("on", "on"), ("off", "off"))
+THINKING_CHOICES = (("default", "default"), ("on", "on"), ("off", "off"))  # default: the model's
+
+
+def _named(label: str) -> str:
+    return label.lower().replace("rep.", "repeat")
 
 
 def _number(label: str, key: str, text: str) -> float | int:
@@ -34,9 +40,9 @@ def _number(label: str, key: str, text: str) -> float | int:
     try:
         value: float | int = rule.kind(text.strip())
     except ValueError:
-        raise ValueError(f"{label.lower()} must be {rule.must_be}") from None
+        raise ValueError(f"{_named(label)} must be {rule.must_be}") from None
     if not rule.ok(value):
-        raise ValueError(f"{label.lower()} must be {rule.must_be}")
+        raise ValueError(f"{_named(label)} must be {rule.must_be}")
     return value
 
 
@@ -57,12 +63,19 @@ def parse_settings(system_prompt: str, values: dict[str, str], thinking: str = "
     )
 
 
+@dataclass(frozen=True)
+class SavedSettings:
+    settings: ConversationSettings
+    as_default: bool = False  # also the config's [chat] defaults, for new chats
+
+
 def thinking_choice(thinking: bool | None) -> str:
     return "default" if thinking is None else "on" if thinking else "off"
 
 
-class SettingsScreen(ModalScreen[ConversationSettings | None]):
-    """Dismisses with the new ConversationSettings, or None when cancelled. ``thinking_switch``:
+class SettingsScreen(ModalScreen[SavedSettings | None]):
+    """Dismisses with the new settings (and whether they are the new defaults too), or None
+    when cancelled. ``thinking_switch``:
     the loaded model's template can turn thinking on and off (Qwen3's ``enable_thinking``)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
@@ -84,7 +97,7 @@ class SettingsScreen(ModalScreen[ConversationSettings | None]):
             yield PlainLabel(f"Settings · {self.conversation_title}", classes="dialog-question")
             yield PlainLabel("System prompt")
             yield TextArea(for_terminal(s.system_prompt), id="system-prompt", soft_wrap=True)
-            for row in (FIELDS[:3], FIELDS[3:]):
+            for second, row in enumerate((FIELDS[:3], FIELDS[3:])):
                 with Horizontal(classes="fields"):
                     for field_id, label, key in row:
                         with Vertical():
@@ -93,16 +106,17 @@ class SettingsScreen(ModalScreen[ConversationSettings | None]):
                             yield Input(self._value(key), id=field_id,
                                         type="integer" if whole else "number",
                                         placeholder="random" if key == "seed" else "")
-            if self.thinking_switch:
-                with Horizontal(classes="fields"):
-                    yield PlainLabel("Thinking", classes="select-label")
-                    yield Select(THINKING_CHOICES, value=thinking_choice(s.thinking),
-                                 allow_blank=False, id="thinking")
+                    if self.thinking_switch and second:
+                        with Vertical(classes="thinking-field"):
+                            yield PlainLabel("Thinking")
+                            yield Select(THINKING_CHOICES, value=thinking_choice(s.thinking),
+                                         allow_blank=False, id="thinking")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save")
+                yield Button("Save as default", id="save-default")
                 yield Button("Cancel", id="cancel")
 
-    def action_save(self) -> None:
+    def action_save(self, as_default: bool = False) -> None:
         thinking = thinking_choice(self.settings.thinking)
         if self.thinking_switch:
             thinking = str(self.query_one("#thinking", Select).value)
@@ -115,11 +129,11 @@ class SettingsScreen(ModalScreen[ConversationSettings | None]):
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.dismiss(settings)
+        self.dismiss(SavedSettings(settings, as_default))
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
+        if event.button.id in ("save", "save-default"):
+            self.action_save(as_default=event.button.id == "save-default")
         else:
             self.dismiss(None)
