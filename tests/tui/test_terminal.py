@@ -201,3 +201,38 @@ def _reply_words(screen: str) -> list[str]:
         return []
     reply = [ln.replace("█", "").strip() for ln in lines[starts[-1] + 1:] if ln.lstrip().startswith("█")]
     return [w for line in reply for w in line.split() if w.isalpha()]
+
+
+def test_a_cut_off_reply_continues_in_place_in_a_real_terminal(tmux: Tmux, smollm2_path: Path):
+    """[chat] max_tokens = 16: the reply says it was cut off; Ctrl+E (typed into the prompt's
+    terminal) grows that same reply, and the store keeps one longer message."""
+    from localchat.history import ConversationStore
+
+    start_chat(tmux, smollm2_path, max_tokens=16)
+    tmux.keys("-l", "Write a long story about a lighthouse keeper.")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "cut off at max tokens — Ctrl+E" in s, what="the cut-off note",
+                  timeout_s=90)
+
+    def last_messages():
+        store = ConversationStore()
+        try:
+            return store.get(store.list()[0].id).messages
+        finally:
+            store.close()
+
+    first = last_messages()[-1]
+    assert first.status == "cut"
+    tmux.keys("C-e")
+
+    def grown():
+        messages = last_messages()
+        done = messages[-1].status != "partial" and messages[-1].content != first.content
+        return messages if done else None
+
+    deadline = time.monotonic() + 90
+    while (messages := grown()) is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling an outside process's database
+    assert messages is not None, "the continued reply was not stored"
+    assert [m.role for m in messages] == ["user", "assistant"] and messages[1].id == first.id
+    assert messages[1].content.startswith(first.content) and len(messages[1].content) > len(first.content)
