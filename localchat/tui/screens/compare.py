@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState
 from localchat.onboard.menu import both_fit
 from localchat.recommend.calibration import SPEED_MIN_TOKENS, speed_counts
 from localchat.tui.convo import sampling_for
-from localchat.tui.generation import stream_reply
+from localchat.tui.generation import stats_record, stream_reply
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ReplyFinished, ReplyProgress
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
@@ -174,7 +174,7 @@ class CompareScreen(Screen[None]):
         self._sampling = dataclasses.replace(sampling_for(self.chat.settings), seed=self.seed)
         for side, row in ((CURRENT, self.current), (OTHER, self.other)):
             view = MessageView("assistant", "", message_id=side, status="streaming",
-                               model=f"{row.model} {row.quant}")
+                               model=f"{row.model} {row.quant}", continuable=False)
             self.views[side] = view
             await self.query_one(f"#log-{side}", VerticalScroll).mount(view)
         if self.side_by_side:
@@ -287,7 +287,8 @@ class CompareScreen(Screen[None]):
         view = self.views.get(side)
         if view is not None:
             status = "stopped" if event.status == "failed" else event.status
-            await view.finish(event.text or "(no reply)", status)
+            await view.finish(event.text or "(no reply)", status,
+                              stats_record(event.stats) if event.stats else None)
         self.stats[side] = event.stats
         self.query_one(f"#stats-{side}", PlainLabel).update(self.stats_line(side))
         if self.cancel.is_set():

@@ -23,10 +23,8 @@ from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 
 ROLE_LABEL = {"user": "You", "assistant": "Assistant", "system": "System"}
 STATUS_LABEL = {"stopped": "stopped", "partial": "interrupted", "cut": "cut off"}
-CUT_NOTE = {
-    "length": "✂ cut off at max tokens — Ctrl+E continues this reply",
-    "context": "✂ cut off: the context is full — Ctrl+E continues this reply",
-}
+CUT_NOTE = {"length": "✂ cut off at max tokens", "context": "✂ cut off: the context is full"}
+CONTINUE_HINT = " — Ctrl+E continues this reply"
 
 
 def thought_title(stats: dict[str, Any] | None, tokens: int = 0, seconds: float = 0.0) -> str:
@@ -41,9 +39,9 @@ def thought_title(stats: dict[str, Any] | None, tokens: int = 0, seconds: float 
     return " · ".join(parts)
 
 
-def cut_note(stats: dict[str, Any] | None) -> str:
+def cut_note(stats: dict[str, Any] | None, continuable: bool = True) -> str:
     reason = (stats or {}).get("finish_reason", "")
-    return CUT_NOTE.get(reason, CUT_NOTE["length"])
+    return CUT_NOTE.get(reason, CUT_NOTE["length"]) + (CONTINUE_HINT if continuable else "")
 
 
 class MessageView(Vertical):
@@ -53,8 +51,9 @@ class MessageView(Vertical):
 
     def __init__(
         self, role: str, content: str, *, message_id: int, status: str = "complete",
-        model: str = "", stats: dict[str, Any] | None = None,
+        model: str = "", stats: dict[str, Any] | None = None, continuable: bool = True,
     ) -> None:
+        """``continuable``: a cut-off reply here can be continued (the chat; not compare quants)."""
         super().__init__(classes=f"message {role}")
         self.role = role
         self.content = content
@@ -62,6 +61,7 @@ class MessageView(Vertical):
         self.message_id = message_id
         self.model = model
         self.stats = stats
+        self.continuable = continuable
         self._stream: MarkdownStream | None = None
         self._splitter: ThinkingSplitter | None = None
         self._thinking_started = 0.0
@@ -78,7 +78,7 @@ class MessageView(Vertical):
         section.display = bool(thinking)
         yield section
         yield Markdown(for_terminal(answer), classes="body")
-        yield PlainLabel(cut_note(self.stats), classes="cut-note")
+        yield PlainLabel(cut_note(self.stats, self.continuable), classes="cut-note")
 
     def on_mount(self) -> None:
         self.query_one(".thinking", Collapsible).title = Content(thought_title(self.stats))  # type: ignore[assignment]
@@ -169,5 +169,7 @@ class MessageView(Vertical):
                 self._set_title("Thinking (cut off)")
         self.set_class(status == "stopped", "stopped")
         self.query_one(".role", PlainLabel).update(self._role_line())
-        self.query_one(".cut-note", PlainLabel).display = status == "cut"
+        note = self.query_one(".cut-note", PlainLabel)
+        note.update(cut_note(self.stats, self.continuable))
+        note.display = status == "cut"
         await self.body.update(for_terminal(split.answer))
