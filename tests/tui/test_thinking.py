@@ -113,3 +113,21 @@ async def test_continue_needs_a_cut_off_reply() -> None:
         prompt.move_cursor((0, 0))
         await pilot.press("ctrl+e")
         assert prompt.cursor_location == (0, 3)
+
+
+async def test_a_reply_cut_off_while_thinking_continues_into_its_answer() -> None:
+    engine = ScriptedEngine(["<think>\nFirst I plan", ", then I check.</think>\n\nDone."],
+                            finish=["length", "stop"])
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        view = await ask(pilot, "Think hard")
+        assert view.thinking_section.display and section_title(view) == "Thinking (cut off)"
+        assert view.body.source == "" and view.query_one(".cut-note").display
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: not screen.generating and view.status == "complete",
+                         what="the continued reply to end")
+        assert view.content == "<think>\nFirst I plan, then I check.</think>\n\nDone."
+        assert view.body.source == "Done." and view.thinking_section.collapsed
+        shown = str(view.thinking_section.query_one(".thinking-text").render())
+        assert shown == "First I plan, then I check."

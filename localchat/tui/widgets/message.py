@@ -69,20 +69,23 @@ class MessageView(Vertical):
         self._answer_started = False
 
     def compose(self) -> ComposeResult:
-        split = split_reply(self.content) if self.role == "assistant" else None
-        thinking = split.thinking if split is not None and split.has_thinking else ""
-        answer = split.answer if split is not None else self.content
         yield PlainLabel(self._role_line(), classes="role")
-        section = Collapsible(PlainStatic(thinking, classes="thinking-text"),
-                              title="Thinking", collapsed=True, classes="thinking")
-        section.display = bool(thinking)
+        if self.role != "assistant":
+            yield Markdown(for_terminal(self.content), classes="body")
+            return
+        split = split_reply(self.content)
+        section = Collapsible(PlainStatic(split.thinking, classes="thinking-text"),
+                              title=Content(self._stored_title(split.thinking_done)),  # type: ignore[arg-type]
+                              collapsed=True, classes="thinking")
+        section.display = split.has_thinking
         yield section
-        yield Markdown(for_terminal(answer), classes="body")
-        yield PlainLabel(cut_note(self.stats, self.continuable), classes="cut-note")
+        yield Markdown(for_terminal(split.answer), classes="body")
+        note = PlainLabel(cut_note(self.stats, self.continuable), classes="cut-note")
+        note.display = self.status == "cut"
+        yield note
 
-    def on_mount(self) -> None:
-        self.query_one(".thinking", Collapsible).title = Content(thought_title(self.stats))  # type: ignore[assignment]
-        self.query_one(".cut-note", PlainLabel).display = self.status == "cut"
+    def _stored_title(self, thinking_done: bool) -> str:
+        return thought_title(self.stats) if thinking_done else "Thinking (cut off)"
 
     def _role_line(self) -> str:
         label = ROLE_LABEL.get(self.role, self.role)
@@ -98,10 +101,6 @@ class MessageView(Vertical):
     @property
     def thinking_section(self) -> Collapsible:
         return self.query_one(".thinking", Collapsible)
-
-    @property
-    def thinking_text(self) -> str:
-        return split_reply(self.content).thinking if self.role == "assistant" else ""
 
     def _set_title(self, title: str) -> None:
         self.thinking_section.title = Content(title)  # type: ignore[assignment]  # plain, never markup
@@ -163,10 +162,8 @@ class MessageView(Vertical):
         if split.has_thinking:
             section.query_one(".thinking-text", PlainStatic).update(split.thinking)
             section.collapsed = True
-            if self.stats and self.stats.get("thinking_tokens"):
-                self._set_title(thought_title(self.stats))
-            elif not split.thinking_done:
-                self._set_title("Thinking (cut off)")
+            if (self.stats and self.stats.get("thinking_tokens")) or not split.thinking_done:
+                self._set_title(self._stored_title(split.thinking_done))
         self.set_class(status == "stopped", "stopped")
         self.query_one(".role", PlainLabel).update(self._role_line())
         note = self.query_one(".cut-note", PlainLabel)
