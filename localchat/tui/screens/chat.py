@@ -307,8 +307,8 @@ class ChatScreen(ReplyActions):
         if event.status == "stopped":
             self.status.show_text("stopped · " + (reply_figures(stats) if stats else "partial reply kept"))
         elif event.status == "cut":
-            reason = "max tokens" if stats and stats.finish_reason == "length" else "a full context"
-            self.status.show_text(f"cut off at {reason}: Ctrl+E continues the reply")
+            # the note under the reply says why and offers Ctrl+E; here, the figures as usual
+            self.status.show_text("cut off · " + (reply_figures(stats) if stats else "Ctrl+E continues"))
         elif event.status == "failed":
             self.status.show_text("the reply failed: Ctrl+R tries again")
         self.refresh_sidebar()
