@@ -10,7 +10,7 @@ import pytest
 from localchat.engine import LoadSettings, Message, ReplyStats, Sampling, load_engine
 from localchat.engine.cache import common_prefix, reuse_cached_tokens
 from localchat.engine.text import Utf8Stream
-from tests.engine.test_chat import SYSTEM, run_reply
+from tests.engine.test_chat import SYSTEM, _is_utf8, run_reply
 
 ONE_THREAD = LoadSettings(n_ctx=4096, n_threads=1, n_threads_batch=1)  # sampling as recorded
 
@@ -101,14 +101,6 @@ def test_a_reply_cut_inside_a_character_drops_the_half_not_shows_a_replacement(s
         cut, _ = reply(n)
         assert cut.finish_reason == "length"
         assert "\ufffd" not in cut.text and whole.text.startswith(cut.text)
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def test_utf8_stream_drops_an_unfinished_character_at_the_end():
