@@ -54,7 +54,7 @@ def one_reply(engine, max_tokens: int) -> tuple[float, float, int]:
 
 
 def worker(side: str, model: str, ctx: int, threads: int | None, max_tokens: int) -> None:
-    from localchat.engine.types import LoadSettings
+    from localchat.loadsettings import LoadSettings
 
     settings = LoadSettings(n_ctx=ctx, n_threads=threads)
     if side in ("process", "ahead"):

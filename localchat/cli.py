@@ -95,9 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
+            from localchat.loadsettings import LoadOverrides
             from localchat.tui import run_tui
 
-            return run_tui(model=args.model, ctx=args.ctx)  # the TUI shows the config's notice
+            # the TUI shows the config's notice itself
+            return run_tui(model=args.model, overrides=LoadOverrides(n_ctx=args.ctx))
         _warn_about_config()
         return _run_command(args)
     except LocalChatError as exc:

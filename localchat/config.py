@@ -24,6 +24,15 @@ from typing import Any
 
 from localchat import paths
 from localchat.errors import ConfigError
+from localchat.loadsettings import (
+    DEFAULT_CTX,
+    KV_TYPES,
+    MAX_CTX,
+    MIN_CTX,
+    LoadOverrides,
+    LoadSettings,
+    kv_type,
+)
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -48,10 +57,17 @@ class ModelChoice:
     path: str = ""
     repo: str = ""
     quant: str = ""
-    ctx: int = 8192
+    ctx: int = DEFAULT_CTX
     n_gpu_layers: int = 0
     kv_type: str = "f16"
     flash_attn: bool = False
+
+    def load_settings(self, overrides: LoadOverrides | None = None) -> LoadSettings:
+        """How the chat, ``ask`` and ``bench`` load this model: the saved choice, then what the
+        user asked for on the command line (``overrides``) on top."""
+        saved = LoadSettings(n_ctx=self.ctx, n_gpu_layers=self.n_gpu_layers,
+                             kv_type=kv_type(self.kv_type), flash_attn=self.flash_attn)
+        return (overrides or LoadOverrides()).apply(saved)
 
 
 @dataclass(frozen=True)
@@ -81,10 +97,7 @@ class Config:
 _SECTIONS = {"chat": ChatDefaults, "model": ModelChoice, "ui": UiSettings, "recommend": RecommendSettings}
 PREFERENCES = ("balanced", "faster", "quality")  # recommend/policy.py's, without importing it
 
-KV_TYPES = ("f16", "q8_0", "q4_0")
 THINKING = ("default", "on", "off")
-# the engine refuses a smaller context (engine/llama.py); the model menu asks for 256 or more
-MIN_CTX = 64
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("model", "path"): Rule(str, "text (a GGUF file's path)"),
     ("model", "repo"): Rule(str, "text"),
     ("model", "quant"): Rule(str, "text"),
-    ("model", "ctx"): Rule(int, f"a whole number of {MIN_CTX} or more", lambda v: v >= MIN_CTX),
+    ("model", "ctx"): Rule(int, f"a whole number from {MIN_CTX} to {MAX_CTX}",
+                          lambda v: MIN_CTX <= v <= MAX_CTX),
     # llama.cpp's convention: -1 offloads every layer
     ("model", "n_gpu_layers"): Rule(int, "a whole number of 0 or more (-1: all layers)",
                                     lambda v: v >= -1),

@@ -210,3 +210,25 @@ def test_ask_keeps_thinking_out_of_the_answer(tmp_path):
     assert record["thinking"].strip()[:10] in result.stderr
     quiet = localchat(*args, "Hi")  # stderr is not a terminal: the thinking is not printed
     assert record["thinking"].strip()[:10] not in quiet.stderr
+
+
+def test_ask_on_the_configured_model_uses_its_configured_settings(smollm2_path):
+    """`ask` without --model loads the configured model the way the chat does: the saved
+    context, GPU layers and KV type; an option given on the command line replaces only itself."""
+    from localchat import paths
+
+    paths.config_file().parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file().write_text(
+        f'[model]\npath = "{smollm2_path}"\nctx = 1280\nn_gpu_layers = 7\nkv_type = "q8_0"\n')
+
+    def ask(*args: str) -> dict:
+        result = localchat("ask", *args, "--max-tokens", "2", "--json", "Hi")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    configured = ask()
+    assert (configured["n_ctx"], configured["n_gpu_layers"], configured["kv_type"]) == (1280, 7, "q8_0")
+    asked = ask("--ctx", "512")
+    assert (asked["n_ctx"], asked["n_gpu_layers"], asked["kv_type"]) == (512, 7, "q8_0")
+    other_file = ask("--model", str(smollm2_path))  # a file of its own: the defaults, not the saved
+    assert (other_file["n_ctx"], other_file["n_gpu_layers"], other_file["kv_type"]) == (8192, 0, "f16")

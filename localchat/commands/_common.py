@@ -6,11 +6,17 @@ import argparse
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from localchat.loadsettings import KV_TYPES, LoadOverrides, LoadSettings, ctx_problem
+
+if TYPE_CHECKING:
+    from localchat.config import Config
 
 # The bounds every number on the command line is checked against before it reaches the engine
 # or the recommender (a ctypes field wraps an out-of-range int silently; an infinite or NaN
-# float poisons every sum it enters). The largest trained contexts are 10M tokens (Llama 4).
-MAX_CTX = 1 << 24
+# float poisons every sum it enters). The context length's own limits are loadsettings'.
+MAX_TOKENS = 1 << 24
 MAX_THREADS = 1024
 MAX_GPU_LAYERS = 9999  # "all" is -1; no model has anywhere near this many layers
 
@@ -62,42 +68,53 @@ gpu_layers = whole_number(-1, MAX_GPU_LAYERS, "-1 means all layers")
 seed_number = whole_number(0, (1 << 32) - 1)
 temperature = number(0.0, 2.0)  # the chat settings' range
 # --ram and --vram are checked by recommend.profiles.hypothetical_profile (finite, in range)
-tokens_count = whole_number(1, MAX_CTX)  # bench --pp/--tg, ask --max-tokens
+tokens_count = whole_number(1, MAX_TOKENS)  # bench --pp/--tg, ask --max-tokens
 
 
 def context_length(text: str) -> int:
-    """``--ctx``: a whole number the engine can load (MIN_CTX or more, the engine's own rule)."""
-    from localchat.engine.types import MIN_CTX
-
+    """``--ctx``: a context length anything here loads (loadsettings' limits, one rule)."""
     value = positive_int(text)
-    if value < MIN_CTX:
-        raise argparse.ArgumentTypeError(f"{text!r} is too small: a context holds {MIN_CTX} tokens or more")
-    if value > MAX_CTX:
-        raise argparse.ArgumentTypeError(f"{text!r} is too large: at most {MAX_CTX} tokens")
+    problem = ctx_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
     return value
 
 
-def add_model_options(parser: argparse.ArgumentParser, default_ctx: int) -> None:
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model and the load settings; a setting not given is the configured model's (or, with
+    --model, the default), never a hidden per-command default."""
     parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: the configured one)")
-    parser.add_argument("--ctx", type=context_length, default=default_ctx, metavar="N",
-                        help=f"context length in tokens (default {default_ctx})")
+    parser.add_argument("--ctx", type=context_length, metavar="N",
+                        help="context length in tokens (default: the configured model's, else 8192)")
     parser.add_argument("--threads", type=thread_count, metavar="N",
                         help="generation threads (default: physical cores)")
-    parser.add_argument("--gpu-layers", type=gpu_layers, default=0, metavar="N",
-                        help="layers to offload to the GPU (-1: all; default 0)")
-    parser.add_argument("--kv-type", choices=("f16", "q8_0", "q4_0"), default="f16",
-                        help="KV cache type (quantized types turn on flash attention)")
-    parser.add_argument("--flash-attn", action="store_true", help="use flash attention")
+    parser.add_argument("--gpu-layers", type=gpu_layers, metavar="N",
+                        help="layers to offload to the GPU (-1: all; "
+                             "default: the configured model's, else 0)")
+    parser.add_argument("--kv-type", choices=KV_TYPES,
+                        help="KV cache type (default: the configured model's, else f16; "
+                             "quantized types turn on flash attention)")
+    parser.add_argument("--flash-attn", action="store_true", default=None, help="use flash attention")
 
 
-def model_path(args: argparse.Namespace) -> Path:
-    """--model, else the model saved in the config; a clear error when there is neither."""
+def overrides(args: argparse.Namespace) -> LoadOverrides:
+    """What the user asked for on the command line (None where they did not)."""
+    return LoadOverrides(n_ctx=args.ctx, n_gpu_layers=args.gpu_layers, n_threads=args.threads,
+                         kv_type=args.kv_type, flash_attn=args.flash_attn)
+
+
+def model_and_settings(args: argparse.Namespace, config: Config | None = None) -> tuple[Path, LoadSettings]:
+    """--model with the default settings, else the configured model with its saved settings
+    (the ones the chat uses); the command line's options on top. A clear error when there is
+    no model."""
     from localchat.config import load_config
     from localchat.errors import LocalChatError
 
+    asked = overrides(args)
     if args.model:
-        return Path(args.model).expanduser()
-    configured = load_config().model.path
+        return Path(args.model).expanduser(), asked.apply(LoadSettings())
+    config = config or load_config()
+    configured = config.model.path
     if configured:
         path = Path(configured).expanduser()
         if not path.exists():
@@ -105,20 +122,8 @@ def model_path(args: argparse.Namespace) -> Path:
                 f"the configured model {path} is no longer on disk",
                 "run `localchat` to choose another (it opens the setup), `localchat pull` it again, "
                 "or pass --model PATH")
-        return path
+        return path, config.model.load_settings(asked)
     raise LocalChatError(
         "no model given and none configured",
         "pass --model PATH, or run `localchat` once to set one up",
-    )
-
-
-def load_settings(args: argparse.Namespace):  # -> LoadSettings (lazy import)
-    from localchat.engine.types import LoadSettings
-
-    return LoadSettings(
-        n_ctx=args.ctx,
-        n_gpu_layers=args.gpu_layers,
-        n_threads=args.threads,
-        flash_attn=args.flash_attn,
-        kv_type=args.kv_type,
     )

@@ -7,8 +7,7 @@ import sys
 
 from localchat.commands._common import (
     add_model_options,
-    load_settings,
-    model_path,
+    model_and_settings,
     seed_number,
     temperature,
     tokens_count,
@@ -25,7 +24,7 @@ CUT_OFF = {
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ask", help="ask a model one question and stream the reply",
                        description="Ask one question; the reply streams to stdout.")
-    add_model_options(p, default_ctx=4096)
+    add_model_options(p)
     p.add_argument("--max-tokens", type=tokens_count, default=512, metavar="N",
                    help="longest reply in tokens, thinking included (default 512)")
     p.add_argument("--thinking", choices=("on", "off"), default=None,
@@ -92,6 +91,8 @@ def _record(info, text: str, stats) -> dict:  # (ModelInfo, str, ReplyStats | No
         "model_path": info.path,
         "quant": info.quant,
         "n_ctx": stats.n_ctx if stats else info.n_ctx,
+        "n_gpu_layers": info.n_gpu_layers,
+        "kv_type": info.kv_type,
         "prompt_tokens": stats.prompt_tokens if stats else None,
         "prompt_eval_tokens": stats.prompt_eval_tokens if stats else None,
         "completion_tokens": stats.completion_tokens if stats else None,
@@ -113,9 +114,10 @@ def run(args: argparse.Namespace) -> int:
     from localchat.safetext import for_terminal, from_os, json_line
 
     prompt = read_prompt(args.prompt)
-    chat_defaults = load_config().chat
-    path = model_path(args)
-    engine = load_engine(str(path), load_settings(args))
+    config = load_config()
+    chat_defaults = config.chat
+    path, settings = model_and_settings(args, config)
+    engine = load_engine(str(path), settings)
     system = chat_defaults.system_prompt if args.system is None else from_os(args.system)
     messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
     sampling = Sampling(

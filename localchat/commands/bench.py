@@ -9,8 +9,7 @@ import json
 from localchat.commands._common import (
     MAX_THREADS,
     add_model_options,
-    load_settings,
-    model_path,
+    model_and_settings,
     positive_int,
     tokens_count,
 )
@@ -31,7 +30,7 @@ def _thread_list(text: str) -> list[int]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure prompt and generation tokens/s of a model",
                        description="Measure prompt processing (pp) and generation (tg) speed.")
-    add_model_options(p, default_ctx=2048)
+    add_model_options(p)
     p.add_argument("--pp", type=tokens_count, default=512, metavar="N", help="prompt tokens (512)")
     p.add_argument("--tg", type=tokens_count, default=128, metavar="N", help="generated tokens (128)")
     p.add_argument("--reps", type=positive_int, default=3, metavar="N", help="repetitions (3)")
@@ -45,11 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from localchat.engine.bench import NOISY_SPREAD, run_bench
     from localchat.errors import LocalChatError
 
-    path = model_path(args)
-    if args.pp + args.tg + 1 > args.ctx:
-        raise LocalChatError(f"--pp {args.pp} + --tg {args.tg} do not fit in --ctx {args.ctx}",
+    path, base = model_and_settings(args)
+    if args.pp + args.tg + 1 > base.n_ctx:
+        raise LocalChatError(f"--pp {args.pp} + --tg {args.tg} do not fit in the context ({base.n_ctx})",
                              "raise --ctx or lower --pp/--tg")
-    base = load_settings(args)
     counts = args.threads_list or [base.n_threads or 0]
     results = []
     for n in counts:

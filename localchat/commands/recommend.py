@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from localchat.commands._common import context_length, gpu_layers
+from localchat.loadsettings import DEFAULT_CTX
 
 ORDER = 35
 GPU_CHOICES = ("none", "cuda", "metal", "rocm", "vulkan")
@@ -59,7 +60,7 @@ def _model_candidate(args: argparse.Namespace, profile):  # -> Candidate
     from localchat.download.names import model_display_name
     from localchat.recommend import evaluate, evaluate_file
 
-    ctx = args.ctx or 8192
+    ctx = args.ctx or DEFAULT_CTX
     options = {"ctx": ctx, "kv_type": args.kv_type, "n_gpu_layers": args.gpu_layers}
     path = Path(args.model).expanduser()
     if path.exists() or args.model.lower().endswith(".gguf"):

@@ -2,7 +2,6 @@
 
 from localchat.engine.types import (
     ChatEngine,
-    LoadSettings,
     Message,
     ModelInfo,
     ReplyEvent,
@@ -10,6 +9,7 @@ from localchat.engine.types import (
     Sampling,
     TextChunk,
 )
+from localchat.loadsettings import LoadSettings
 
 __all__ = [
     "ChatEngine",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from localchat.download.names import model_display_name
 from localchat.engine.llama import LlamaEngine
-from localchat.engine.types import LoadSettings
+from localchat.loadsettings import LoadSettings
 
 NOISY_SPREAD = 0.10  # a standard deviation above 10% of the mean: the machine was busy
 

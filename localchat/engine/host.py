@@ -22,7 +22,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from localchat.engine import wire
-from localchat.engine.types import ChatEngine, LoadSettings, Message, Sampling, TextChunk
+from localchat.engine.types import ChatEngine, Message, Sampling, TextChunk
+from localchat.loadsettings import LoadSettings
 
 
 class Host:

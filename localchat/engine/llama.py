@@ -30,9 +30,7 @@ from localchat.engine.thinking import (
     template_thinking,
 )
 from localchat.engine.types import (
-    MIN_CTX,
     FinishReason,
-    LoadSettings,
     Message,
     ModelInfo,
     ReplyEvent,
@@ -42,6 +40,7 @@ from localchat.engine.types import (
 )
 from localchat.errors import LocalChatError, ModelFileError
 from localchat.ggufmeta import GGUFHeader, check_complete, quant_label_from_filename
+from localchat.loadsettings import LoadSettings, ctx_problem
 
 
 def default_generation_threads() -> int:
@@ -64,8 +63,9 @@ class LlamaEngine:
         settings = settings or LoadSettings()
         self._path = Path(path).expanduser()
         header = check_complete(self._path)  # missing / not GGUF / truncated: ModelFileError
-        if settings.n_ctx < MIN_CTX:
-            raise LocalChatError(f"context length {settings.n_ctx} is too small", f"use {MIN_CTX} or more")
+        problem = ctx_problem(settings.n_ctx)
+        if problem:
+            raise problem
         import llama_cpp
 
         self._stamp = FileStamp.of(self._path)

@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from localchat.engine.types import MIN_CTX, LoadSettings
 from localchat.errors import InsufficientMemoryError, LocalChatError, ModelFileError
 from localchat.ggufmeta import GGUFHeader
+from localchat.loadsettings import MIN_CTX, LoadSettings
 from localchat.units import fmt_bytes
 
 # llama.cpp's log lines when an allocation fails (ggml-backend, llama-context, CUDA/Vulkan/Metal)

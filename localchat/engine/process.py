@@ -32,7 +32,6 @@ from typing import IO, Any
 from localchat.engine import wire
 from localchat.engine.spawn import StartedHost, take_spare
 from localchat.engine.types import (
-    LoadSettings,
     Message,
     ModelInfo,
     ReplyEvent,
@@ -41,6 +40,7 @@ from localchat.engine.types import (
     TextChunk,
 )
 from localchat.errors import EngineCrashed
+from localchat.loadsettings import LoadSettings
 
 CLOSE_TIMEOUT_S = 5.0  # a host that has not exited this long after CLOSE is killed
 CANCEL_POLL_S = 0.05  # how often a waiting reply looks at its cancel event

@@ -13,35 +13,12 @@ from typing import Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled", "context"]
-KvType = Literal["f16", "q8_0", "q4_0"]
-
-# The smallest context the engine loads (and `--ctx` accepts): llama.cpp pads the KV cache to a
-# multiple of 256 cells anyway (llama_kv_cache: GGML_PAD(n_ctx, 256)), so a smaller one saves no
-# memory and leaves a chat template, a system prompt and the reply no room.
-MIN_CTX = 256
 
 
 @dataclass(frozen=True)
 class Message:
     role: Role
     content: str
-
-
-@dataclass(frozen=True)
-class LoadSettings:
-    """Everything that shapes a loaded model, explicit (never llama-cpp-python's defaults)."""
-
-    n_ctx: int = 4096
-    n_gpu_layers: int = 0
-    n_threads: int | None = None  # generation threads; None: physical cores
-    n_threads_batch: int | None = None  # prompt threads; None: logical cores
-    flash_attn: bool = False
-    kv_type: KvType = "f16"
-    n_batch: int = 512
-    n_ubatch: int = 512
-    # None: the engine decides (no mmap when llama.cpp repacks weights on the CPU, which would
-    # otherwise keep the mapped file and the repacked copy both resident)
-    use_mmap: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localchat.config import Config, ModelChoice, save_config
-from localchat.engine.types import LoadSettings
+from localchat.loadsettings import LoadSettings
 
 if TYPE_CHECKING:
     from localchat.recommend.candidate import Candidate

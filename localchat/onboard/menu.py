@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localchat.errors import LocalChatError, ModelFileError
+from localchat.errors import ModelFileError
+from localchat.loadsettings import DEFAULT_CTX
 from localchat.recommend.calibration import Calibration, load_calibration
 from localchat.recommend.evaluate import evaluate, read_local_header
 from localchat.recommend.profiles import Budget, budget_for
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from localchat.recommend.candidate import Candidate
     from localchat.recommend.catalog import Catalog, CatalogEntry
 
-KV_TYPES = ("f16", "q8_0", "q4_0")
-MIN_CTX = 256  # llama.cpp pads the context to 256 cells; less is not a chat
-MAX_CTX = 1 << 20
 
 HeaderReader = Callable[[Path], "tuple[GGUFHeader, int]"]
 
@@ -43,7 +41,7 @@ class MenuSettings:
     """How the menu sizes every row: context length, KV cache type, GPU layers (None: the most
     that fit; -1: all; a number: exactly that many, in llama.cpp's counting)."""
 
-    ctx: int = 8192
+    ctx: int = DEFAULT_CTX
     kv_type: str = "f16"
     n_gpu_layers: int | None = None
 
@@ -51,45 +49,6 @@ class MenuSettings:
         ngl = self.n_gpu_layers
         gpu = "auto" if ngl is None else "all" if ngl < 0 else str(ngl)
         return f"context {self.ctx} · GPU layers {gpu} · KV cache {self.kv_type}"
-
-
-def parse_ctx(text: str) -> int:
-    """A context length typed by the user: ``8192``, ``8k`` or ``8K``."""
-    raw = text.strip().lower().replace("_", "").replace(",", "")
-    scale = 1024 if raw.endswith("k") else 1
-    try:
-        value = int(raw.removesuffix("k")) * scale
-    except ValueError:
-        raise LocalChatError(f"context length {text.strip()!r} is not a number",
-                             "type tokens such as 8192 or 8k") from None
-    if not MIN_CTX <= value <= MAX_CTX:
-        raise LocalChatError(f"context length {value} is out of range",
-                             f"use {MIN_CTX} to {MAX_CTX} tokens, e.g. 8192")
-    return value
-
-
-def parse_gpu_layers(text: str) -> int | None:
-    """GPU layers typed by the user: ``auto`` (or empty) → None, ``all`` → -1, else a count ≥ 0."""
-    raw = text.strip().lower()
-    if raw in ("", "auto"):
-        return None
-    if raw in ("all", "-1"):
-        return -1
-    try:
-        value = int(raw)
-    except ValueError:
-        raise LocalChatError(f"GPU layers {text.strip()!r} is not a number",
-                             "type auto (the most that fit), all, or a count such as 20") from None
-    if value < 0:
-        raise LocalChatError(f"GPU layers {value} is negative", "type auto, all, or 0 and up")
-    return value
-
-
-def parse_kv_type(text: str) -> str:
-    raw = text.strip().lower()
-    if raw not in KV_TYPES:
-        raise LocalChatError(f"KV cache type {text.strip()!r} is unknown", "use f16, q8_0 or q4_0")
-    return raw
 
 
 @dataclass(frozen=True)

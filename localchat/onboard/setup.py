@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from localchat.errors import HubUnreachableError, LocalChatError
+from localchat.loadsettings import DEFAULT_CTX
 from localchat.units import fmt_bytes
 
 T = TypeVar("T")
@@ -228,7 +229,7 @@ def _row(c: Candidate, by_path: dict[str, LocalModel], why: str) -> SetupRow:
 def _ranked_files(budget: Budget, models: list[LocalModel], ctx: int | None,
                   calibration: Calibration, catalog: Catalog) -> list[Candidate]:
     """Models on disk the recommendation did not list, best first (the recommender's own order)."""
-    from localchat.recommend.choose import DEFAULT_CTX, Option, best_option
+    from localchat.recommend.choose import Option, best_option
 
     options: list[Option] = []
     for m in models:
@@ -261,7 +262,7 @@ def _starter_row(profile: HardwareProfile, catalog: Catalog, calibration: Calibr
     entry = next((e for e in catalog if e.pypi), None) or next((e for e in load_catalog() if e.pypi), None)
     if entry is None:
         return None
-    c = evaluate(profile, entry, entry.pypi_quant or STARTER.quant, ctx=min(8192, entry.n_ctx_train or 8192),
-                 calibration=calibration)
+    ctx = min(DEFAULT_CTX, entry.n_ctx_train or DEFAULT_CTX)
+    c = evaluate(profile, entry, entry.pypi_quant or STARTER.quant, ctx=ctx, calibration=calibration)
     c = dataclasses.replace(c, repo=STARTER.repo, file_bytes=STARTER.size_bytes)  # the wheel's own copy
     return SetupRow(c, STARTER_SPEC, None, "", "starter (PyPI)")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from localchat.errors import LocalChatError
 from localchat.hardware.profile import HardwareProfile
+from localchat.loadsettings import DEFAULT_CTX
 from localchat.recommend.calibration import Calibration, load_calibration
 from localchat.recommend.candidate import Candidate, Recommendation
 from localchat.recommend.catalog import Catalog, CatalogEntry, load_catalog
@@ -33,9 +34,10 @@ from localchat.recommend.profiles import Budget, budget_for
 from localchat.recommend.quants import quant_quality
 from localchat.units import fmt_bytes
 
-DEFAULT_CTX = 8192
-MIN_CTX = 2048
-KV_TYPES = ("f16", "q8_0")
+# a plan shrinks the context by halves to make a model fit, down to this; the engine loads less
+# (loadsettings.MIN_CTX), but a chat with a system prompt and a few turns needs about this much
+SHORTEST_PLANNED_CTX = 2048
+PLANNED_KV_TYPES = ("f16", "q8_0")  # q4_0 costs quality for little memory; the menu offers it
 __all__ = ["MIN_CHAT_TPS", "Option", "best_option", "candidates_for", "recommend"]
 
 
@@ -58,7 +60,7 @@ def _ladder(target: int, fixed: bool) -> list[int]:
     if fixed:
         return [target]
     ctxs = [target]
-    while ctxs[-1] // 2 >= MIN_CTX:
+    while ctxs[-1] // 2 >= SHORTEST_PLANNED_CTX:
         ctxs.append(ctxs[-1] // 2)
     return ctxs
 
@@ -76,7 +78,7 @@ def best_option(budget: Budget, source: CatalogEntry | Path, quant: str, target:
     whole = "gpu" if budget.has_gpu else "cpu"
     first_whole: Option | None = None
     for i, ctx in enumerate(_ladder(target, fixed_ctx)):
-        for kv in KV_TYPES:
+        for kv in PLANNED_KV_TYPES:
             c = run(ctx, kv)
             if c.fit == whole:
                 option = Option(c, 3 if i == 0 else 2, has_headroom(c, budget))
@@ -85,11 +87,11 @@ def best_option(budget: Budget, source: CatalogEntry | Path, quant: str, target:
                 first_whole = first_whole or option  # whole but tight: a smaller ctx may leave room
     if first_whole is not None:
         return first_whole
-    for kv in KV_TYPES:
+    for kv in PLANNED_KV_TYPES:
         c = run(target, kv)
         if c.fits:
             return Option(c, 1 if c.fit == "partial" else 0, has_headroom(c, budget))
-    return Option(run(_ladder(target, fixed_ctx)[-1], KV_TYPES[-1]), -1)  # the least it would need
+    return Option(run(_ladder(target, fixed_ctx)[-1], PLANNED_KV_TYPES[-1]), -1)  # the least it would need
 
 
 def _target_ctx(ctx: int | None, n_ctx_train: int) -> int:

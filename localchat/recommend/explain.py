@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from localchat.loadsettings import DEFAULT_CTX
 from localchat.recommend.candidate import Candidate, ctx_words
 from localchat.recommend.profiles import Budget
 from localchat.units import fmt_bytes
@@ -76,7 +77,7 @@ def explain(choice: Candidate, alternatives: list[Candidate], budget: Budget, *,
     lines.append(f"{where_words(choice)}, {speed_words(choice, budget)}.")
     if policy is not None:
         lines.append(f"Preference: {policy.name}, {policy.words}.")
-    if choice.ctx < 8192:
+    if choice.ctx < DEFAULT_CTX:
         lines.append(f"The context is {ctx_words(choice.ctx)} tokens so that the model stays whole "
                      f"{'on the GPU' if choice.n_gpu_layers else 'in RAM'} with room to spare; a "
                      "longer context would need more memory.")

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from localchat.loadsettings import LoadOverrides
     from localchat.tui.app import LocalChatApp
 
 
-def run_tui(model: str | None, ctx: int | None) -> int:
+def run_tui(model: str | None, overrides: LoadOverrides | None = None) -> int:
     """Open the chat on ``model`` (or the configured model); returns the exit status."""
-    app = build_app(model, ctx)
+    app = build_app(model, overrides)
     try:
         app.run()
     finally:
@@ -19,16 +20,17 @@ def run_tui(model: str | None, ctx: int | None) -> int:
     return app.return_code or 0
 
 
-def build_app(model: str | None, ctx: int | None) -> LocalChatApp:
-    """The app for ``localchat [--model PATH] [--ctx N]``: on ``model``, else on the configured
-    model, else (none configured, or its file is gone) on the first-run setup, which says why."""
+def build_app(model: str | None, overrides: LoadOverrides | None = None) -> LocalChatApp:
+    """The app for ``localchat [--model PATH] [--ctx N]``: on ``model`` (default settings), else
+    on the configured model (its saved settings), else (none configured, or its file is gone) on
+    the first-run setup, which says why; ``overrides`` (``--ctx``) on top of each."""
     from pathlib import Path
 
     from localchat import paths
     from localchat.config import load_config
-    from localchat.engine.types import LoadSettings
     from localchat.errors import ModelFileError
     from localchat.history import ConversationStore
+    from localchat.loadsettings import LoadOverrides, LoadSettings
     from localchat.tui.app import LocalChatApp
 
     config = load_config()
@@ -44,13 +46,8 @@ def build_app(model: str | None, ctx: int | None) -> LocalChatApp:
             setup_reason = (f"The configured model {path} is no longer on disk: choose one below "
                             f"(the choice replaces [model] path in {paths.config_file()}).")
             path = ""
-    choice = config.model
-    settings = LoadSettings(
-        n_ctx=ctx or choice.ctx,
-        n_gpu_layers=choice.n_gpu_layers,
-        kv_type=choice.kv_type if choice.kv_type in ("f16", "q8_0", "q4_0") else "f16",  # type: ignore[arg-type]
-        flash_attn=choice.flash_attn,
-    )
+    overrides = overrides or LoadOverrides()
+    settings = overrides.apply(LoadSettings()) if model else config.model.load_settings(overrides)
     store = ConversationStore()
     return LocalChatApp(path or None, config=config, store=store, load_settings=settings,
-                        requested_ctx=ctx, setup_reason=setup_reason)
+                        overrides=overrides, setup_reason=setup_reason)

@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from localchat.config import Config, save_config
-from localchat.engine.types import LoadSettings
 from localchat.errors import LocalChatError
 from localchat.history import ConversationStore
+from localchat.loadsettings import LoadOverrides, LoadSettings
 from localchat.onboard.sources import Sources
 from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
@@ -49,13 +49,14 @@ class LocalChatApp(ModelHost):
         load_settings: LoadSettings | None = None,
         engine_loader: EngineLoader = real_engine_loader,
         sources: Sources | None = None,
-        requested_ctx: int | None = None,
+        overrides: LoadOverrides | None = None,
         setup_reason: str = "",
     ) -> None:
         super().__init__()
         self.setup_reason = setup_reason  # why the setup opens though a model was configured
         self.sources = sources or Sources()  # the machine, catalog, local models, Hub check
-        self.requested_ctx = requested_ctx  # `localchat --ctx N`: the first-run setup plans for it
+        # what the command line asked for (`localchat --ctx N`): the first-run setup plans for it
+        self.overrides = overrides or LoadOverrides()
         self.start_model = model_path
         self.config = config
         self.store = store

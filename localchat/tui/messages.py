@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from localchat.engine.types import ChatEngine, LoadSettings, ReplyStats
+    from localchat.engine.types import ChatEngine, ReplyStats
+    from localchat.loadsettings import LoadSettings
 
 
 class ModelLoading(Message, bubble=False):

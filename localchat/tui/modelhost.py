@@ -20,8 +20,9 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo
+from localchat.engine.types import ChatEngine, ModelInfo
 from localchat.errors import EngineCrashed, LocalChatError
+from localchat.loadsettings import LoadSettings
 from localchat.safetext import for_terminal, one_line
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
 

@@ -12,11 +12,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from localchat import paths
 from localchat.cli import main
+from localchat.config import load_config
 from localchat.engine import LoadSettings, Message, Sampling, load_engine, logcapture
-from localchat.engine.types import MIN_CTX
 from localchat.errors import InsufficientMemoryError, LocalChatError, ModelFileError
 from localchat.hardware.cpu import probe_cpu
+from localchat.loadsettings import DEFAULT_CTX, MIN_CTX, parse_ctx
 from localchat.recommend.profiles import cpu_repacks
 from tests import testmodels
 
@@ -60,15 +62,32 @@ def test_a_quant_not_repacked_stays_memory_mapped(smollm2_path: Path):
         engine.close()
 
 
-def test_the_context_minimum_is_one_rule_for_engine_and_cli(smollm2_path: Path, capsys):
-    with pytest.raises(LocalChatError, match=f"use {MIN_CTX} or more"):
+def test_the_context_minimum_is_one_rule_for_engine_cli_menu_and_config(smollm2_path: Path, capsys):
+    too_small = str(MIN_CTX - 1)
+    # the engine
+    with pytest.raises(LocalChatError, match=f"use {MIN_CTX} tokens or more"):
         load_engine(str(smollm2_path), LoadSettings(n_ctx=MIN_CTX - 1))
     engine = load_engine(str(smollm2_path), LoadSettings(n_ctx=MIN_CTX))
     engine.close()
-    with pytest.raises(SystemExit) as exit_info:
-        main(["ask", "--model", str(smollm2_path), "--ctx", str(MIN_CTX - 1), "hi"])
-    assert exit_info.value.code == 2
-    assert f"{MIN_CTX} tokens or more" in capsys.readouterr().err
+    # the command line (ask, bench and the chat share --ctx)
+    for argv in (["ask", "--model", str(smollm2_path), "--ctx", too_small, "hi"],
+                 ["bench", "--model", str(smollm2_path), "--ctx", too_small],
+                 ["--ctx", too_small]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert f"use {MIN_CTX} tokens or more" in capsys.readouterr().err
+    # the model menu's context field
+    with pytest.raises(LocalChatError, match=f"use {MIN_CTX} tokens or more"):
+        parse_ctx(too_small)
+    assert parse_ctx(str(MIN_CTX)) == MIN_CTX
+    # the config file: a smaller [model] ctx is named and replaced by the default
+    paths.config_file().parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file().write_text(f"[model]\nctx = {too_small}\n")
+    config = load_config()
+    assert config.model.ctx == DEFAULT_CTX and f"from {MIN_CTX}" in config.notice
+    paths.config_file().write_text(f"[model]\nctx = {MIN_CTX}\n")
+    assert load_config().model.ctx == MIN_CTX
 
 
 @pytest.mark.skipif(Path("/proc/sys/vm/overcommit_memory").exists()

@@ -68,7 +68,8 @@ def test_a_greedy_reply_is_the_same_as_in_process(hosted, smollm2_path):
 def test_the_app_process_never_imports_llama_cpp(smollm2_path):
     code = (
         "import sys\n"
-        "from localchat.engine.types import LoadSettings, Message, Sampling\n"
+        "from localchat.engine.types import Message, Sampling\n"
+        "from localchat.loadsettings import LoadSettings\n"
         "from localchat.tui.modelhost import real_engine_loader\n"
         f"engine = real_engine_loader({str(smollm2_path)!r}, LoadSettings(n_ctx=512))\n"
         "events = list(engine.chat([Message('user', 'Hi')], Sampling(max_tokens=8)))\n"
@@ -184,7 +185,7 @@ def test_the_engine_process_ends_when_the_app_dies(smollm2_path):
     code = (
         "import os, sys\n"
         "from localchat.engine.process import EngineProcess\n"
-        "from localchat.engine.types import LoadSettings\n"
+        "from localchat.loadsettings import LoadSettings\n"
         f"engine = EngineProcess({str(smollm2_path)!r}, LoadSettings(n_ctx=512))\n"
         "print(engine.pid, flush=True)\n"
         "os._exit(0)  # no close(): as if the app were killed\n"

@@ -8,16 +8,12 @@ from pathlib import Path
 import pytest
 
 from localchat.download.store import LocalModel
-from localchat.errors import LocalChatError
 from localchat.onboard.menu import (
     MenuSettings,
     ModelInventory,
     both_fit,
     menu_rows,
     other_quants,
-    parse_ctx,
-    parse_gpu_layers,
-    parse_kv_type,
 )
 from localchat.recommend import hypothetical_profile, load_catalog
 from localchat.recommend.calibration import Calibration
@@ -154,32 +150,6 @@ def test_menu_rows_in_one_call(smollm2_path) -> None:
     loaded = [r for r in rows if r.loaded]
     assert len(loaded) == 1 and loaded[0].quant == "Q4_1" and loaded[0].candidate.kv_type == "q8_0"
     assert len(rows) > 100  # every catalog model × quant
-
-
-@pytest.mark.parametrize(("text", "value"), [("8192", 8192), ("8k", 8192), (" 32K ", 32768),
-                                             ("4_096", 4096)])
-def test_parse_ctx(text: str, value: int) -> None:
-    assert parse_ctx(text) == value
-
-
-@pytest.mark.parametrize(("text", "message"), [("abc", "'abc' is not a number"),
-                                               ("0", "context length 0 is out of range"),
-                                               ("", "is not a number"),
-                                               ("99999999", "out of range")])
-def test_parse_ctx_rejects_bad_input_in_one_line(text: str, message: str) -> None:
-    with pytest.raises(LocalChatError) as err:
-        parse_ctx(text)
-    assert message in str(err.value) and "\n" not in str(err.value)
-
-
-def test_parse_gpu_layers_and_kv_type() -> None:
-    assert [parse_gpu_layers(t) for t in ("auto", "", "all", "-1", "12")] == [None, None, -1, -1, 12]
-    for bad in ("many", "-3"):
-        with pytest.raises(LocalChatError):
-            parse_gpu_layers(bad)
-    assert parse_kv_type("Q8_0") == "q8_0"
-    with pytest.raises(LocalChatError, match="use f16, q8_0 or q4_0"):
-        parse_kv_type("q5_1")
 
 
 def test_the_menu_marks_what_each_preference_picks() -> None:

@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 
 from localchat.config import ChatDefaults, Config
-from localchat.engine.types import LoadSettings
+from localchat.loadsettings import LoadSettings
 from localchat.tui.app import LocalChatApp
 from tests.tui.scripted import ScriptedEngine, scripted_loader
 

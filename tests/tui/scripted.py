@@ -9,7 +9,6 @@ from collections.abc import Iterator, Sequence
 
 from localchat.engine.thinking import ThinkingSplitter
 from localchat.engine.types import (
-    LoadSettings,
     Message,
     ModelInfo,
     ReplyEvent,
@@ -17,6 +16,7 @@ from localchat.engine.types import (
     Sampling,
     TextChunk,
 )
+from localchat.loadsettings import LoadSettings
 
 DEFAULT_REPLY = (
     "Here is a tiny Python function:\n\n"

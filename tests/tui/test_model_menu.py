@@ -14,8 +14,8 @@ from textual.pilot import Pilot
 from localchat.config import ChatDefaults, Config, load_config
 from localchat.download.inuse import holders
 from localchat.download.store import LocalModel
-from localchat.engine.types import LoadSettings
 from localchat.errors import ModelFileError
+from localchat.loadsettings import LoadSettings
 from localchat.onboard.sources import Sources
 from localchat.recommend import hypothetical_profile, load_catalog
 from localchat.recommend.catalog import Catalog

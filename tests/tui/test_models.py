@@ -7,8 +7,8 @@ import os
 import pytest
 
 from localchat.download.inuse import holders
-from localchat.engine.types import LoadSettings
 from localchat.errors import ModelFileError
+from localchat.loadsettings import LoadSettings
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
 from tests.tui.conftest import SIZE, ask, make_app, ready, reply_done, send, wait_until
 from tests.tui.scripted import ScriptedEngine

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 
 from localchat.config import ChatDefaults, Config, load_config, save_config
 from localchat.download.store import LocalModel
+from localchat.loadsettings import LoadOverrides
 from localchat.onboard.setup import COLUMNS
 from localchat.onboard.sources import Sources
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
@@ -371,7 +372,7 @@ async def test_a_context_asked_for_on_the_command_line_is_what_setup_plans_for(
                       local_models=lambda: local, check_online=lambda: None)
     config = Config(chat=ChatDefaults(temperature=0.0, max_tokens=16))
     app = LocalChatApp(None, config=config, store=open_store(), sources=sources,
-                       engine_loader=scripted_loader(engine), requested_ctx=2048)
+                       engine_loader=scripted_loader(engine), overrides=LoadOverrides(n_ctx=2048))
     async with app.run_test(size=SIZE) as pilot:
         screen = await planned(pilot)
         assert text(screen, "#setup-why").startswith("SmolLM2-135M-Instruct Q4_1, 2k context:")

@@ -40,8 +40,9 @@ from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
     from localchat.download.inuse import InUse
-    from localchat.engine.types import ChatEngine, LoadSettings, ModelInfo, ReplyStats, Sampling
+    from localchat.engine.types import ChatEngine, ModelInfo, ReplyStats, Sampling
     from localchat.engine.types import Message as ChatMessage
+    from localchat.loadsettings import LoadSettings
     from localchat.onboard.menu import MenuRow
     from localchat.tui.app import LocalChatApp
     from localchat.tui.screens.chat import ChatScreen

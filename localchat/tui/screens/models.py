@@ -24,15 +24,13 @@ from textual.widgets import DataTable, Footer, Input, Select
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from localchat.errors import LocalChatError
+from localchat.loadsettings import KV_TYPES, parse_ctx, parse_gpu_layers
 from localchat.onboard.choice import remember_choice, remember_preference, settings_for
 from localchat.onboard.menu import (
-    KV_TYPES,
     MenuRow,
     MenuSettings,
     ModelInventory,
     memory_notes,
-    parse_ctx,
-    parse_gpu_layers,
     preferred_row,
 )
 from localchat.recommend.calibration import load_calibration
@@ -49,7 +47,7 @@ from localchat.tui.screens.menu_table import (
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 
 if TYPE_CHECKING:
-    from localchat.engine.types import LoadSettings
+    from localchat.loadsettings import LoadSettings
     from localchat.tui.app import LocalChatApp
     from localchat.tui.screens.chat import ChatScreen
 

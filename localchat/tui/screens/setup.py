@@ -34,7 +34,7 @@ from localchat.tui.widgets.plain import PlainLabel, PlainStatic, plain
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
-    from localchat.engine.types import LoadSettings
+    from localchat.loadsettings import LoadSettings
     from localchat.tui.app import LocalChatApp
 
 
@@ -102,7 +102,7 @@ class SetupScreen(Screen[None]):
     # ------------------------------------------------------------------ the plan
     @work(thread=True, exclusive=True, group="setup-plan", exit_on_error=False)
     def _plan(self) -> SetupPlan:
-        return plan_setup(self.app.hardware_profile(), self.app.sources, ctx=self.app.requested_ctx,
+        return plan_setup(self.app.hardware_profile(), self.app.sources, ctx=self.app.overrides.n_ctx,
                           prefer=self.app.config.recommend.prefer)
 
     @on(Worker.StateChanged)
