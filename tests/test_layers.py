@@ -7,7 +7,7 @@ import sys
 import pytest
 
 CORE = ["localchat.hardware", "localchat.recommend", "localchat.download", "localchat.engine",
-        "localchat.onboard",
+        "localchat.options",
         "localchat.history", "localchat.config", "localchat.ggufmeta", "localchat.cli"]
 
 

@@ -21,7 +21,7 @@ from localchat.config import Config, save_config
 from localchat.errors import LocalChatError
 from localchat.history import ConversationStore
 from localchat.loadsettings import LoadOverrides, LoadSettings
-from localchat.onboard.sources import Sources
+from localchat.options.sources import Sources
 from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
 from localchat.tui.screens.help import HelpScreen, key_rows

@@ -29,7 +29,7 @@ from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
 if TYPE_CHECKING:
     from localchat.download.inuse import InUse
     from localchat.hardware.profile import HardwareProfile
-    from localchat.onboard.sources import Sources
+    from localchat.options.sources import Sources
 
 EngineLoader = Callable[[str, LoadSettings], ChatEngine]
 

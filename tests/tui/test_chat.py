@@ -166,7 +166,7 @@ async def test_message_sent_while_the_model_loads_is_answered_when_ready() -> No
 
 async def test_no_model_configured_shows_what_to_do() -> None:
     from localchat.errors import HubUnreachableError
-    from localchat.onboard.sources import Sources
+    from localchat.options.sources import Sources
     from localchat.recommend import hypothetical_profile
 
     def offline() -> None:

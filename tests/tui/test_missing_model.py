@@ -41,7 +41,7 @@ def test_ask_with_the_configured_model_gone_is_one_line_naming_it(capsys, tmp_pa
 @pytest.mark.anyio
 async def test_localchat_opens_the_setup_with_the_reason_when_the_configured_model_is_gone(tmp_path):
     from localchat.errors import HubUnreachableError
-    from localchat.onboard.sources import Sources
+    from localchat.options.sources import Sources
     from localchat.recommend import hypothetical_profile
     from localchat.tui import build_app
 

@@ -101,7 +101,7 @@ async def test_a_failed_switch_is_reported_and_the_message_is_kept() -> None:
 async def test_a_setup_screen_can_load_a_model_and_open_the_chat() -> None:
     """The first-run flow's seam: from the setup screen, switch_model then open_chat; the chat
     replaces the setup screen and answers."""
-    from localchat.onboard.sources import Sources
+    from localchat.options.sources import Sources
     from localchat.recommend import Catalog, hypothetical_profile
     from localchat.tui.screens.chat import ChatScreen
     from localchat.tui.screens.setup import SetupScreen

@@ -19,8 +19,8 @@ from textual.widgets import DataTable, Static
 from localchat.config import ChatDefaults, Config, load_config, save_config
 from localchat.download.store import LocalModel
 from localchat.loadsettings import LoadOverrides
-from localchat.onboard.setup import COLUMNS
-from localchat.onboard.sources import Sources
+from localchat.options.setup import COLUMNS
+from localchat.options.sources import Sources
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 from localchat.tui.app import LocalChatApp
 from localchat.tui.modelhost import real_engine_loader

@@ -53,7 +53,7 @@ def test_settings(snap_compare) -> None:
 def test_setup_screen(snap_compare) -> None:
     """The first-run setup on a fixed machine (16 GiB RAM, an 8 GiB CUDA GPU), online, with four
     catalog models and none on disk: the probe, the recommendation and the choices."""
-    from localchat.onboard.sources import Sources
+    from localchat.options.sources import Sources
     from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 
     names = ("Llama-3.2-3B-Instruct", "Llama-3.1-8B-Instruct", "Qwen3-8B", "Qwen3-14B")

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer
 from textual.worker import Worker, WorkerState
 
-from localchat.onboard.menu import both_fit
+from localchat.options.menu import both_fit
 from localchat.recommend.calibration import SPEED_MIN_TOKENS, speed_counts
 from localchat.tui.convo import sampling_for
 from localchat.tui.generation import stats_record, stream_reply
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from localchat.engine.types import ChatEngine, ModelInfo, ReplyStats, Sampling
     from localchat.engine.types import Message as ChatMessage
     from localchat.loadsettings import LoadSettings
-    from localchat.onboard.menu import MenuRow
+    from localchat.options.menu import MenuRow
     from localchat.tui.app import LocalChatApp
     from localchat.tui.screens.chat import ChatScreen
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from localchat.onboard.menu import MenuRow, ModelInventory
+from localchat.options.menu import MenuRow, ModelInventory
 from localchat.recommend.calibration import Calibration
 from localchat.tui.widgets.plain import plain
 from localchat.units import fmt_bytes

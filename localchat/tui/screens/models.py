@@ -25,8 +25,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from localchat.errors import LocalChatError
 from localchat.loadsettings import KV_TYPES, parse_ctx, parse_gpu_layers
-from localchat.onboard.choice import remember_choice, remember_preference, settings_for
-from localchat.onboard.menu import (
+from localchat.options.choice import remember_choice, remember_preference, settings_for
+from localchat.options.menu import (
     MenuRow,
     MenuSettings,
     ModelInventory,

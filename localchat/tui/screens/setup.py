@@ -1,7 +1,7 @@
 """The first-run setup screen: what this machine has, which model fits and why, pick, download,
 load, chat.
 
-A worker asks ``plan_setup`` (onboard/setup.py: probe, Hub check, models on disk, recommender);
+A worker asks ``plan_setup`` (options/setup.py: probe, Hub check, models on disk, recommender);
 the screen shows the plan and a table of choices, the recommendation highlighted. Enter picks the
 highlighted row: a model on disk loads at once, another is downloaded in a ``PullScreen`` first.
 When the model has loaded the choice is saved (the next start opens the chat directly) and the
@@ -23,8 +23,8 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from localchat.errors import LocalChatError
-from localchat.onboard.choice import remember_choice, remember_preference, settings_for
-from localchat.onboard.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
+from localchat.options.choice import remember_choice, remember_preference, settings_for
+from localchat.options.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
 from localchat.recommend.policy import next_preference
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
 from localchat.tui.modelhost import error_text

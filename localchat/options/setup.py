@@ -25,7 +25,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from localchat.download.store import LocalModel, PartialDownload
     from localchat.hardware.profile import HardwareProfile
-    from localchat.onboard.sources import Sources
+    from localchat.options.sources import Sources
     from localchat.recommend import Budget, Candidate, Catalog, Recommendation
     from localchat.recommend.calibration import Calibration
 

@@ -9,8 +9,8 @@ import pytest
 
 from localchat.download.store import LocalModel
 from localchat.errors import HubUnreachableError
-from localchat.onboard.setup import COLUMNS, STARTER_SPEC, plan_setup
-from localchat.onboard.sources import Sources
+from localchat.options.setup import COLUMNS, STARTER_SPEC, plan_setup
+from localchat.options.sources import Sources
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 from localchat.recommend.calibration import Calibration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from localchat.download.store import LocalModel
-from localchat.onboard.menu import (
+from localchat.options.menu import (
     MenuSettings,
     ModelInventory,
     both_fit,
@@ -154,7 +154,7 @@ def test_menu_rows_in_one_call(smollm2_path) -> None:
 
 def test_the_menu_marks_what_each_preference_picks() -> None:
     """★ in the menu follows the same policy as setup and `recommend --prefer`."""
-    from localchat.onboard.menu import preferred_row
+    from localchat.options.menu import preferred_row
     from localchat.recommend import budget_for
 
     profile = hypothetical_profile(16, ram_bandwidth_gbps=50)
