@@ -78,13 +78,6 @@ class TensorInfo:
             ) from exc
         return self.n_elements // block * type_size
 
-    @property
-    def type_name(self) -> str:
-        try:
-            return GGMLQuantizationType(self.ggml_type).name
-        except ValueError:
-            return f"type{self.ggml_type}"
-
 
 @dataclass(frozen=True)
 class GGUFHeader:

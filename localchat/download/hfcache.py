@@ -27,13 +27,6 @@ def repo_folder(repo_id: str, cache: Path | None = None) -> Path:
     return (cache or paths.hf_hub_cache()) / ("models--" + repo_id.replace("/", "--"))
 
 
-def repo_id_from_folder(folder: Path) -> str | None:
-    name = folder.name
-    if not name.startswith("models--"):
-        return None
-    return name.removeprefix("models--").replace("--", "/")
-
-
 def blob_path(repo_id: str, sha256: str) -> Path:
     return repo_folder(repo_id) / "blobs" / sha256
 

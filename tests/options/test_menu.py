@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from localchat.download.source import HubModel
 from localchat.download.store import LocalModel
 from localchat.options.menu import (
     MenuSettings,
     ModelInventory,
     both_fit,
-    menu_rows,
-    other_quants,
 )
+from localchat.options.words import context_warning, memory_text, menu_status, risk, size_text, tps_text
 from localchat.recommend import hypothetical_profile, load_catalog
 from localchat.recommend.calibration import Calibration
 from localchat.recommend.evaluate import read_local_header
@@ -33,8 +33,7 @@ def inventory(smollm2_path, smollm2_q8_path) -> ModelInventory:
 
 
 def smol_rows(inventory: ModelInventory, profile, settings: MenuSettings, loaded=None):
-    rows = inventory.rows(profile, settings, loaded_path=loaded, calibration=NO_CALIBRATION,
-                          models=[SMOL])
+    rows = inventory.rows(profile, settings, NO_CALIBRATION, loaded_path=loaded, models=[SMOL])
     return {r.quant: r for r in rows}
 
 
@@ -48,18 +47,16 @@ def test_local_files_are_matched_to_their_catalog_model_and_quant(inventory, smo
     assert q4.downloaded and q4.path == str(smollm2_path) and q4.exact and q4.loaded
     assert q8.downloaded and q8.path == str(smollm2_q8_path) and q8.exact and not q8.loaded
     assert q8.candidate.file_bytes == smollm2_q8_path.stat().st_size  # exact, from the disk
-    assert q8.size_text == "138 MiB" and not q8.memory_text.startswith("~")
+    assert size_text(q8) == "138 MiB" and not memory_text(q8).startswith("~")
     # a quant not on disk is an estimate from the catalog, downloaded from its repository
     assert not q6.downloaded and not q6.exact and q6.path is None
-    assert q6.size_text.startswith("~") and q6.disk_text == "download"
-    assert q6.spec == f"{entry.repo}:Q6_K"
-    assert (q4.disk_text, q8.disk_text) == ("loaded", "on disk")
+    assert size_text(q6).startswith("~") and menu_status(q6) == "download"
+    assert q6.source == HubModel(entry.repo, "Q6_K")
+    assert (menu_status(q4), menu_status(q8)) == ("● loaded", "on disk")
     # best quality first; the local models' group comes before the catalog's others
     quants = [r.quant for r in inventory.rows(hypothetical_profile(8), MenuSettings(4096),
-                                              calibration=NO_CALIBRATION)][:len(rows)]
+                                              NO_CALIBRATION)][:len(rows)]
     assert quants[0] == "Q8_0" and quants.index("Q4_K_M") < quants.index("Q2_K")
-    assert [r.quant for r in other_quants(list(rows.values()), q4)] and q4 not in other_quants(
-        list(rows.values()), q4)
 
 
 def test_memory_grows_with_context_and_shrinks_with_a_quantized_kv_cache(inventory) -> None:
@@ -80,15 +77,15 @@ def test_a_quantized_kv_cache_makes_a_long_context_fit_a_small_machine(inventory
     small = hypothetical_profile(2)  # 1.3 GiB for a model
     at_f16 = smol_rows(inventory, small, MenuSettings(65536, "f16"))["Q8_0"]
     at_q4 = smol_rows(inventory, small, MenuSettings(65536, "q4_0"))["Q8_0"]
-    assert (at_f16.fit, at_f16.where_text, at_f16.tps_text) == ("none", "does not fit", "-")
-    assert "GiB of RAM, and 1.3 GiB is available" in at_f16.risk()
-    assert "swap" in at_f16.risk()
-    assert (at_q4.fit, at_q4.where_text, at_q4.risk()) == ("cpu", "CPU", "")
+    assert (at_f16.fit, at_f16.candidate.where(), tps_text(at_f16)) == ("none", "does not fit", "-")
+    assert "GiB of RAM, and 1.3 GiB is available" in risk(at_f16)
+    assert "swap" in risk(at_f16)
+    assert (at_q4.fit, at_q4.candidate.where(), risk(at_q4)) == ("cpu", "CPU", "")
     # SmolLM2 was trained for 8k tokens: a longer context is flagged, from the header or catalog
-    assert at_q4.n_ctx_train == 8192 and "trained for 8192 tokens" in at_q4.context_warning()
+    assert at_q4.candidate.n_ctx_train == 8192 and "trained for 8192 tokens" in context_warning(at_q4)
     estimated = smol_rows(inventory, small, MenuSettings(65536))["Q6_K"]
-    assert not estimated.downloaded and estimated.context_warning()
-    assert not smol_rows(inventory, small, MenuSettings(8192))["Q8_0"].context_warning()
+    assert not estimated.downloaded and context_warning(estimated)
+    assert not context_warning(smol_rows(inventory, small, MenuSettings(8192))["Q8_0"])
 
 
 def test_gpu_layers_change_where_it_runs(inventory) -> None:
@@ -99,21 +96,21 @@ def test_gpu_layers_change_where_it_runs(inventory) -> None:
 
     auto, everything, none, ten = row(None), row(-1), row(0), row(10)
     assert auto.fit == "partial" and 0 < auto.candidate.n_gpu_layers < 31
-    assert auto.where_text == f"GPU {auto.candidate.n_gpu_layers}/31 layers + CPU"
-    assert everything.fit == "none" and "GPU memory" in everything.risk()
-    assert (none.fit, none.where_text) == ("cpu", "CPU")
-    assert (ten.fit, ten.where_text) == ("partial", "GPU 10/31 layers + CPU")
+    assert auto.candidate.where() == f"GPU {auto.candidate.n_gpu_layers}/31 layers + CPU"
+    assert everything.fit == "none" and "GPU memory" in risk(everything)
+    assert (none.fit, none.candidate.where()) == ("cpu", "CPU")
+    assert (ten.fit, ten.candidate.where()) == ("partial", "GPU 10/31 layers + CPU")
     roomy = smol_rows(inventory, hypothetical_profile(16, 8, "cuda"), MenuSettings(2048))["Q4_1"]
-    assert (roomy.fit, roomy.where_text) == ("gpu", "GPU")
+    assert (roomy.fit, roomy.candidate.where()) == ("gpu", "GPU")
     assert roomy.candidate.est_tps > none.candidate.est_tps  # GPU bandwidth beats RAM's
 
 
 def test_quality_cost_in_words(inventory) -> None:
     rows = smol_rows(inventory, hypothetical_profile(8), MenuSettings(4096))
-    assert rows["Q4_K_M"].quality_words.startswith("picks the same next word as the 16-bit model 92%")
-    assert rows["Q4_K_M"].quality_short == "92%"
-    assert rows["Q8_0"].quality_short == "98%"
-    assert rows["Q2_K"].quality_short.endswith("⚠") and rows["Q2_K"].candidate.quality.warning
+    assert rows["Q4_K_M"].candidate.quality.words.startswith("picks the same next word as the 16-bit model 92%")
+    assert rows["Q4_K_M"].candidate.quality.short == "92%"
+    assert rows["Q8_0"].candidate.quality.short == "98%"
+    assert rows["Q2_K"].candidate.quality.short.endswith("⚠") and rows["Q2_K"].candidate.quality.warning
 
 
 def test_both_fit_decides_whether_compare_loads_side_by_side(inventory) -> None:
@@ -139,14 +136,14 @@ def test_unreadable_and_unmatched_files(tmp_path, smollm2_path) -> None:
               LocalModel("mystery", "", "Q4_1", 1, mystery, "folder", None)]
     inventory = ModelInventory(load_catalog(), models, read_header=read)
     assert len(inventory.problems) == 1 and str(broken) in inventory.problems[0]
-    rows = inventory.rows(hypothetical_profile(8), MenuSettings(2048), calibration=NO_CALIBRATION)
+    rows = inventory.rows(hypothetical_profile(8), MenuSettings(2048), NO_CALIBRATION)
     assert rows[0].model == "Mystery" and rows[0].quant == "Q4_1" and rows[0].downloaded
     assert rows[1].model != "Mystery"  # no catalog quants invented for an unknown model
 
 
-def test_menu_rows_in_one_call(smollm2_path) -> None:
-    rows = menu_rows(hypothetical_profile(8), load_catalog(), [local(smollm2_path)], ctx=2048,
-                     kv_type="q8_0", loaded_path=smollm2_path, calibration=NO_CALIBRATION)
+def test_menu_rows_at_a_kv_type(smollm2_path) -> None:
+    rows = ModelInventory(load_catalog(), [local(smollm2_path)]).rows(
+        hypothetical_profile(8), MenuSettings(2048, "q8_0"), NO_CALIBRATION, loaded_path=smollm2_path)
     loaded = [r for r in rows if r.loaded]
     assert len(loaded) == 1 and loaded[0].quant == "Q4_1" and loaded[0].candidate.kv_type == "q8_0"
     assert len(rows) > 100  # every catalog model × quant
@@ -158,7 +155,7 @@ def test_the_menu_marks_what_each_preference_picks() -> None:
     from localchat.recommend import budget_for
 
     profile = hypothetical_profile(16, ram_bandwidth_gbps=50)
-    rows = menu_rows(profile, load_catalog(), [], ctx=8192, calibration=Calibration())
+    rows = ModelInventory(load_catalog(), []).rows(profile, MenuSettings(8192), Calibration())
     budget = budget_for(profile)
     picks = {p: preferred_row(rows, budget, p) for p in ("balanced", "faster", "quality")}
     assert all(r is not None for r in picks.values())

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from localchat.download.source import HubModel, Starter
 from localchat.download.store import LocalModel
 from localchat.errors import HubUnreachableError
-from localchat.options.setup import COLUMNS, STARTER_SPEC, plan_setup
+from localchat.options.setup import plan_setup
 from localchat.options.sources import Sources
+from localchat.options.words import SETUP_COLUMNS as COLUMNS
+from localchat.options.words import setup_cells, setup_details
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 from localchat.recommend.calibration import Calibration
 
@@ -40,21 +43,21 @@ def sources(*, local: list[LocalModel] = (), online: bool = True, catalog=smol_c
 def test_online_the_catalog_model_on_disk_is_recommended_with_exact_sizes(smollm2_path: Path) -> None:
     plan = plan_setup(hypothetical_profile(4), sources(local=[on_disk(smollm2_path, "lmstudio")]),
                       calibration=NO_CALIBRATION)
-    assert plan.online and not plan.offline_reason and not plan.nothing_available
+    assert plan.online and not plan.offline_reason and not plan.what_to_do
     assert "CPU (hypothetical)" in plan.probe_text and "avx2" in plan.probe_text
-    row = plan.recommended
-    assert row is not None and row.downloaded and row.local_path == str(smollm2_path)
-    assert row.source == "LM Studio" and row.spec == ""
+    row = plan.rows[0] if plan.rows and plan.rows[0].why == "recommended" else None
+    assert row is not None and row.downloaded and row.path == str(smollm2_path)
+    assert row.source.found_in == "LM Studio"
     c = row.candidate
     assert c.name == "SmolLM2-135M-Instruct" and c.quant == "Q4_1" and c.exact
     assert c.footprint.weights_bytes == pytest.approx(92.10 * (1 << 20), rel=0.001)  # from the header
-    cells = dict(zip(COLUMNS, row.cells(), strict=True))
+    cells = dict(zip(COLUMNS, setup_cells(row), strict=True))
     assert cells["Model"] == "★ SmolLM2-135M-Instruct" and cells["On disk"] == "yes"
     assert (cells["Context"], cells["Runs on"]) == ("8k", "CPU")
     assert cells["Size"] == "93.8 MiB" and cells["Same word"] == "~85%"
     assert plan.explanation.startswith("SmolLM2-135M-Instruct Q4_1, 8k context: 92.1 MiB weights + ")
     assert "RAM available" in plan.explanation
-    details = row.details()
+    details = setup_details(row)
     assert details.startswith("Recommended: SmolLM2-135M-Instruct Q4_1, 8k context")
     assert "picks the same next word as the 16-bit model" in details and "Downloads" not in details
     assert f"On disk (LM Studio): {smollm2_path}." in details
@@ -62,11 +65,12 @@ def test_online_the_catalog_model_on_disk_is_recommended_with_exact_sizes(smollm
 
 def test_online_without_files_the_recommendation_is_a_download() -> None:
     plan = plan_setup(hypothetical_profile(4), sources(), calibration=NO_CALIBRATION)
-    row = plan.recommended
-    assert row is not None and not row.downloaded and row.spec == f"{REPO}:Q4_1"
-    assert [r.spec for r in plan.rows] == [f"{REPO}:Q4_1"]  # no starter row while the Hub answers
-    assert f"Downloads {row.cells()[COLUMNS.index('Size')]} from the Hub ({REPO}:Q4_1)" in row.details()
-    assert not plan.nothing_available
+    row = plan.rows[0] if plan.rows and plan.rows[0].why == "recommended" else None
+    assert row is not None and not row.downloaded and row.source == HubModel(REPO, "Q4_1")
+    assert [r.source for r in plan.rows] == [HubModel(REPO, "Q4_1")]  # no starter row while the Hub answers
+    size = setup_cells(row)[COLUMNS.index("Size")]
+    assert f"Downloads {size} from the Hub ({REPO}:Q4_1)" in setup_details(row)
+    assert not plan.what_to_do
 
 
 def test_offline_ranks_the_files_on_disk_then_offers_the_starter(
@@ -78,13 +82,13 @@ def test_offline_ranks_the_files_on_disk_then_offers_the_starter(
     assert not plan.online and "127.0.0.1:9" in plan.offline_reason
     assert plan.offline_reason.endswith(": check the network")
     # gemma-3-270m outranks SmolLM2-135M; the unreadable file is left out; the starter comes last
-    assert [r.local_path for r in plan.rows] == [str(gemma_path), str(smollm2_path), None]
-    assert [r.source for r in plan.rows[:2]] == ["Ollama", "HF cache"]
-    assert plan.rows[-1].spec == STARTER_SPEC and plan.rows[-1].why == "starter (PyPI)"
+    assert [r.path for r in plan.rows] == [str(gemma_path), str(smollm2_path), None]
+    assert [r.source.found_in for r in plan.rows[:2]] == ["Ollama", "HF cache"]
+    assert plan.rows[-1].source == Starter() and plan.rows[-1].why == "starter (PyPI)"
     assert plan.rows[-1].candidate.file_bytes == 98_362_432
     assert plan.explanation.startswith(
         "Of the models on this machine: gemma-3-270m-q4_k_m Q4_K_M, 8k context")
-    assert not plan.nothing_available
+    assert not plan.what_to_do
     # named as the catalog names them (SmolLM2's header says "Smollm2 135M 8k Lc100K Mix1 Ep2"),
     # else as they were found
     assert [r.candidate.name for r in plan.rows[:2]] == ["gemma-3-270m-q4_k_m", "SmolLM2-135M-Instruct"]
@@ -93,13 +97,13 @@ def test_offline_ranks_the_files_on_disk_then_offers_the_starter(
 def test_offline_with_the_starter_already_on_disk_offers_no_second_copy(smollm2_path: Path) -> None:
     plan = plan_setup(hypothetical_profile(4), sources(local=[on_disk(smollm2_path, "pypi")], online=False),
                       calibration=NO_CALIBRATION)
-    assert [r.local_path for r in plan.rows] == [str(smollm2_path)]
+    assert [r.path for r in plan.rows] == [str(smollm2_path)]
 
 
 def test_nothing_available_says_exactly_what_to_do() -> None:
     plan = plan_setup(hypothetical_profile(8), sources(online=False), calibration=NO_CALIBRATION)
-    assert plan.nothing_available and plan.explanation == ""
-    assert [r.spec for r in plan.rows] == [STARTER_SPEC]
+    assert plan.what_to_do and plan.explanation == ""
+    assert [r.source for r in plan.rows] == [Starter()]
     todo = plan.what_to_do
     assert todo.startswith("Nothing to chat with yet: the Hub cannot be reached")
     for words in ("localchat --model PATH/TO/MODEL.gguf", "HF_ENDPOINT", "HF_HUB_OFFLINE",
@@ -109,7 +113,7 @@ def test_nothing_available_says_exactly_what_to_do() -> None:
 
 def test_online_but_nothing_fits_explains_and_says_what_to_do() -> None:
     plan = plan_setup(hypothetical_profile(0.25), sources(catalog=load_catalog), calibration=NO_CALIBRATION)
-    assert plan.recommended is None and plan.nothing_available
+    assert all(r.why != "recommended" for r in plan.rows) and plan.what_to_do
     assert plan.explanation.startswith("No model in the catalog fits this machine.")
     assert "no model in the catalog fits this machine" in plan.what_to_do
     assert "HF_ENDPOINT" not in plan.what_to_do and "localchat --model" in plan.what_to_do
@@ -122,7 +126,7 @@ def test_a_failing_model_scan_is_a_warning_not_a_crash() -> None:
     plan = plan_setup(hypothetical_profile(4), Sources(catalog=smol_catalog, local_models=scan,
                                                        check_online=lambda: None),
                       calibration=NO_CALIBRATION)
-    assert plan.recommended is not None
+    assert plan.rows[0].why == "recommended"
     assert any("could not list the models on this machine" in w for w in plan.warnings)
 
 
@@ -131,7 +135,7 @@ def test_rows_say_why_a_smaller_file_needs_more_memory_and_give_speed_as_a_range
     # smaller file) is listed at f16 and needs more memory than Q6_K: its row says why
     catalog = Catalog((load_catalog().get("Qwen3-4B"),))
     plan = plan_setup(hypothetical_profile(8), sources(catalog=lambda: catalog), calibration=NO_CALIBRATION)
-    cells = {r.candidate.quant: dict(zip(COLUMNS, r.cells(), strict=True)) for r in plan.rows}
+    cells = {r.candidate.quant: dict(zip(COLUMNS, setup_cells(r), strict=True)) for r in plan.rows}
     assert cells["Q6_K"]["Context"] == "8k q8_0" and cells["Q6_K"]["Memory"] == "4.2 GiB"
     assert cells["Q5_K_M"]["Memory"] == "4.4 GiB · KV f16"
     assert cells["Q6_K"]["tok/s"] == "7.5–13"  # not run here: a range
@@ -143,5 +147,5 @@ def test_the_first_run_prefers_a_small_download_and_lists_the_big_one() -> None:
     first, bigger = plan.rows[:2]
     assert first.why == "recommended" and first.candidate.file_bytes <= 5 * (1 << 30)
     assert bigger.why == "bigger download" and bigger.candidate.file_bytes > 20 * (1 << 30)
-    assert "min at an assumed 100 Mbit/s" in bigger.details()
+    assert "min at an assumed 100 Mbit/s" in setup_details(bigger)
     assert "would rank higher but is a " in plan.explanation

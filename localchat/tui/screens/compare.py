@@ -33,17 +33,15 @@ from localchat.tui.generation import stats_record, stream_reply
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ReplyFinished, ReplyProgress
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
-from localchat.tui.screens.models import remember_when_loaded
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.plain import PlainLabel
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
-    from localchat.download.inuse import InUse
     from localchat.engine.types import ChatEngine, ModelInfo, ReplyStats, Sampling
     from localchat.engine.types import Message as ChatMessage
     from localchat.loadsettings import LoadSettings
-    from localchat.options.menu import MenuRow
+    from localchat.options.option import ModelOption
     from localchat.tui.app import LocalChatApp
     from localchat.tui.screens.chat import ChatScreen
 
@@ -122,7 +120,7 @@ class CompareScreen(Screen[None]):
 
     app: LocalChatApp
 
-    def __init__(self, chat: ChatScreen, current: MenuRow, other: MenuRow, other_path: str,
+    def __init__(self, chat: ChatScreen, current: ModelOption, other: ModelOption, other_path: str,
                  *, seed: int | None = None) -> None:
         super().__init__()
         self.chat = chat
@@ -157,7 +155,7 @@ class CompareScreen(Screen[None]):
                     yield PlainLabel(f"{row.quant} ({tag}) · file {fmt_bytes(row.candidate.file_bytes)}",
                                 classes="side-head")
                     yield PlainLabel("waiting…", classes="side-stats", id=f"stats-{side}")
-                    yield PlainLabel(row.quality_words, classes="side-quality")
+                    yield PlainLabel(row.candidate.quality.words, classes="side-quality")
                     yield VerticalScroll(classes="side-log", id=f"log-{side}")
         with Horizontal(id="compare-buttons", classes="hidden"):
             yield Button(f"Switch to {self.other.quant}", variant="primary", id="switch")
@@ -228,17 +226,11 @@ class CompareScreen(Screen[None]):
         assert self._sampling is not None
         self._idle.clear()
         try:
-            engine = self.app.engine_loader(path, settings)
-            marker = _mark_in_use(path)  # `localchat rm` must not delete it meanwhile
-            try:
+            with self.app.model_beside(path, settings) as engine:  # closed (and released) after
                 self.post_message(OtherLoaded(engine.info))
                 if not self.cancel.is_set():
                     stream_reply(engine, _NoStore(), OTHER, self._messages, self._sampling,
                                  self.cancel, self.post_message, ui_thread_id=ui_thread_id)
-            finally:
-                engine.close()
-                if marker is not None:
-                    marker.release()
         finally:
             self._idle.set()
 
@@ -358,9 +350,11 @@ class CompareScreen(Screen[None]):
     def action_switch(self) -> None:
         app = self.app
         settings = self._current_settings or app.load_settings
-        load = None if self._swapped else app.switch_model(self.other_path, settings)
-        remember_when_loaded(app, load, self.other_path, settings, repo=self.other.repo,
-                             quant=self.other.quant)
+        choice = self.other.choice(self.other_path, settings)
+        if self._swapped:  # it is the app's model already
+            app.remember_model(choice)
+        else:
+            app.switch_model(self.other_path, settings, remember=choice)
         app.notify(f"Switched to {self.other.model} {self.other.quant}.")
         self._swapped = False
         self.dismiss(None)
@@ -373,12 +367,3 @@ class CompareScreen(Screen[None]):
             self.app.notify(f"Loading {self.current.model} {self.current.quant} back.")
         self._swapped = False
         self.dismiss(None)
-
-
-def _mark_in_use(path: str) -> InUse | None:
-    from localchat.download.inuse import register
-
-    try:
-        return register(path)
-    except OSError:  # a read-only cache folder must not stop the comparison
-        return None

@@ -21,29 +21,20 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select
-from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerState
 
 from localchat.errors import LocalChatError
 from localchat.loadsettings import KV_TYPES, parse_ctx, parse_gpu_layers
-from localchat.options.choice import remember_choice, remember_preference, settings_for
-from localchat.options.menu import (
-    MenuRow,
-    MenuSettings,
-    ModelInventory,
-    memory_notes,
-    preferred_row,
-)
+from localchat.options.choice import remember_preference
+from localchat.options.menu import MenuSettings, ModelInventory, preferred_row
+from localchat.options.option import ModelOption
+from localchat.options.words import MENU_COLUMNS, machine_line, menu_details, risk
 from localchat.recommend.calibration import load_calibration
 from localchat.recommend.policy import next_preference
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
-from localchat.tui.screens.menu_table import (
-    COLUMNS,
-    MenuContext,
-    detail_text,
-    machine_line,
-    row_cells,
-)
+from localchat.tui.screens.menu_table import MenuContext, row_cells
+from localchat.tui.usemodel import fetch, is_loaded_as, use_model
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 
 if TYPE_CHECKING:
@@ -52,7 +43,7 @@ if TYPE_CHECKING:
     from localchat.tui.screens.chat import ChatScreen
 
 class MenuReady(Message, bubble=False):
-    def __init__(self, rows: list[MenuRow], settings: MenuSettings) -> None:
+    def __init__(self, rows: list[ModelOption], settings: MenuSettings) -> None:
         super().__init__()
         self.rows = rows
         self.settings = settings
@@ -95,7 +86,7 @@ class ModelMenuScreen(Screen[None]):
         self.compare_only = compare_only
         self.settings = MenuSettings()  # from the app's load settings once composed
         self.context: MenuContext | None = None
-        self.rows: list[MenuRow] = []
+        self.rows: list[ModelOption] = []
         self.only_fits = False
 
     # ------------------------------------------------------------------ layout
@@ -122,7 +113,7 @@ class ModelMenuScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.table
-        for label, width in COLUMNS:
+        for label, width in MENU_COLUMNS:
             table.add_column(label, width=width)
         table.loading = True
         table.focus()
@@ -164,8 +155,9 @@ class ModelMenuScreen(Screen[None]):
             loaded = [i for i in self.context.inventory.items
                       if i.local is not None and _same(i.local.path, self.app.model_path)]
             models = [i.model for i in loaded]
-        rows = self.context.inventory.rows(self.context.budget, settings, loaded_path=self.app.model_path,
-                                           calibration=self.context.calibration, models=models)
+        rows = self.context.inventory.rows(self.context.budget, settings, self.context.calibration,
+                                           loaded_path=self.app.model_path, models=models,
+                                           partials=self.context.partials)
         self.post_message(MenuReady(rows, settings))
 
     @work(thread=True, exclusive=True, group="menu-rows", exit_on_error=False)
@@ -190,7 +182,7 @@ class ModelMenuScreen(Screen[None]):
         self.rows = event.rows
         self.fill_table()
 
-    def visible_rows(self) -> list[MenuRow]:
+    def visible_rows(self) -> list[ModelOption]:
         if not self.only_fits:
             return self.rows
         return [r for r in self.rows if r.fits or r.loaded]
@@ -204,17 +196,14 @@ class ModelMenuScreen(Screen[None]):
         previous = None
         pick = (preferred_row(self.rows, self.context.budget, self.app.config.recommend.prefer)
                 if self.context else None)
-        notes = memory_notes(self.rows)
         for row in self.visible_rows():
-            partial = self.context.partial(row) if self.context else None
-            table.add_row(*row_cells(row, row.model != previous, partial, star=row is pick,
-                                     note=notes.get(row.key, "")), key=row.key)
+            table.add_row(*row_cells(row, row.model != previous, star=row is pick), key=row.key)
             previous = row.model
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
         self.show_detail()
 
-    def highlighted(self) -> MenuRow | None:
+    def highlighted(self) -> ModelOption | None:
         table = self.table
         if not self.rows or table.row_count == 0:
             return None
@@ -224,14 +213,13 @@ class ModelMenuScreen(Screen[None]):
             return None
         return next((r for r in self.rows if r.key == key), None)
 
-    def loaded_row(self) -> MenuRow | None:
+    def loaded_row(self) -> ModelOption | None:
         return next((r for r in self.rows if r.loaded), None)
 
     @on(DataTable.RowHighlighted, "#menu-table")
     def show_detail(self) -> None:
         row = self.highlighted()
-        partial = self.context.partial(row) if row and self.context else None
-        self.query_one("#menu-detail", PlainStatic).update(detail_text(row, partial) if row else "")
+        self.query_one("#menu-detail", PlainStatic).update(menu_details(row) if row else "")
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         label = self.query_one("#menu-message", PlainLabel)
@@ -291,46 +279,29 @@ class ModelMenuScreen(Screen[None]):
         if self.compare_only:
             self.action_compare()
             return
-        if row.loaded and self._same_settings(row):
+        if is_loaded_as(self.app, row):
             self.notify(f"{row.model} {row.quant} is already loaded with these settings.")
             return
         if not row.fits:
-            question = f"{row.model} {row.quant} does not fit.\n\n{row.risk()}\n\nLoad it anyway?"
+            question = f"{row.model} {row.quant} does not fit.\n\n{risk(row)}\n\nLoad it anyway?"
             self.app.push_screen(ConfirmScreen(question, "Load anyway"),
-                                 lambda yes: self._download_then(row, self.switch_to) if yes else None)
+                                 lambda yes: self.switch_to(row) if yes else None)
             return
-        self._download_then(row, self.switch_to)
+        self.switch_to(row)
 
-    def _same_settings(self, row: MenuRow) -> bool:
-        wanted = settings_for(row.candidate, self.app.load_settings)
-        current = self.app.load_settings
-        return (wanted.n_ctx, wanted.n_gpu_layers, wanted.kv_type) == (
-            current.n_ctx, current.n_gpu_layers, current.kv_type)
-
-    def _download_then(self, row: MenuRow, then: Any) -> None:
-        """Run ``then(row, path)`` with the row's file, downloading it first when needed."""
-        if row.path is not None:
-            then(row, row.path)
-            return
-        from localchat.tui.screens.pull import PullScreen
-
-        def pulled(path: Path | None) -> None:
-            if path is not None:
-                then(row, str(path))
-
-        self.app.push_screen(PullScreen(row.spec, title=f"Downloading {row.model} {row.quant}"), pulled)
-
-    def switch_to(self, row: MenuRow, path: str) -> None:
-        """Unload the current model, load this one (a worker; the chat shows its progress), and
-        remember it for the next start."""
+    def switch_to(self, row: ModelOption) -> None:
+        """Use the row's model (tui/usemodel.py): download it if needed, unload the current
+        model, load this one (a worker; the chat shows its progress); the app remembers it once
+        it has loaded."""
         app = self.app
-        settings = settings_for(row.candidate, app.load_settings)
-        remember_when_loaded(app, app.switch_model(path, settings), path, settings, repo=row.repo,
-                             quant=row.quant)
-        app.notify(f"Loading {row.model} {row.quant}: the conversation goes on with it.")
-        self.dismiss(None)
-        if find_chat(app) is None:  # opened from the no-model (or setup) screen
-            app.open_chat()
+
+        def loading(path: Path, settings: LoadSettings) -> None:
+            app.notify(f"Loading {row.model} {row.quant}: the conversation goes on with it.")
+            self.dismiss(None)
+            if find_chat(app) is None:  # opened from the no-model (or setup) screen
+                app.open_chat()
+
+        use_model(app, row, loading=loading)
 
     def action_compare(self) -> None:
         row = self.highlighted()
@@ -352,9 +323,9 @@ class ModelMenuScreen(Screen[None]):
             self.notify("Wait for the reply to end (or stop it with Esc in the chat) to compare.",
                         severity="warning")
             return
-        self._download_then(row, lambda other, path: self._open_compare(loaded, other, path))
+        fetch(self.app, row, lambda path: self._open_compare(loaded, row, str(path)))
 
-    def _open_compare(self, loaded: MenuRow, other: MenuRow, path: str) -> None:
+    def _open_compare(self, loaded: ModelOption, other: ModelOption, path: str) -> None:
         from localchat.tui.screens.compare import CompareScreen
 
         chat = find_chat(self.app)
@@ -363,28 +334,6 @@ class ModelMenuScreen(Screen[None]):
             return
         self.dismiss(None)
         self.app.push_screen(CompareScreen(chat, loaded, other, path))
-
-
-def remember_when_loaded(app: LocalChatApp, load: Worker[None] | None, path: str,
-                         settings: LoadSettings, *, repo: str, quant: str) -> None:
-    """Save the model as the one the next start opens, once ``load`` (the ``switch_model``
-    worker; None: it is loaded already) has loaded it. A model that fails to load, or that a
-    newer switch replaced meanwhile, is not remembered."""
-
-    async def save() -> None:
-        if load is not None:
-            try:
-                await load.wait()
-            except (WorkerFailed, WorkerCancelled):
-                return  # the app has shown why it did not load
-            if app.model_path != path:
-                return
-        try:
-            app.config = remember_choice(app.config, path, settings, repo=repo, quant=quant)
-        except (OSError, LocalChatError) as exc:
-            app.notify(f"Could not save the model choice for next time: {exc}", severity="warning")
-
-    app.run_worker(save(), group="remember-model", exit_on_error=False)
 
 
 def find_chat(app: Any) -> ChatScreen | None:

@@ -23,6 +23,7 @@ from textual.widgets import ProgressBar
 from textual.worker import Worker, WorkerState
 
 from localchat.download import PullCancelled, PullProgress
+from localchat.download.source import PullSource
 from localchat.tui.modelhost import error_text
 from localchat.tui.widgets.plain import PlainLabel
 from localchat.units import fmt_bytes, fmt_duration, fmt_rate
@@ -75,10 +76,11 @@ class PullScreen(ModalScreen[Path | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel download"),
                 Binding("enter", "close", "Close", show=False)]
 
-    def __init__(self, spec: str, *, title: str = "") -> None:
+    def __init__(self, source: PullSource, *, title: str = "") -> None:
         super().__init__()
-        self.spec = spec
-        self.title_text = title or f"Downloading {spec}"
+        self.source = source
+        self.spec = source.spec
+        self.title_text = title or f"Downloading {source.spec}"
         self.cancel_event = threading.Event()
         self.last_progress: PullProgress | None = None
         self.error: BaseException | None = None  # set when the pull failed (shown, then closed)

@@ -3,9 +3,9 @@ load, chat.
 
 A worker asks ``plan_setup`` (options/setup.py: probe, Hub check, models on disk, recommender);
 the screen shows the plan and a table of choices, the recommendation highlighted. Enter picks the
-highlighted row: a model on disk loads at once, another is downloaded in a ``PullScreen`` first.
-When the model has loaded the choice is saved (the next start opens the chat directly) and the
-chat replaces this screen.
+highlighted row through the one use-a-model flow (tui/usemodel.py): a model on disk loads at
+once, another is downloaded first; once it has loaded the app saves the choice (the next start
+opens the chat directly) and the chat replaces this screen.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from localchat.errors import LocalChatError
-from localchat.options.choice import remember_choice, remember_preference, settings_for
-from localchat.options.setup import COLUMNS, SetupPlan, SetupRow, plan_setup
+from localchat.options.choice import remember_preference
+from localchat.options.option import ModelOption
+from localchat.options.setup import SetupPlan, plan_setup
+from localchat.options.words import SETUP_COLUMNS, setup_cells, setup_details
 from localchat.recommend.policy import next_preference
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
-from localchat.tui.screens.pull import PullScreen
+from localchat.tui.usemodel import use_model
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic, plain
 from localchat.units import fmt_bytes
 
@@ -70,7 +72,6 @@ class SetupScreen(Screen[None]):
         self.plan: SetupPlan | None = None
         self.busy = True  # planning, downloading or loading: Enter does nothing meanwhile
         self.loading_path: str | None = None
-        self._choice: tuple[SetupRow, LoadSettings] | None = None
 
     def compose(self) -> ComposeResult:
         yield PlainLabel("Set up localchat", id="setup-title")
@@ -128,9 +129,9 @@ class SetupScreen(Screen[None]):
         self._show("#setup-todo", plan.what_to_do)
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        table.add_columns(*COLUMNS)
+        table.add_columns(*SETUP_COLUMNS)
         for i, row in enumerate(plan.rows):
-            table.add_row(*(plain(cell, line=True) for cell in row.cells()), key=str(i))
+            table.add_row(*(plain(cell, line=True) for cell in setup_cells(row)), key=str(i))
         table.set_class(not plan.rows, "hidden")
         self.busy = False
         if plan.rows:
@@ -166,7 +167,7 @@ class SetupScreen(Screen[None]):
             self._plan()
 
     # ------------------------------------------------------------------ choosing
-    def selected_row(self) -> SetupRow | None:
+    def selected_row(self) -> ModelOption | None:
         if self.plan is None or not self.plan.rows:
             return None
         return self.plan.rows[self.query_one(DataTable).cursor_row]
@@ -176,8 +177,8 @@ class SetupScreen(Screen[None]):
         if self.plan is not None and 0 <= event.cursor_row < len(self.plan.rows):
             self._describe(self.plan.rows[event.cursor_row])
 
-    def _describe(self, row: SetupRow) -> None:
-        self.query_one("#setup-detail", PlainStatic).update(row.details())
+    def _describe(self, row: ModelOption) -> None:
+        self.query_one("#setup-detail", PlainStatic).update(setup_details(row))
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -195,45 +196,28 @@ class SetupScreen(Screen[None]):
                           "Use it anyway?", confirm_label="Use it anyway"),
             lambda yes: self.choose(row) if yes else None)
 
-    def choose(self, row: SetupRow) -> None:
-        """Download the row's model if needed, then load it."""
+    def choose(self, row: ModelOption) -> None:
+        """Use the row's model (tui/usemodel.py): download it if needed, then load it."""
         self.busy = True
         self.show_status("")
-        if row.local_path:
-            self.load(row, Path(row.local_path))
-            return
 
-        def downloaded(path: Path | None) -> None:
-            if path is None:
-                self.busy = False
-                self.show_status("Not downloaded. Pick a model and press Enter to try again.")
-            else:
-                self.load(row, path)
+        def not_downloaded() -> None:
+            self.busy = False
+            self.show_status("Not downloaded. Pick a model and press Enter to try again.")
 
-        self.app.push_screen(PullScreen(row.spec, title=f"Downloading {row.label} "
-                                        f"({fmt_bytes(row.candidate.file_bytes)})"), downloaded)
+        use_model(self.app, row, loading=lambda path, settings: self._loading(row, path, settings),
+                  not_downloaded=not_downloaded)
 
-    def load(self, row: SetupRow, path: Path) -> None:
-        settings = settings_for(row.candidate, self.app.load_settings)
-        self._choice = (row, settings)
+    def _loading(self, row: ModelOption, path: Path, settings: LoadSettings) -> None:
         self.loading_path = str(path)
         self.query_one("#setup-load-text", PlainLabel).update(
             f"Loading {row.label} ({fmt_bytes(row.candidate.footprint.total_bytes)} in memory)…")
         self.query_one("#setup-loading").remove_class("hidden")
-        self.app.switch_model(str(path), settings)
 
     @on(ModelLoaded)
     def _loaded(self, event: ModelLoaded) -> None:
-        if event.path != self.loading_path or self._choice is None:
-            return
-        row, settings = self._choice
-        try:
-            self.app.config = remember_choice(self.app.config, event.path, settings,
-                                              repo=row.candidate.repo, quant=row.candidate.quant)
-        except (OSError, LocalChatError) as exc:
-            self.app.notify(f"Could not save the model choice ({exc}); the next start asks again",
-                            severity="warning", timeout=20)
-        self.app.open_chat()
+        if event.path == self.loading_path:  # the app has remembered the choice
+            self.app.open_chat()
 
     @on(ModelLoadFailed)
     def _load_failed(self, event: ModelLoadFailed) -> None:
