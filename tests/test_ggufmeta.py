@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from localchat.errors import ModelFileError
+from localchat.gguffile import check_complete, read_header
 from localchat.ggufmeta import (
     NeedMoreData,
-    check_complete,
     parse_header,
     quant_label_from_filename,
-    read_header,
     read_header_with,
 )
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from localchat import paths
 from localchat.download import discover, disk, hfcache, inuse
 from localchat.errors import LocalChatError, ModelFileError, NotFoundError
-from localchat.ggufmeta import check_complete, quant_label_from_filename
+from localchat.gguffile import check_complete
+from localchat.ggufmeta import quant_label_from_filename
 
 OURS = ("hf-cache", "pypi")
 _OWNER_HINT = {

@@ -39,7 +39,8 @@ from localchat.engine.types import (
     TextChunk,
 )
 from localchat.errors import LocalChatError, ModelFileError
-from localchat.ggufmeta import GGUFHeader, check_complete, quant_label_from_filename
+from localchat.gguffile import check_complete
+from localchat.ggufmeta import GGUFHeader, quant_label_from_filename
 from localchat.loadsettings import LoadSettings, ctx_problem
 
 

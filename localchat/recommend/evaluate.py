@@ -9,7 +9,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from localchat.ggufmeta import GGUFHeader, quant_label_from_filename, read_header
+from localchat.gguffile import read_header
+from localchat.ggufmeta import GGUFHeader, quant_label_from_filename
 from localchat.hardware.profile import HardwareProfile
 from localchat.recommend.calibration import Calibration, Correction, load_calibration, model_key
 from localchat.recommend.candidate import Candidate, Fit

@@ -14,7 +14,7 @@ from localchat.download.fetch import PullCancelled, PullProgress, pull
 from localchat.download.resolver import find_cached, list_quants, read_remote_header, resolve
 from localchat.download.store import list_local_models, remove_model
 from localchat.errors import DownloadError, HubUnreachableError, NotFoundError
-from localchat.ggufmeta import read_header
+from localchat.gguffile import read_header
 from tests.download.conftest import Q4_FILE, REPO, make_split_gguf
 
 

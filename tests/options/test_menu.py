@@ -107,7 +107,8 @@ def test_gpu_layers_change_where_it_runs(inventory) -> None:
 
 def test_quality_cost_in_words(inventory) -> None:
     rows = smol_rows(inventory, hypothetical_profile(8), MenuSettings(4096))
-    assert rows["Q4_K_M"].candidate.quality.words.startswith("picks the same next word as the 16-bit model 92%")
+    words = rows["Q4_K_M"].candidate.quality.words
+    assert words.startswith("picks the same next word as the 16-bit model 92%")
     assert rows["Q4_K_M"].candidate.quality.short == "92%"
     assert rows["Q8_0"].candidate.quality.short == "98%"
     assert rows["Q2_K"].candidate.quality.short.endswith("⚠") and rows["Q2_K"].candidate.quality.warning

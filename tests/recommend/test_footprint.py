@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from localchat.ggufmeta import read_header
+from localchat.gguffile import read_header
 from localchat.recommend.footprint import (
     CPU_OVERHEAD_BYTES,
     GPU_OVERHEAD_BYTES,

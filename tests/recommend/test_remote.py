@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from localchat.errors import HubUnreachableError, NotFoundError
-from localchat.ggufmeta import read_header
+from localchat.gguffile import read_header
 from localchat.recommend import read_remote_header, read_remote_model
 from localchat.recommend.evaluate import read_local_header
 from tests.recommend.rangeserver import RangeServer

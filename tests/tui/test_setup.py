@@ -296,7 +296,7 @@ async def test_a_model_that_fails_to_load_says_why_and_another_can_be_picked(
     async with app.run_test(size=SIZE) as pilot:
         screen = await planned(pilot)
         assert [r["On disk"] for r in table_rows(screen)[:2]] == ["yes"] * 2
-        assert [r.source for r in screen.plan.rows[:2]] == ["LM Studio"] * 2
+        assert [r.source.found_in for r in screen.plan.rows[:2]] == ["LM Studio"] * 2
         await pilot.press("enter")
         status = await wait_until(pilot, lambda: "Could not load" in text(screen, "#setup-status")
                                   and text(screen, "#setup-status"))
