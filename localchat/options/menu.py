@@ -189,14 +189,3 @@ def preferred_row(rows: Sequence[ModelOption], budget: Budget, prefer: str | Non
         return policy.key(r.candidate, fit_class, floor, roomy[r.key])
 
     return max(fitting, key=rank)
-
-
-def both_fit(first: Candidate, second: Candidate) -> bool:
-    """Whether two models fit in memory at once (compare quants loads the second beside the
-    first only then): their GPU shares within the GPU's free memory and their RAM shares within
-    the RAM budget (unified memory: the totals within the RAM budget)."""
-    if first.unified:
-        return first.footprint.total_bytes + second.footprint.total_bytes <= first.ram_budget_bytes
-    gpu = first.footprint.gpu.total_bytes + second.footprint.gpu.total_bytes
-    ram = first.footprint.cpu.total_bytes + second.footprint.cpu.total_bytes
-    return gpu <= first.gpu_budget_bytes and ram <= first.ram_budget_bytes

@@ -152,3 +152,19 @@ def stream_reply(
                     store.delete_messages_from(reply_id)
             finally:
                 post(ReplyFinished(reply_id, text, "stopped" if text else "failed", None))
+
+
+class _Discard:
+    """A reply store that keeps nothing: compare quants shows its replies, never stores them."""
+
+    def update_reply(self, message_id: int, content: str) -> None:
+        pass
+
+    def finish_reply(self, message_id: int, content: str, status: str, stats: Any = None) -> None:
+        pass
+
+    def delete_messages_from(self, message_id: int) -> None:
+        pass
+
+
+DISCARD = _Discard()

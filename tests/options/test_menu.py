@@ -9,11 +9,8 @@ import pytest
 
 from localchat.download.source import HubModel
 from localchat.download.store import LocalModel
-from localchat.options.menu import (
-    MenuSettings,
-    ModelInventory,
-    both_fit,
-)
+from localchat.options.compare import both_fit
+from localchat.options.menu import MenuSettings, ModelInventory
 from localchat.options.words import context_warning, memory_text, menu_status, risk, size_text, tps_text
 from localchat.recommend import hypothetical_profile, load_catalog
 from localchat.recommend.calibration import Calibration

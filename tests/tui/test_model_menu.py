@@ -16,8 +16,8 @@ from localchat.download.inuse import holders
 from localchat.download.store import LocalModel
 from localchat.errors import ModelFileError
 from localchat.loadsettings import LoadSettings
-from localchat.options.words import tps_text
 from localchat.options.sources import Sources
+from localchat.options.words import tps_text
 from localchat.recommend import hypothetical_profile, load_catalog
 from localchat.recommend.catalog import Catalog
 from localchat.tui.app import LocalChatApp

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from localchat.engine.types import ReplyStats
-from localchat.tui.screens.compare import speed_words
+from localchat.options.compare import speed_words
 from localchat.tui.widgets.statusbar import speed_bars
 
 

@@ -26,10 +26,15 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer
 from textual.worker import Worker, WorkerState
 
-from localchat.options.menu import both_fit
-from localchat.recommend.calibration import SPEED_MIN_TOKENS, speed_counts
+from localchat.options.compare import (
+    allocated_bytes,
+    both_fit,
+    messages_to_last_user,
+    speed_words,
+    swap_question,
+)
 from localchat.tui.convo import sampling_for
-from localchat.tui.generation import stats_record, stream_reply
+from localchat.tui.generation import DISCARD, stats_record, stream_reply
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ReplyFinished, ReplyProgress
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
@@ -46,38 +51,6 @@ if TYPE_CHECKING:
     from localchat.tui.screens.chat import ChatScreen
 
 CURRENT, OTHER = 1, 2
-# Tokens/s of one reply vary by several percent from run to run on the same machine and model
-# (`localchat ask` on SmolLM2 Q4_1: 135-139 tok/s; the TUI's replies 0.83-0.90 of the bare
-# engine): a smaller difference between two quants' single replies is not a finding.
-SPEED_NOISE = 0.10
-
-
-def speed_words(current: ReplyStats, other: ReplyStats, current_quant: str, other_quant: str) -> str:
-    """``Q8_0 generated at 0.62× the speed of Q4_1`` when both replies ran their course with
-    enough tokens to time and differ by more than the noise; else that the difference is within
-    noise, and why."""
-    timed = all(speed_counts(s.completion_tokens, s.finish_reason) for s in (current, other))
-    if not timed or current.gen_tps <= 0 or other.gen_tps <= 0:
-        return (f"Their speeds are within noise ({current.completion_tokens} and "
-                f"{other.completion_tokens} tokens; a speed needs {SPEED_MIN_TOKENS} on each side).")
-    ratio = other.gen_tps / current.gen_tps
-    if abs(ratio - 1) < SPEED_NOISE:
-        return (f"Their speeds are within noise ({current.gen_tps:.1f} and {other.gen_tps:.1f} t/s, "
-                f"{ratio:.2f}×).")
-    return f"{other_quant} generated at {ratio:.2f}× the speed of {current_quant}."
-
-
-class _NoStore:
-    """stream_reply writes through a store; a comparison reply is shown, never kept."""
-
-    def update_reply(self, message_id: int, content: str) -> None:
-        pass
-
-    def finish_reply(self, message_id: int, content: str, status: str, stats: Any = None) -> None:
-        pass
-
-    def delete_messages_from(self, message_id: int) -> None:
-        pass
 
 
 class OtherLoaded(Message, bubble=False):
@@ -86,19 +59,6 @@ class OtherLoaded(Message, bubble=False):
     def __init__(self, info: ModelInfo) -> None:
         super().__init__()
         self.info = info
-
-
-def allocated_bytes(info: ModelInfo | None) -> int:
-    if info is None:
-        return 0
-    return info.allocated_weights_bytes + info.allocated_kv_bytes + info.allocated_compute_bytes
-
-
-def messages_to_last_user(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """The conversation up to and including the last user message (the reply after it is what
-    both quants answer again)."""
-    last = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
-    return messages[: last + 1]
 
 
 class CompareScreen(Screen[None]):
@@ -181,12 +141,7 @@ class CompareScreen(Screen[None]):
                       f"{self.current.quant} answers first, then {self.other.quant} is loaded beside it.")
             self.run_current()
             return
-        need = self.current.needs_bytes + self.other.needs_bytes
-        free = self.current.candidate.budget_bytes
-        question = (f"{self.current.quant} and {self.other.quant} do not fit in memory together "
-                    f"({fmt_bytes(need)} needed, {fmt_bytes(free)} free). Compare by unloading "
-                    f"{self.current.quant}, answering with {self.other.quant}, then loading "
-                    f"{self.current.quant} back?")
+        question = swap_question(self.current, self.other)
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -215,7 +170,7 @@ class CompareScreen(Screen[None]):
         assert self._sampling is not None
         self._idle.clear()
         try:
-            stream_reply(engine, _NoStore(), side, self._messages, self._sampling, self.cancel,
+            stream_reply(engine, DISCARD, side, self._messages, self._sampling, self.cancel,
                          self.post_message, ui_thread_id=ui_thread_id)
         finally:
             self._idle.set()
@@ -229,7 +184,7 @@ class CompareScreen(Screen[None]):
             with self.app.model_beside(path, settings) as engine:  # closed (and released) after
                 self.post_message(OtherLoaded(engine.info))
                 if not self.cancel.is_set():
-                    stream_reply(engine, _NoStore(), OTHER, self._messages, self._sampling,
+                    stream_reply(engine, DISCARD, OTHER, self._messages, self._sampling,
                                  self.cancel, self.post_message, ui_thread_id=ui_thread_id)
         finally:
             self._idle.set()

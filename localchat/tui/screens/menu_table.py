@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from localchat.download.store import LocalModel
+from localchat.errors import LocalChatError
+from localchat.ggufmeta import quant_label_from_filename
 from localchat.options.menu import ModelInventory
 from localchat.options.option import ModelOption
-from localchat.options.words import memory_text, menu_status, size_text, tps_text, where_text
-from localchat.recommend.calibration import Calibration
+from localchat.options.words import machine_line, memory_text, menu_status, size_text, tps_text, where_text
+from localchat.recommend.calibration import Calibration, load_calibration
+from localchat.recommend.profiles import budget_for
+from localchat.tui.modelhost import ModelHost
 from localchat.tui.widgets.plain import plain
 
 if TYPE_CHECKING:
@@ -47,3 +53,29 @@ def row_cells(row: ModelOption, first_of_model: bool, *, star: bool = False) -> 
              style="yellow" if row.candidate.quality.warning else ""),
         Text(menu_status(row), style="bold" if row.loaded else "dim" if not row.downloaded else ""),
     )
+
+
+def gather(host: ModelHost) -> MenuContext:
+    """Probe (cached by the app), the catalog, the models on disk (the loaded file among them
+    even when no folder holds it), their headers, the stopped downloads: once, in a worker."""
+    budget = budget_for(host.hardware_profile())
+    catalog = host.sources.catalog()
+    local = list(host.sources.local_models())
+    current = host.model_path
+    if current and not any(same_file(m.path, current) for m in local) and Path(current).is_file():
+        path = Path(current)
+        local.insert(0, LocalModel(path.stem, "", quant_label_from_filename(path.name),
+                                   path.stat().st_size, path, "file", None))
+    inventory = ModelInventory(catalog, local)
+    try:  # downloads that stopped part way: shown as such, resumed when chosen
+        partials = {p.spec.lower(): p for p in host.sources.partials()}
+    except (LocalChatError, OSError):
+        partials = {}
+    return MenuContext(inventory, budget, load_calibration(), machine_line(budget), partials)
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return str(a) == str(b)

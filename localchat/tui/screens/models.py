@@ -17,24 +17,23 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Select
+from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
 from localchat.errors import LocalChatError
-from localchat.loadsettings import KV_TYPES, parse_ctx, parse_gpu_layers
 from localchat.options.choice import remember_preference
-from localchat.options.menu import MenuSettings, ModelInventory, preferred_row
+from localchat.options.menu import MenuSettings, preferred_row
 from localchat.options.option import ModelOption
-from localchat.options.words import MENU_COLUMNS, machine_line, menu_details, risk
-from localchat.recommend.calibration import load_calibration
+from localchat.options.words import MENU_COLUMNS, menu_details, risk
 from localchat.recommend.policy import next_preference
 from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
-from localchat.tui.screens.menu_table import MenuContext, row_cells
+from localchat.tui.screens.menu_table import MenuContext, gather, row_cells, same_file
 from localchat.tui.usemodel import fetch, is_loaded_as, use_model
+from localchat.tui.widgets.menusettings import MenuSettingsBar
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 
 if TYPE_CHECKING:
@@ -57,10 +56,6 @@ class ModelMenuScreen(Screen[None]):
     ModelMenuScreen { background: $background; }
     ModelMenuScreen #menu-title { padding: 0 1; text-style: bold; color: $accent; height: 1; }
     ModelMenuScreen #menu-machine { padding: 0 1; color: $text-muted; height: 1; }
-    ModelMenuScreen #menu-settings { height: 3; padding: 0 1; }
-    ModelMenuScreen #menu-settings Label { padding: 1 1 0 0; }
-    ModelMenuScreen #menu-settings Input { width: 12; margin-right: 2; }
-    ModelMenuScreen #menu-settings Select { width: 14; }
     ModelMenuScreen #menu-message { padding: 0 1; height: 1; color: $text-muted; }
     ModelMenuScreen #menu-message.error { color: $error; }
     ModelMenuScreen #menu-table { height: 1fr; }
@@ -97,14 +92,7 @@ class ModelMenuScreen(Screen[None]):
                  if self.compare_only else "Models · Enter: switch the chat to the highlighted one")
         yield PlainLabel(title, id="menu-title")
         yield PlainLabel("measuring this machine…", id="menu-machine")
-        with Horizontal(id="menu-settings"):
-            yield PlainLabel("Context")
-            yield Input(str(self.settings.ctx), id="menu-ctx", placeholder="8192 or 8k")
-            yield PlainLabel("GPU layers")
-            yield Input("auto", id="menu-gpu", placeholder="auto, all or N")
-            yield PlainLabel("KV cache")
-            yield Select([(k, k) for k in KV_TYPES], value=self.settings.kv_type, allow_blank=False,
-                         id="menu-kv")
+        yield MenuSettingsBar(self.settings, id="menu-settings")
         yield PlainLabel("", id="menu-message")
         with Vertical():
             yield DataTable(id="menu-table", cursor_type="row", zebra_stripes=True)
@@ -127,25 +115,7 @@ class ModelMenuScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="menu-rows", exit_on_error=False)
     def _gather(self) -> None:
         """Probe (cached by the app), the catalog, the models on disk, their headers: once."""
-        from localchat.download.store import LocalModel
-        from localchat.ggufmeta import quant_label_from_filename
-        from localchat.recommend.profiles import budget_for
-
-        app = self.app
-        budget = budget_for(app.hardware_profile())
-        catalog = app.sources.catalog()
-        local = list(app.sources.local_models())
-        current = app.model_path
-        if current and not any(_same(m.path, current) for m in local) and Path(current).is_file():
-            path = Path(current)
-            local.insert(0, LocalModel(path.stem, "", quant_label_from_filename(path.name),
-                                       path.stat().st_size, path, "file", None))
-        inventory = ModelInventory(catalog, local)
-        try:  # downloads that stopped part way: shown as such, resumed when chosen
-            partials = {p.spec.lower(): p for p in app.sources.partials()}
-        except (LocalChatError, OSError):
-            partials = {}
-        self.context = MenuContext(inventory, budget, load_calibration(), machine_line(budget), partials)
+        self.context = gather(self.app)
         self._size_rows(self.settings)
 
     def _size_rows(self, settings: MenuSettings) -> None:
@@ -153,7 +123,7 @@ class ModelMenuScreen(Screen[None]):
         models = None
         if self.compare_only and self.app.model_path:
             loaded = [i for i in self.context.inventory.items
-                      if i.local is not None and _same(i.local.path, self.app.model_path)]
+                      if i.local is not None and same_file(i.local.path, self.app.model_path)]
             models = [i.model for i in loaded]
         rows = self.context.inventory.rows(self.context.budget, settings, self.context.calibration,
                                            loaded_path=self.app.model_path, models=models,
@@ -227,18 +197,12 @@ class ModelMenuScreen(Screen[None]):
         label.set_class(error, "error")
 
     # ------------------------------------------------------------------ settings
-    @on(Input.Changed, "#menu-ctx, #menu-gpu")
-    @on(Input.Submitted, "#menu-ctx, #menu-gpu")
-    @on(Select.Changed, "#menu-kv")
-    def _settings_changed(self) -> None:
-        try:
-            ctx = parse_ctx(self.query_one("#menu-ctx", Input).value)
-            gpu = parse_gpu_layers(self.query_one("#menu-gpu", Input).value)
-        except LocalChatError as exc:
-            self.show_message(f"{exc} (the table keeps the last valid setting)", error=True)
+    @on(MenuSettingsBar.Changed)
+    def _settings_changed(self, event: MenuSettingsBar.Changed) -> None:
+        settings = event.settings
+        if settings is None:
+            self.show_message(f"{event.error} (the table keeps the last valid setting)", error=True)
             return
-        kv = str(self.query_one("#menu-kv", Select).value)
-        settings = MenuSettings(ctx, kv, gpu)
         self.show_message(f"Sized for {settings.describe()}")
         if settings != self.settings:
             self.settings = settings
@@ -246,7 +210,7 @@ class ModelMenuScreen(Screen[None]):
                 self._resize(settings)
 
     def action_focus_settings(self) -> None:
-        self.query_one("#menu-ctx", Input).focus()
+        self.query_one(MenuSettingsBar).focus_first()
 
     def action_prefer(self) -> None:
         """The next preference (balanced → faster → quality): ★ moves to its pick; kept in the config."""
@@ -340,10 +304,3 @@ def find_chat(app: Any) -> ChatScreen | None:
     from localchat.tui.screens.chat import ChatScreen
 
     return next((s for s in app.screen_stack if isinstance(s, ChatScreen)), None)
-
-
-def _same(a: str | Path, b: str | Path) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return str(a) == str(b)
