@@ -1,7 +1,8 @@
 """The localchat Textual app: which screen opens, theme, notices, help and command palette.
 
 The model lives in ``ModelHost`` (modelhost.py): ``switch_model(path, settings)`` loads one in a
-worker and posts ``ModelLoaded`` / ``ModelLoadFailed`` to the screens.
+worker and posts ``ModelLoaded`` / ``ModelLoadFailed`` to the screens. The screens see the app as
+``AppHost`` (host.py): this module imports them, they never import it.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from localchat.errors import LocalChatError
 from localchat.history import ConversationStore
 from localchat.loadsettings import LoadOverrides, LoadSettings
 from localchat.options.sources import Sources
-from localchat.tui.modelhost import EngineLoader, ModelHost, real_engine_loader
+from localchat.tui.host import AppHost
+from localchat.tui.modelhost import EngineLoader, real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
 from localchat.tui.screens.help import HelpScreen, key_rows
 from localchat.tui.screens.setup import SetupScreen
 from localchat.tui.widgets.prompt import PromptInput
 
 
-class LocalChatApp(ModelHost):
+class LocalChatApp(AppHost):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses elsewhere find it too
     TITLE = "localchat"
     BINDINGS = [

@@ -1,10 +1,13 @@
-"""Conversation helpers without widgets: the store's records to engine messages and sampling."""
+"""Conversation helpers without widgets: the store's records to engine messages and sampling,
+code blocks, export file names."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
+from localchat import paths
 from localchat.config import ChatDefaults
 from localchat.engine.types import Message, Sampling
 from localchat.history import ConversationSettings, StoredMessage
@@ -49,3 +52,22 @@ def last_code_block(markdown: str) -> str | None:
         return blocks[-1].rstrip("\n")
     open_fence = re.search(r"^(`{3,}|~{3,})[^\n]*\n(.*)\Z", markdown, re.DOTALL | re.MULTILINE)
     return open_fence.group(2).rstrip("\n") if open_fence else None
+
+
+def export_path(title: str, conversation_id: int, suffix: str, folder: Path | None = None) -> Path:
+    """``localchat-<title-slug>-<id>.<suffix>`` in the current directory, or in the data
+    directory when the current one cannot be written."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "chat"
+    name = f"localchat-{slug}-{conversation_id}.{suffix}"
+    if folder is not None:
+        return folder / name
+    cwd = Path.cwd()
+    try:
+        probe = cwd / f".{name}.probe"
+        probe.touch()
+        probe.unlink()
+        return cwd / name
+    except OSError:
+        target = paths.data_dir() / "exports"
+        target.mkdir(parents=True, exist_ok=True)
+        return target / name

@@ -12,20 +12,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, get_current_worker
 
-from localchat.engine.types import ChatEngine, ModelInfo
+from localchat.engine.types import ChatEngine
 from localchat.errors import EngineCrashed, LocalChatError
 from localchat.loadsettings import LoadSettings
 from localchat.safetext import for_terminal, one_line
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ModelLoading
+from localchat.tui.workers import worker_failure
 
 if TYPE_CHECKING:
     from localchat.config import Config, ModelChoice
@@ -48,29 +48,6 @@ def engine_crash(engine: ChatEngine | None) -> EngineCrashed | None:
     """Why the engine's process ended on its own, if it has (an in-process engine never says)."""
     crash = getattr(engine, "crashed", None)
     return crash if isinstance(crash, EngineCrashed) else None
-
-
-def crash_words(crash: EngineCrashed) -> str:
-    """``The model process ended (killed by SIGKILL …; llama.cpp's last line: …).``"""
-    said = f"; llama.cpp's last line: {crash.last_log}" if crash.last_log else ""
-    return f"The model process ended ({crash.reason}{said})."
-
-
-def model_label(path: str) -> str:
-    return Path(path).name.removesuffix(".gguf")
-
-
-def model_name(info: ModelInfo) -> str:
-    """The loaded model's name for people (the same rule as the CLI's)."""
-    from localchat.download.names import model_display_name
-
-    return model_display_name(info.path, info.name)
-
-
-def error_text(error: BaseException | None) -> str:
-    if isinstance(error, LocalChatError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
 
 
 class ModelHost(App[int]):
@@ -230,7 +207,6 @@ class ModelHost(App[int]):
 
     @on(ModelLoaded)
     def _model_loaded(self, event: ModelLoaded) -> None:
-        event.stop()
         if event.path != self.model_path or not self.loading:  # superseded meanwhile
             event.engine.close()
             return
@@ -252,18 +228,17 @@ class ModelHost(App[int]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """The one place a failed app worker becomes something the user sees."""
-        if event.state != WorkerState.ERROR or event.worker.is_cancelled:
+        """A failed app worker (a load) becomes a notification."""
+        failure = worker_failure(event)
+        if failure is None:
             return
-        error = event.worker.error
-        if event.worker.group == "load":
+        if failure.group == "load":
             self.loading = False
             path = self.model_path or ""
-            self.notify(f"Could not load the model: {error_text(error)}", severity="error",
-                        timeout=60)
-            self.broadcast(lambda: ModelLoadFailed(path, error or RuntimeError("load failed")))
+            self.notify(failure.line("Could not load the model"), severity="error", timeout=60)
+            self.broadcast(lambda: ModelLoadFailed(path, failure.error))
         else:
-            self.notify(error_text(error), severity="error", timeout=20)
+            self.notify(failure.line(), severity="error", timeout=20)
 
     def on_unmount(self) -> None:
         self.unload_model()  # the screens have stopped their replies by now

@@ -1,7 +1,11 @@
-"""The chat screen: the conversation, the prompt, the status bar, and the reply worker.
+"""The chat screen: the conversation shown, the prompt, the status bar and the model's state.
 
-Conversation management (sidebar, rename, delete, export, settings) lives in
-``ConversationActions`` (screens/conversation.py); this module is the chat itself.
+What the user does to it is split by concern into two plain classes the screen owns, each seeing
+the screen through a Protocol of what it uses: ``Replies`` (screens/replies.py: a reply streamed
+in the ``generate`` worker, stop, regenerate, continue, copy) and ``Conversations``
+(screens/conversation.py: what the user types stored, chats opened, started, renamed, deleted,
+exported, their settings, the sidebar). The screen lays out the widgets, shows the model and the
+conversation, sends, and hands keys and messages to the one that acts on them.
 """
 
 from __future__ import annotations
@@ -11,19 +15,18 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from localchat.engine.fit import tokens_in_context
-from localchat.engine.types import Message, Sampling
-from localchat.errors import EngineCrashed, LocalChatError
+from localchat.errors import LocalChatError
 from localchat.history import ConversationSettings, StoredMessage
 from localchat.tui.convo import engine_messages, sampling_for
-from localchat.tui.generation import stats_record, stream_reply
 from localchat.tui.messages import (
     ModelLoaded,
     ModelLoadFailed,
@@ -31,20 +34,22 @@ from localchat.tui.messages import (
     ReplyFinished,
     ReplyProgress,
 )
-from localchat.tui.modelhost import crash_words, engine_crash, error_text, model_label, model_name
-from localchat.tui.screens.replies import ReplyActions
+from localchat.tui.screens.conversation import Conversations
+from localchat.tui.screens.replies import Replies
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.plain import PlainLabel
 from localchat.tui.widgets.prompt import PromptInput
 from localchat.tui.widgets.sidebar import Sidebar
-from localchat.tui.widgets.statusbar import StatusBar, reply_figures
+from localchat.tui.widgets.statusbar import StatusBar
+from localchat.tui.words import model_label, model_name
+from localchat.tui.workers import worker_failure
 
 if TYPE_CHECKING:
-    from localchat.engine.types import ChatEngine
-    from localchat.tui.app import LocalChatApp
+    from localchat.engine.types import ChatEngine, Message
+    from localchat.tui.host import AppHost
 
 
-class ChatScreen(ReplyActions):
+class ChatScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "stop", "Stop reply"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
@@ -65,25 +70,25 @@ class ChatScreen(ReplyActions):
         Binding("f8", "delete_chat", "Delete chat", show=False),
     ]
 
-    app: LocalChatApp
+    app: AppHost
 
     def __init__(self) -> None:
         super().__init__()
         self.conversation_id: int | None = None
         self.chat_title = "New chat"
         self.settings = ConversationSettings()  # set on mount: the chat's own, or the defaults
-        self.generating = False
-        self.tps_history: list[float] = []
-        self._cancel = threading.Event()
-        self._done = threading.Event()
-        self._done.set()
-        self._reply: MessageView | None = None
-        self._waiting_for_model = False
-        self._editing_id: int | None = None
+        self.tps_history: list[float] = []  # tokens/s of this chat's replies (the sparkline)
+        self.replies = Replies(self)
+        self.conversations = Conversations(self, self.replies)
 
     @property
     def engine(self) -> ChatEngine | None:
         return self.app.engine
+
+    @property
+    def generating(self) -> bool:
+        """A reply is streaming."""
+        return self.replies.generating
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -105,8 +110,8 @@ class ChatScreen(ReplyActions):
         if recent:
             await self.open_conversation(recent[0].id)
         else:
-            await self.start_new_chat()
-        self.query_one(PromptInput).focus()
+            await self.conversations.start_new()
+        self.prompt.focus()
         # the model may have loaded (or started loading) before this screen was shown
         if self.engine is not None:
             self.show_model()
@@ -117,10 +122,12 @@ class ChatScreen(ReplyActions):
         await asyncio.to_thread(self.stop_reply().wait, 30)
 
     def stop_reply(self) -> threading.Event:
-        """Stop a streaming reply (it is stored as stopped); the event is set once it has."""
-        if self.generating:
-            self._cancel.set()
-        return self._done
+        """Stop a streaming reply (it is stored as stopped); the event is set once it has
+        (``app.switch_model`` waits for it before it closes the engine)."""
+        return self.replies.stop_streaming()
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        await self.conversations.open(conversation_id)
 
     @property
     def log_view(self) -> VerticalScroll:
@@ -129,6 +136,14 @@ class ChatScreen(ReplyActions):
     @property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    @property
+    def sidebar(self) -> Sidebar:
+        return self.query_one(Sidebar)
 
     def message_views(self, role: str | None = None) -> list[MessageView]:
         return [v for v in self.log_view.query(MessageView) if role is None or v.role == role]
@@ -150,6 +165,26 @@ class ChatScreen(ReplyActions):
         log.scroll_end(animate=False)
         log.anchor()
 
+    async def remove_views_from(self, message_id: int) -> None:
+        views = self.message_views()
+        ids = [v.message_id for v in views]
+        if message_id in ids:
+            for view in views[ids.index(message_id):]:
+                await view.remove()
+
+    def refresh_sidebar(self) -> None:
+        self.sidebar.current_id = self.conversation_id
+        if not self.sidebar.has_class("hidden"):
+            self.sidebar.reload()
+
+    def current_messages(self, conversation_id: int) -> list[Message]:
+        """What the model is sent of the conversation: the system prompt and the turns so far."""
+        conversation = self.app.store.get(conversation_id)
+        return engine_messages(self.settings.system_prompt, conversation.messages)
+
+    async def store_failed(self, exc: LocalChatError, what: str) -> None:
+        await self.conversations.store_failed(exc, what)
+
     # ------------------------------------------------------------------ model
     @on(ModelLoading)
     def _model_loading(self, event: ModelLoading) -> None:
@@ -158,16 +193,12 @@ class ChatScreen(ReplyActions):
     @on(ModelLoaded)
     async def _model_loaded(self, event: ModelLoaded) -> None:
         self.show_model()
-        if self._waiting_for_model:
-            self._waiting_for_model = False
-            await self.start_reply()
+        await self.replies.model_loaded()
 
     @on(ModelLoadFailed)
     def _model_load_failed(self, event: ModelLoadFailed) -> None:
         self.status.show_text("the model did not load")
-        if self._waiting_for_model:
-            self._waiting_for_model = False
-            self.notify("Your message is kept: once a model loads, Ctrl+R answers it.")
+        self.replies.model_load_failed()
 
     def show_model(self) -> None:
         if self.engine is None:
@@ -193,15 +224,15 @@ class ChatScreen(ReplyActions):
     # ------------------------------------------------------------------ sending
     @on(PromptInput.Submitted)
     async def _send(self, event: PromptInput.Submitted) -> None:
-        if self.generating or self._waiting_for_model:
+        if self.replies.generating or self.replies.waiting_for_model:
             busy = "A reply is still coming: wait for it, or press Esc to stop it."
-            if self._waiting_for_model:
+            if self.replies.waiting_for_model:
                 busy = "The model is still loading; your last message is answered first."
             self.notify(busy, severity="warning")  # the text stays in the prompt
             return
         text = event.text.strip("\n")
         try:  # written first...
-            stored = await self.store_user_message(text)
+            stored = await self.conversations.store_user_message(text)
         except LocalChatError as exc:  # ...so a failed write keeps the text in the prompt
             self.notify(f"Not sent: {exc}. Your text is still in the prompt: Enter tries again.",
                         severity="error", timeout=20)
@@ -211,118 +242,63 @@ class ChatScreen(ReplyActions):
         self.log_view.scroll_end(animate=False)
         self.log_view.anchor()
         self.refresh_sidebar()
-        await self.start_reply()
+        await self.replies.start()
 
-    async def remove_views_from(self, message_id: int) -> None:
-        views = self.message_views()
-        ids = [v.message_id for v in views]
-        if message_id in ids:
-            for view in views[ids.index(message_id):]:
-                await view.remove()
-
-    def current_messages(self, conversation_id: int) -> list[Message]:
-        conversation = self.app.store.get(conversation_id)
-        return engine_messages(self.settings.system_prompt, conversation.messages)
-
-    async def start_reply(self) -> None:
-        engine, conversation_id = self.engine, self.conversation_id
-        if conversation_id is None:  # nothing said yet
-            return
-        if engine_crash(engine) is not None and not self.app.loading:
-            self.app.reload_model()  # its process ended: load it again, then answer
-            engine = None
-        if engine is None:
-            if self.app.loading:
-                self._waiting_for_model = True
-                self.status.show_text("waiting for the model to load…")
-            else:
-                self.notify("No model is loaded, so nothing can answer yet: your message is kept.",
-                            severity="warning")
-            return
-        name = model_name(engine.info)
-        try:
-            messages = self.current_messages(conversation_id)
-            stored = self.app.store.begin_reply(conversation_id, name)
-        except LocalChatError as exc:
-            await self.store_failed(exc, "start the reply (Ctrl+R tries again)")
-            return
-        self.generating = True  # before the await: the view is on screen from the mount on
-        view = MessageView("assistant", "", status="streaming", message_id=stored.id, model=name)
-        await self.log_view.mount(view)
-        self.run_reply(engine, view, messages)
-
-    def run_reply(self, engine: ChatEngine, view: MessageView, messages: list[Message]) -> None:
-        """Stream the reply shown in ``view`` (new, or continued in place: its text so far is
-        the last message of ``messages``, and the engine extends it)."""
-        self.generating = True
-        self._cancel = threading.Event()
-        self._done = threading.Event()
-        self._reply = view
-        self.status.show_text("generating…")
-        self.generate(engine, view.message_id, messages, sampling_for(self.settings), self._cancel,
-                      self._done, threading.get_ident(), view.content)
-
-    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
-    def generate(
-        self, engine: ChatEngine, reply_id: int, messages: list[Message], sampling: Sampling,
-        cancel: threading.Event, done: threading.Event, ui_thread_id: int, prefix: str = "",
-    ) -> None:
-        info, stats = engine.info, None
-        try:
-            stats = stream_reply(engine, self.app.store, reply_id, messages, sampling, cancel,
-                                 self.post_message, ui_thread_id=ui_thread_id, prefix=prefix)
-        finally:
-            done.set()
-        if stats is not None:  # after done: a model switch waiting for this reply goes on meanwhile
-            from localchat.recommend.calibration import record_reply_speed
-
-            record_reply_speed(info, stats)
-
+    # ------------------------------------------------------------------ the reply worker
     @on(ReplyProgress)
     async def _reply_progress(self, event: ReplyProgress) -> None:
-        view = self._reply
-        if view is not None and view.message_id == event.reply_id:
-            await view.append(event.text[len(view.content):], event.tokens)
-            self.status.show_live(event.live_tps)
+        await self.replies.progress(event)
 
     @on(ReplyFinished)
     async def _reply_finished(self, event: ReplyFinished) -> None:
-        view, self._reply = self._reply, None
-        if view is not None and view.message_id == event.reply_id:
-            if event.status == "failed":
-                await view.remove()
-            else:
-                await view.finish(event.text, event.status,
-                                  stats_record(event.stats) if event.stats else None)
-        stats = event.stats
-        if stats is not None:
-            self.status.show_reply(stats)
-            if stats.completion_tokens > 1:
-                self.tps_history.append(stats.gen_tps)
-                self.status.set_history(self.tps_history)
-            if stats.dropped_messages:
-                await self.log_view.mount(PlainLabel(
-                    f"⚠ {stats.dropped_messages} oldest messages were left out of the model's "
-                    f"view to fit its {stats.n_ctx}-token context", classes="context-notice"))
-        if event.status == "stopped":
-            self.status.show_text("stopped · " + (reply_figures(stats) if stats else "partial reply kept"))
-        elif event.status == "cut":
-            # the note under the reply says why and offers Ctrl+E; here, the figures as usual
-            self.status.show_text("cut off · " + (reply_figures(stats) if stats else "Ctrl+E continues"))
-        elif event.status == "failed":
-            self.status.show_text("the reply failed: Ctrl+R tries again")
-        self.refresh_sidebar()
-        self.generating = False  # last: everything above is on screen once this reads False
+        await self.replies.finished(event)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """A failed reply becomes a message (its partial text is already stored as stopped)."""
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if isinstance(error, EngineCrashed):  # the app and the chat go on; the model reloads
-            self.status.show_text("the model process ended · Ctrl+R reloads it and regenerates")
-            self.notify(f"{crash_words(error)} Press Ctrl+R to reload the model and regenerate.",
-                        severity="error", timeout=60)
-        else:
-            self.notify(f"The reply failed: {error_text(error)}", severity="error", timeout=20)
+        if failure := worker_failure(event):  # the generate worker is the screen's only one
+            self.replies.failed(failure)
+
+    # ------------------------------------------------------------------ keys
+    def action_stop(self) -> None:
+        """Esc: stop the streaming reply, or else cancel editing the last message."""
+        if not self.replies.stop():
+            self.conversations.cancel_edit()
+
+    async def action_regenerate(self) -> None:
+        await self.replies.regenerate()
+
+    async def action_continue_reply(self) -> None:
+        await self.replies.continue_reply()
+
+    def action_edit_last(self) -> None:
+        self.conversations.edit_last()
+
+    def action_copy_reply(self) -> None:
+        self.replies.copy_reply()
+
+    def action_copy_code(self) -> None:
+        self.replies.copy_code()
+
+    def action_toggle_sidebar(self) -> None:
+        self.conversations.toggle_sidebar()
+
+    def action_search(self) -> None:
+        self.conversations.search()
+
+    async def action_new_chat(self) -> None:
+        await self.conversations.new_chat()
+
+    def action_rename(self) -> None:
+        self.conversations.rename()
+
+    def action_delete_chat(self) -> None:
+        self.conversations.delete()
+
+    async def action_export(self, kind: str) -> None:
+        await self.conversations.export(kind)
+
+    def action_settings(self) -> None:
+        self.conversations.edit_settings()
+
+    async def on_sidebar_chosen(self, event: Sidebar.Chosen) -> None:
+        await self.conversations.chosen(event.conversation_id, event.message_id)

@@ -36,10 +36,10 @@ from localchat.options.compare import (
 from localchat.tui.convo import sampling_for
 from localchat.tui.generation import DISCARD, stats_record, stream_reply
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed, ReplyFinished, ReplyProgress
-from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.plain import PlainLabel
+from localchat.tui.words import error_text
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from localchat.engine.types import Message as ChatMessage
     from localchat.loadsettings import LoadSettings
     from localchat.options.option import ModelOption
-    from localchat.tui.app import LocalChatApp
+    from localchat.tui.host import AppHost
     from localchat.tui.screens.chat import ChatScreen
 
 CURRENT, OTHER = 1, 2
@@ -78,7 +78,7 @@ class CompareScreen(Screen[None]):
     HELP_NAME = "Compare"  # its keys' group in the help screen
     BINDINGS = [Binding("escape", "close", "Keep current and close")]
 
-    app: LocalChatApp
+    app: AppHost
 
     def __init__(self, chat: ChatScreen, current: ModelOption, other: ModelOption, other_path: str,
                  *, seed: int | None = None) -> None:

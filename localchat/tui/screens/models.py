@@ -29,16 +29,16 @@ from localchat.options.menu import MenuSettings, preferred_row
 from localchat.options.option import ModelOption
 from localchat.options.words import MENU_COLUMNS, menu_details, risk
 from localchat.recommend.policy import next_preference
-from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.screens.menu_table import MenuContext, gather, row_cells, same_file
 from localchat.tui.usemodel import fetch, is_loaded_as, use_model
 from localchat.tui.widgets.menusettings import MenuSettingsBar
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic
+from localchat.tui.words import error_text
 
 if TYPE_CHECKING:
     from localchat.loadsettings import LoadSettings
-    from localchat.tui.app import LocalChatApp
+    from localchat.tui.host import AppHost
     from localchat.tui.screens.chat import ChatScreen
 
 class MenuReady(Message, bubble=False):
@@ -74,7 +74,7 @@ class ModelMenuScreen(Screen[None]):
 
     AUTO_FOCUS = "#menu-table"
 
-    app: LocalChatApp
+    app: AppHost
 
     def __init__(self, *, compare_only: bool = False) -> None:
         super().__init__()

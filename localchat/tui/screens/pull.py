@@ -24,8 +24,8 @@ from textual.worker import Worker, WorkerState
 
 from localchat.download import PullCancelled, PullProgress
 from localchat.download.source import PullSource
-from localchat.tui.modelhost import error_text
 from localchat.tui.widgets.plain import PlainLabel
+from localchat.tui.workers import worker_failure
 from localchat.units import fmt_bytes, fmt_duration, fmt_rate
 
 # the downloader reports every 0.1 s; the screen redraws at most this often
@@ -127,20 +127,19 @@ class PullScreen(ModalScreen[Path | None]):
     def _ended(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "pull":
             return
-        event.stop()  # handled here: the app's generic worker-error notice would repeat it
         if event.state == WorkerState.SUCCESS:
             path = event.worker.result
             self.app.notify(f"Downloaded {self.spec}", timeout=5)
             self.dismiss(path)
         elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
-            error = event.worker.error
-            if isinstance(error, PullCancelled) or self.cancel_event.is_set() or error is None:
+            failure = worker_failure(event)
+            if failure is None or isinstance(failure.error, PullCancelled) or self.cancel_event.is_set():
                 self.app.notify(f"Download of {self.spec} cancelled: {KEPT_NOTE}.", timeout=10)
                 self.dismiss(None)
                 return
-            self.error = error
+            self.error = failure.error
             self.add_class("failed")
-            self.query_one("#pull-error", PlainLabel).update(f"Download failed: {error_text(error)}")
+            self.query_one("#pull-error", PlainLabel).update(failure.line("Download failed"))
             self.query_one("#pull-note", PlainLabel).update("Press Esc or Enter to go back.")
 
     def dismiss(self, result: Path | None = None):  # type: ignore[override]

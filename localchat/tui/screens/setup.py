@@ -29,15 +29,15 @@ from localchat.options.setup import SetupPlan, plan_setup
 from localchat.options.words import SETUP_COLUMNS, setup_cells, setup_details
 from localchat.recommend.policy import next_preference
 from localchat.tui.messages import ModelLoaded, ModelLoadFailed
-from localchat.tui.modelhost import error_text
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.usemodel import use_model
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic, plain
+from localchat.tui.words import error_text
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
     from localchat.loadsettings import LoadSettings
-    from localchat.tui.app import LocalChatApp
+    from localchat.tui.host import AppHost
 
 
 class SetupScreen(Screen[None]):
@@ -64,7 +64,7 @@ class SetupScreen(Screen[None]):
                 Binding("p", "prefer", "Preference"),
                 Binding("r", "replan", "Look again", show=False)]
 
-    app: LocalChatApp
+    app: AppHost
 
     def __init__(self, reason: str = "") -> None:
         super().__init__()

@@ -9,8 +9,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from localchat.engine.types import ModelInfo, ReplyStats
-from localchat.tui.modelhost import model_name
 from localchat.tui.widgets.plain import PlainLabel
+from localchat.tui.words import model_name
 
 METER_CELLS = 12
 BARS = "▁▂▃▄▅▆▇█"
