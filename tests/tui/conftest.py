@@ -60,6 +60,22 @@ async def ready(pilot: Pilot) -> Any:
     return screen
 
 
+def notices(app: Any) -> str:
+    """The notifications on screen, as the user reads them. Toasts are drawn only when the app
+    runs with ``run_test(notifications=True)``, and appear a moment after ``notify``: poll."""
+    return "\n".join(str(toast.render()) for toast in app.screen.query("Toast"))
+
+
+def streaming_reply(screen: Any) -> Any:
+    """The reply the chat screen is writing now (new, or continued in place), else None."""
+    views = screen.message_views()
+    last = views[-1] if views else None
+    if (screen.generating and last is not None and last.role == "assistant"
+            and last.status in ("streaming", "partial")):
+        return last
+    return None
+
+
 async def send(pilot: Pilot, text: str) -> None:
     prompt = pilot.app.screen.query_one("#prompt")
     prompt.focus()

@@ -6,7 +6,18 @@ import pytest
 
 from localchat.tui.messages import ReplyProgress
 from localchat.tui.widgets.message import MessageView
-from tests.tui.conftest import SIZE, ask, make_app, open_store, ready, reply_done, send, wait_until
+from tests.tui.conftest import (
+    SIZE,
+    ask,
+    make_app,
+    notices,
+    open_store,
+    ready,
+    reply_done,
+    send,
+    streaming_reply,
+    wait_until,
+)
 from tests.tui.scripted import DEFAULT_REPLY, ScriptedEngine
 
 pytestmark = pytest.mark.anyio
@@ -43,7 +54,7 @@ async def test_text_is_stored_before_it_is_shown() -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await send(pilot, "go")
-        view = await wait_until(pilot, lambda: screen._reply, what="the reply to start")
+        view = await wait_until(pilot, lambda: streaming_reply(screen), what="the reply to start")
         checks = 0
         while screen.generating:
             shown = view.content
@@ -60,8 +71,8 @@ async def test_escape_stops_the_reply_and_keeps_the_partial_text() -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await send(pilot, "count forever")
-        view = await wait_until(pilot, lambda: screen._reply and "word20 " in screen._reply.content
-                                and screen._reply, what="some streamed words")
+        view = await wait_until(pilot, lambda: (v := streaming_reply(screen)) and "word20 " in v.content
+                                and v, what="some streamed words")
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.generating, what="the reply to stop")
         assert view.status == "stopped" and "stopped" in label_text(view, ".role")
@@ -120,16 +131,15 @@ async def test_newline_key_and_multiline_paste_stay_in_the_prompt(scripted: Scri
 
 async def test_copy_reply_and_code_block(scripted: ScriptedEngine) -> None:
     app = make_app(scripted)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await ask(pilot, "code please")
         await pilot.press("ctrl+o")
         assert app.clipboard == DEFAULT_REPLY
         await pilot.press("ctrl+g")
         assert app.clipboard == 'def greet(name: str) -> str:\n    return f"Hello, {name}!"'
-        messages = [n.message for n in app._notifications]
-        assert any("Copied the last reply" in m for m in messages)
-        assert any("Copied a code block (2 lines)" in m for m in messages)
+        await wait_until(pilot, lambda: "Copied the last reply" in notices(app)
+                         and "Copied a code block (2 lines)" in notices(app), what="the notices")
 
 
 async def test_dropped_turns_are_shown_in_the_chat() -> None:
@@ -206,7 +216,7 @@ async def test_quitting_during_a_reply_stores_it_as_stopped() -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await send(pilot, "never ending")
-        await wait_until(pilot, lambda: screen._reply and screen._reply.content)
+        await wait_until(pilot, lambda: (v := streaming_reply(screen)) and v.content)
         conversation_id = screen.conversation_id
         await pilot.press("ctrl+q")
     reply = open_store().get(conversation_id).messages[-1]
@@ -228,15 +238,23 @@ async def test_config_and_store_notices_are_shown(scripted: ScriptedEngine) -> N
     from localchat.config import Config
 
     app = make_app(scripted, config=Config(notice="config file was unreadable; moved it aside"))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
-        assert any("moved it aside" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: "moved it aside" in notices(app), what="the notice")
 
 
-def test_message_view_role_line() -> None:
-    assert MessageView("assistant", "x", message_id=2, status="stopped", model="M")._role_line() \
-        == "Assistant · M  [stopped]"
-    assert MessageView("user", "x", message_id=1)._role_line() == "You"
+async def test_message_view_role_line() -> None:
+    from textual.app import App, ComposeResult
+
+    class Views(App[None]):
+        def compose(self) -> ComposeResult:
+            yield MessageView("assistant", "x", message_id=2, status="stopped", model="M")
+            yield MessageView("user", "x", message_id=1)
+
+    app = Views()
+    async with app.run_test(size=SIZE):
+        roles = [label_text(view, ".role") for view in app.query(MessageView)]
+    assert roles == ["Assistant · M  [stopped]", "You"]
 
 
 def test_importing_the_tui_does_not_import_llama_cpp() -> None:
@@ -258,10 +276,10 @@ async def test_a_model_that_fails_to_load_is_reported(scripted: ScriptedEngine) 
 
     app = make_app(scripted)
     app.engine_loader = broken
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = app.screen
-        await wait_until(pilot, lambda: any("Could not load the model: model file is truncated"
-                                            in n.message for n in app._notifications))
+        await wait_until(pilot, lambda: "Could not load the model: model file is truncated"
+                         in notices(app), what="the notice")
         await wait_until(pilot, lambda: "did not load" in label_text(screen, "#status-speed"))
 
 
@@ -287,11 +305,11 @@ class _OverflowEngine(ScriptedEngine):
 
 async def test_a_reply_that_fails_says_why_and_keeps_the_question() -> None:
     app = make_app(_OverflowEngine())
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await ready(pilot)
         await send(pilot, "a very long paste")
-        await wait_until(pilot, lambda: any("The reply failed: the message is 3000 tokens" in n.message
-                                            for n in app._notifications))
+        await wait_until(pilot, lambda: "The reply failed: the message is 3000 tokens" in notices(app),
+                         what="the notice")
         await wait_until(pilot, lambda: not screen.generating)
         assert [v.role for v in screen.message_views()] == ["user"]
         stored = app.store.get(screen.conversation_id).messages

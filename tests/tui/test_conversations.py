@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import SIZE, ask, make_app, ready, wait_until
+from tests.tui.conftest import SIZE, ask, make_app, notices, ready, wait_until
 from tests.tui.scripted import ScriptedEngine
 
 pytestmark = pytest.mark.anyio
@@ -60,14 +60,15 @@ async def test_settings_apply_to_the_conversation(scripted: ScriptedEngine) -> N
 
 async def test_bad_setting_is_refused_with_a_message(scripted: ScriptedEngine) -> None:
     app = make_app(scripted)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f3")
         await wait_until(pilot, lambda: app.screen.query("#temperature"))
         app.screen.query_one("#temperature").value = "9"
         await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "temperature must be a number from 0 to 2" in notices(app),
+                         what="the notice")
         assert app.screen.query("#temperature")  # still open
-        assert any("temperature must be a number from 0 to 2" in n.message for n in app._notifications)
 
 
 async def test_a_search_hit_opens_its_conversation() -> None:
@@ -146,16 +147,16 @@ async def test_sampling_and_the_thinking_switch_reach_the_engine() -> None:
 
 async def test_no_thinking_switch_for_a_model_without_one_and_a_bad_field_is_named() -> None:
     app = make_app(ScriptedEngine())
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f3")
         await wait_until(pilot, lambda: app.screen.query("#top-k"))
         assert not app.screen.query("#thinking")
         app.screen.query_one("#repeat-penalty").value = "3"
         await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "repeat penalty must be a number from 1 to 2 (1: off)"
+                         in notices(app).splitlines(), what="the notice")
         assert app.screen.query("#top-k")  # still open
-        assert any(n.message == "repeat penalty must be a number from 1 to 2 (1: off)"
-                   for n in app._notifications)
 
 
 async def test_save_as_default_writes_the_config_and_new_chats_start_with_it() -> None:

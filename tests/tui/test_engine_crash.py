@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from localchat.engine.process import EngineProcess
-from tests.tui.conftest import SIZE, ready, real_app, send, wait_until
+from tests.tui.conftest import SIZE, notices, ready, real_app, send, streaming_reply, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -18,12 +18,12 @@ SLOW_S = 90.0  # a busy 2-core machine can take seconds per token
 
 async def test_a_killed_engine_process_is_an_event_not_the_end(smollm2_path) -> None:
     app = real_app(str(smollm2_path), max_tokens=900)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await ready(pilot)
         engine = app.engine
         assert isinstance(engine, EngineProcess)  # the TUI's loader runs the model apart
         await send(pilot, STORY)
-        await wait_until(pilot, lambda: screen._reply and len(screen._reply.content) > 40,
+        await wait_until(pilot, lambda: (v := streaming_reply(screen)) and len(v.content) > 40,
                          what="the story to start", timeout_s=SLOW_S)
         os.kill(engine.pid, signal.SIGKILL)
         await wait_until(pilot, lambda: not screen.generating, what="the reply to end", timeout_s=SLOW_S)
@@ -32,9 +32,8 @@ async def test_a_killed_engine_process_is_an_event_not_the_end(smollm2_path) -> 
         stored = app.store.get(screen.conversation_id).messages
         assert reply.status == "stopped" and len(reply.content) > 40
         assert stored[-1].status == "stopped" and stored[-1].content == reply.content
-        note = await wait_until(pilot, lambda: next(
-            (n.message for n in app._notifications if "model process ended" in n.message), None),
-            what="the notification")
+        note = await wait_until(pilot, lambda: "model process ended" in notices(app) and notices(app),
+                                what="the notification")
         assert "killed by SIGKILL" in note and "Ctrl+R" in note
         assert "model process ended" in str(screen.query_one("#status-speed").render())
 
@@ -46,7 +45,7 @@ async def test_a_killed_engine_process_is_an_event_not_the_end(smollm2_path) -> 
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: isinstance(app.engine, EngineProcess) and app.engine is not engine,
                          what="the model to load again", timeout_s=SLOW_S)
-        await wait_until(pilot, lambda: screen._reply and len(screen._reply.content) > 40,
+        await wait_until(pilot, lambda: (v := streaming_reply(screen)) and len(v.content) > 40,
                          what="the new reply to stream", timeout_s=SLOW_S)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.generating, what="the new reply to stop", timeout_s=SLOW_S)

@@ -9,7 +9,17 @@ import re
 import pytest
 
 from localchat.download.inuse import holders
-from tests.tui.conftest import SIZE, ask, open_store, ready, real_app, send, wait_until
+from tests.tui.conftest import (
+    SIZE,
+    ask,
+    notices,
+    open_store,
+    ready,
+    real_app,
+    send,
+    streaming_reply,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -44,7 +54,7 @@ async def test_real_escape_stops_a_long_reply_and_keeps_it(smollm2_path) -> None
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await send(pilot, "Write a very long story about a dragon and a knight.")
-        await wait_until(pilot, lambda: screen._reply and len(screen._reply.content) > 40,
+        await wait_until(pilot, lambda: (v := streaming_reply(screen)) and len(v.content) > 40,
                          what="the story to start")
         await pilot.press("escape")
         await wait_until(pilot, lambda: not screen.generating, what="the reply to stop")
@@ -66,7 +76,7 @@ async def test_real_chat_is_there_after_reopening_and_search_and_export_find_it(
     app.store.close()
     monkeypatch.chdir(tmp_path)
     again = real_app(str(smollm2_path), store=open_store())
-    async with again.run_test(size=SIZE) as pilot:
+    async with again.run_test(size=SIZE, notifications=True) as pilot:
         screen = await ready(pilot)
         assert [v.content for v in screen.message_views()] == ["Tell me about pelicans.", reply]
         assert "pelicans" in str(screen.query_one("#chat-title").render())
@@ -82,7 +92,7 @@ async def test_real_chat_is_there_after_reopening_and_search_and_export_find_it(
         markdown = exported[1].read_text()
         assert "Tell me about pelicans." in markdown and reply.strip() in markdown
         assert json.loads(exported[0].read_text())["messages"][1]["content"] == reply
-        assert any(str(exported[0]) in n.message for n in again._notifications)
+        await wait_until(pilot, lambda: str(exported[0]) in notices(again), what="the export notice")
 
 
 async def test_real_switch_to_another_quant_mid_conversation(smollm2_path, smollm2_q8_path) -> None:

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets._toast import Toast
 
 from localchat.history import ConversationStore
-from tests.tui.conftest import SIZE, ask, make_app, ready, reply_done, send, wait_until
+from tests.tui.conftest import SIZE, ask, make_app, notices, ready, reply_done, send, wait_until
 from tests.tui.scripted import ScriptedEngine
 
 pytestmark = pytest.mark.anyio
@@ -29,11 +28,6 @@ def locked(path: Path) -> Iterator[None]:
     finally:
         other.execute("ROLLBACK")
         other.close()
-
-
-def notices(app) -> str:
-    """The notifications on screen, as the user reads them."""
-    return "\n".join(str(toast.render()) for toast in app.screen.query(Toast))
 
 
 def prompt_text(app) -> str:

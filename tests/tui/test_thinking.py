@@ -8,7 +8,7 @@ import json
 import pytest
 
 from localchat.engine.types import Message
-from tests.tui.conftest import SIZE, ask, make_app, ready, send, wait_until
+from tests.tui.conftest import SIZE, ask, make_app, ready, send, streaming_reply, wait_until
 from tests.tui.scripted import ScriptedEngine
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +27,7 @@ async def test_thinking_streams_in_its_section_then_collapses_when_the_answer_st
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await send(pilot, "Hi")
-        view = await wait_until(pilot, lambda: screen._reply, what="the reply to start")
+        view = await wait_until(pilot, lambda: streaming_reply(screen), what="the reply to start")
         # while the model thinks: the section is open, its text grows, the title counts tokens
         await wait_until(pilot, lambda: view.thinking_section.display
                          and section_title(view).startswith("Thinking… "), what="thinking to show")

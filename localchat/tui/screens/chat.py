@@ -173,9 +173,7 @@ class ChatScreen(Screen[None]):
                 await view.remove()
 
     def refresh_sidebar(self) -> None:
-        self.sidebar.current_id = self.conversation_id
-        if not self.sidebar.has_class("hidden"):
-            self.sidebar.reload()
+        self.sidebar.show_current(self.conversation_id)
 
     def current_messages(self, conversation_id: int) -> list[Message]:
         """What the model is sent of the conversation: the system prompt and the turns so far."""
@@ -280,10 +278,11 @@ class ChatScreen(Screen[None]):
         self.replies.copy_code()
 
     def action_toggle_sidebar(self) -> None:
-        self.conversations.toggle_sidebar()
+        if not self.sidebar.toggle():
+            self.prompt.focus()
 
     def action_search(self) -> None:
-        self.conversations.search()
+        self.sidebar.show_search()
 
     async def action_new_chat(self) -> None:
         await self.conversations.new_chat()

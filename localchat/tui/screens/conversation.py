@@ -7,8 +7,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from textual.widgets import OptionList
-
 from localchat.config import save_config
 from localchat.errors import LocalChatError
 from localchat.history import title_from_first_message
@@ -199,21 +197,6 @@ class Conversations:
             log.anchor(False)
             log.scroll_to_widget(hit, animate=False, top=True)
         self.chat.prompt.focus()
-
-    def toggle_sidebar(self) -> None:
-        sidebar = self.chat.sidebar
-        sidebar.toggle_class("hidden")
-        if sidebar.has_class("hidden"):
-            self.chat.prompt.focus()
-        else:
-            sidebar.reload()
-            sidebar.query_one(OptionList).focus()
-
-    def search(self) -> None:
-        sidebar = self.chat.sidebar
-        sidebar.remove_class("hidden")
-        sidebar.reload()
-        sidebar.focus_search()
 
     async def new_chat(self) -> None:
         if self.replies.idle("start a new chat"):

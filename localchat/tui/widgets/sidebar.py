@@ -75,6 +75,26 @@ class Sidebar(Vertical):
     def focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
+    def toggle(self) -> bool:
+        """Show the list (focused) or hide it; True when it is shown now."""
+        self.toggle_class("hidden")
+        if self.has_class("hidden"):
+            return False
+        self.reload()
+        self.query_one(OptionList).focus()
+        return True
+
+    def show_search(self) -> None:
+        self.remove_class("hidden")
+        self.reload()
+        self.focus_search()
+
+    def show_current(self, conversation_id: int | None) -> None:
+        """Mark the chat shown now (and list it, when it is new) if the list is showing."""
+        self.current_id = conversation_id
+        if not self.has_class("hidden"):
+            self.reload()
+
     @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
         self.reload()
