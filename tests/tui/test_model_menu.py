@@ -24,7 +24,7 @@ from localchat.tui.app import LocalChatApp
 from localchat.tui.screens.compare import CompareScreen
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.screens.models import ModelMenuScreen
-from tests.tui.conftest import SIZE, ask, open_store, ready, wait_until
+from tests.tui.conftest import SIZE, ask, notices, open_store, ready, wait_until
 from tests.tui.scripted import ScriptedEngine
 
 pytestmark = pytest.mark.anyio
@@ -237,7 +237,7 @@ async def test_switching_model_during_a_comparison_stops_it_first(smollm2_path, 
         await wait_until(pilot, lambda: len(compare.views[1].content) > 20, what="the first reply")
         app.switch_model(str(smollm2_q8_path))  # e.g. from the menu opened over the comparison
         await wait_until(pilot, lambda: app.engine is q8, what="Q8_0 loaded")
-        assert compare.cancel.is_set() and compare._idle.is_set() and q4.closed
+        assert compare.cancel.is_set() and compare.stop_reply().is_set() and q4.closed
         assert compare.views[1].status == "stopped"
 
 
@@ -251,14 +251,14 @@ async def test_a_model_that_fails_to_load_is_not_remembered(smollm2_path, smollm
 
     app = LocalChatApp(str(smollm2_path), config=Config(), store=open_store(), engine_loader=load,
                        sources=fixed_sources([smollm2_path, smollm2_q8_path]))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(notifications=True, size=SIZE) as pilot:
         chat = await ready(pilot)
         menu = await open_menu(pilot)
         await highlight(pilot, menu, "Q8_0")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is chat and not app.loading, what="the failed load")
         await wait_until(pilot, lambda: not app.workers, what="the app's workers to end")
-        assert any("model file is truncated" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: "model file is truncated" in notices(app), what="the reason")
         assert load_config().model.path == ""  # the next start does not open the broken file
 
 
@@ -266,12 +266,12 @@ async def test_menu_from_the_no_model_screen_opens_the_chat(smollm2_path) -> Non
     q4 = ScriptedEngine(name="SmolLM2", quant="Q4_1")
     app = LocalChatApp(None, config=Config(), store=open_store(), engine_loader=lambda p, s: q4,
                        sources=fixed_sources([smollm2_path]))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(notifications=True, size=SIZE) as pilot:
         menu = await open_menu(pilot)
         assert not any(r.loaded for r in menu.rows)
         await highlight(pilot, menu, "Q4_1")
         await pilot.press("c")  # nothing is loaded to compare with: says so
-        assert any("No model is loaded" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: "No model is loaded" in notices(app), what="the notice")
         await pilot.press("enter")
         chat = await ready(pilot)
         assert app.engine is q4 and chat is app.screen

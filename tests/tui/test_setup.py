@@ -31,7 +31,7 @@ from localchat.tui.screens.pull import PullScreen
 from localchat.tui.screens.setup import SetupScreen
 from tests.conftest import Q4_FILE, REPO
 from tests.download.hubserver import HubServer
-from tests.tui.conftest import SIZE, ask, open_store, ready, wait_until
+from tests.tui.conftest import SIZE, ask, notices, open_store, ready, wait_until
 from tests.tui.scripted import ScriptedEngine, scripted_loader
 
 pytestmark = pytest.mark.anyio
@@ -80,13 +80,13 @@ async def test_pull_screen_esc_cancels_and_keeps_the_partial_file(smol_repo: str
 
     hub.state.throttle_bps = 4e6
     app = PullHost(f"{REPO}:Q4_1")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(notifications=True, size=SIZE) as pilot:
         await wait_until(pilot, lambda: "left" in label(app, "#pull-figures")
                          and "MiB/s" in label(app, "#pull-figures"), what="speed and ETA")
         assert " of 93.8 MiB" in label(app, "#pull-figures")
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.results == [None], what="the dialog to close")
-        assert any("partial download is kept" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: "partial download is kept" in notices(app), what="the notice")
     partial = hfcache.partial_path(REPO, smol_sha)
     assert 0 < partial.stat().st_size < 98_362_432
 
@@ -246,7 +246,7 @@ async def test_esc_during_the_download_keeps_the_partial_and_the_next_enter_resu
     engine = ScriptedEngine(["resumed"])
     app = setup_app(Sources(probe=lambda: hypothetical_profile(4), catalog=smol_catalog),
                     loader=scripted_loader(engine))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(notifications=True, size=SIZE) as pilot:
         screen = await planned(pilot)
         await pilot.press("enter")
         pull = await wait_until(pilot, lambda: isinstance(app.screen, PullScreen) and app.screen)
@@ -255,7 +255,7 @@ async def test_esc_during_the_download_keeps_the_partial_and_the_next_enter_resu
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, what="the setup screen again")
         assert "Not downloaded" in text(screen, "#setup-status")
-        assert any("partial download is kept" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: "partial download is kept" in notices(app), what="the notice")
         kept = hfcache.partial_path(REPO, smol_sha).stat().st_size
         assert 1 << 20 < kept < 98_362_432
         # looked at again (as the next start does), the row says how much is already here

@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from localchat.options.compare import (
     allocated_bytes,
@@ -40,6 +40,7 @@ from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.plain import PlainLabel
 from localchat.tui.words import error_text
+from localchat.tui.workers import worker_failure
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
@@ -282,11 +283,9 @@ class CompareScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "compare" or event.state != WorkerState.ERROR:
-            return
-        event.stop()
-        self.note(f"The comparison failed: {error_text(event.worker.error)}")
-        self._offer(switch=False)
+        if failure := worker_failure(event, "compare"):
+            self.note(failure.line("The comparison failed"))
+            self._offer(switch=False)
 
     def stop_reply(self) -> threading.Event:
         """``switch_model`` asks every screen to stop a reply before it closes the engine (the

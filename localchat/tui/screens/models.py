@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from localchat.errors import LocalChatError
 from localchat.options.choice import remember_preference
@@ -34,7 +34,7 @@ from localchat.tui.screens.menu_table import MenuContext, gather, row_cells, sam
 from localchat.tui.usemodel import fetch, is_loaded_as, use_model
 from localchat.tui.widgets.menusettings import MenuSettingsBar
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic
-from localchat.tui.words import error_text
+from localchat.tui.workers import worker_failure
 
 if TYPE_CHECKING:
     from localchat.loadsettings import LoadSettings
@@ -136,12 +136,9 @@ class ModelMenuScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "menu-rows":
-            return
-        event.stop()
-        if event.state == WorkerState.ERROR:
+        if failure := worker_failure(event, "menu-rows"):
             self.table.loading = False
-            self.show_message(f"Could not list the models: {error_text(event.worker.error)}", error=True)
+            self.show_message(failure.line("Could not list the models"), error=True)
 
     # ------------------------------------------------------------------ showing rows
     @on(MenuReady)

@@ -33,6 +33,7 @@ from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.usemodel import use_model
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic, plain
 from localchat.tui.words import error_text
+from localchat.tui.workers import worker_failure
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
@@ -108,16 +109,17 @@ class SetupScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _plan_done(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "setup-plan" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+        failure = worker_failure(event, "setup-plan")
+        done = event.worker.group == "setup-plan" and event.state == WorkerState.SUCCESS
+        if not (failure or done):
             return
-        event.stop()
         self.query_one("#setup-busy").add_class("hidden")
         self.busy = False
-        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, SetupPlan):
+        if failure:
+            self.show_error(failure.line("Could not work out a recommendation")
+                            + " (press r to try again, or run `localchat --model PATH`)")
+        elif isinstance(event.worker.result, SetupPlan):
             self.show_plan(event.worker.result)
-        else:
-            self.show_error(f"Could not work out a recommendation: {error_text(event.worker.error)} "
-                            "(press r to try again, or run `localchat --model PATH`)")
 
     def show_plan(self, plan: SetupPlan) -> None:
         self.plan = plan
