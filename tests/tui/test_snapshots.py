@@ -44,8 +44,11 @@ def test_settings(snap_compare) -> None:
     async def run_before(pilot: Pilot) -> None:
         await ready(pilot)
         await pilot.press("f3")
-        await pilot.pause()
-        pilot.app.screen.query_one("#system-prompt").cursor_blink = False
+        # blink off only once it has focus: before, TextArea keeps the cursor hidden (a race)
+        prompt = await wait_until(pilot, lambda: pilot.app.screen.query("#system-prompt")
+                                  and pilot.app.screen.query_one("#system-prompt").has_focus
+                                  and pilot.app.screen.query_one("#system-prompt"), what="F3's prompt")
+        prompt.cursor_blink = False
 
     assert snap_compare(make_app(ScriptedEngine()), terminal_size=SIZE, run_before=run_before)
 
@@ -103,8 +106,11 @@ def test_settings_with_the_thinking_switch(snap_compare) -> None:
     async def run_before(pilot: Pilot) -> None:
         await ready(pilot)
         await pilot.press("f3")
-        await pilot.pause()
-        pilot.app.screen.query_one("#system-prompt").cursor_blink = False
+        # blink off only once it has focus: before, TextArea keeps the cursor hidden (a race)
+        prompt = await wait_until(pilot, lambda: pilot.app.screen.query("#system-prompt")
+                                  and pilot.app.screen.query_one("#system-prompt").has_focus
+                                  and pilot.app.screen.query_one("#system-prompt"), what="F3's prompt")
+        prompt.cursor_blink = False
 
     assert snap_compare(make_app(ScriptedEngine(thinking="switchable")), terminal_size=SIZE,
                         run_before=run_before)
