@@ -25,6 +25,10 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from localchat.download.source import HubModel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,13 +49,13 @@ def time_curl(url: str, out: Path) -> float:
     return elapsed
 
 
-def time_pull(spec: str, hf_home: Path) -> float:
+def time_pull(model: HubModel, hf_home: Path) -> float:
     from localchat.download.fetch import pull
 
     shutil.rmtree(hf_home, ignore_errors=True)
     os.environ["HF_HOME"] = str(hf_home)
     began = time.perf_counter()
-    pull(spec)
+    pull(model)
     return time.perf_counter() - began
 
 
@@ -59,14 +63,14 @@ def partial_bytes(hf_home: Path) -> int:
     return sum(p.stat().st_size for p in hf_home.rglob("*.localchat-partial"))
 
 
-def interrupted_pull(url: str, spec: str, hf_home: Path, size: int) -> tuple[int, int]:
+def interrupted_pull(url: str, model: HubModel, hf_home: Path, size: int) -> tuple[int, int]:
     """Kill a pull halfway, resume it; return (bytes on disk at the kill, bytes re-fetched)."""
     from localchat.download.fetch import pull
 
     shutil.rmtree(hf_home, ignore_errors=True)
     os.environ["HF_HOME"] = str(hf_home)
     control(url, reset=1, throttle_bps=max(size // 4, 1))  # about 4 s for the whole file
-    proc = subprocess.Popen([sys.executable, "-m", "localchat", "pull", spec], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "localchat", "pull", model.spec], cwd=ROOT,
                             env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while partial_bytes(hf_home) < size // 2 and proc.poll() is None:
         time.sleep(0.01)
@@ -74,7 +78,7 @@ def interrupted_pull(url: str, spec: str, hf_home: Path, size: int) -> tuple[int
     proc.wait()
     on_disk = partial_bytes(hf_home)
     control(url, throttle_bps=0)
-    pull(spec)
+    pull(model)
     sent = sum(control(url)["bytes_sent"].values())
     return on_disk, sent - size
 
@@ -96,6 +100,7 @@ def grown(source: Path, min_bytes: int, folder: Path) -> Path:
 
 
 def main() -> None:
+    from localchat.download.source import HubModel
     from localchat.ggufmeta import quant_label_from_filename
     from tests import testmodels
 
@@ -118,15 +123,15 @@ def main() -> None:
     try:
         url = server.stdout.readline().strip()
         os.environ["HF_ENDPOINT"] = url
-        spec = f"{REPO}:{quant_label_from_filename(source.name)}"
+        model = HubModel(REPO, quant_label_from_filename(source.name))
         file_url = f"{url}/{REPO}/resolve/main/{source.name}"
         time_curl(file_url, work / "curl.out")  # warm-up: imports, page cache, connections
-        time_pull(spec, work / "hf")
+        time_pull(model, work / "hf")
         curl_s, pull_s = [], []
         for _ in range(args.reps):  # interleaved, so both see the same machine load
             curl_s.append(time_curl(file_url, work / "curl.out"))
-            pull_s.append(time_pull(spec, work / "hf"))
-        on_disk, refetched = interrupted_pull(url, spec, work / "hf", size)
+            pull_s.append(time_pull(model, work / "hf"))
+        on_disk, refetched = interrupted_pull(url, model, work / "hf", size)
     finally:
         server.terminate()
         server.wait()

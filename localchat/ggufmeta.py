@@ -154,6 +154,12 @@ def quant_label_from_filename(filename: str) -> str:
     return matches[-1].upper() if matches else ""
 
 
+def name_from_repo(repo_or_file: str) -> str:
+    """``bartowski/Llama-3.2-3B-Instruct-GGUF`` → ``Llama-3.2-3B-Instruct``."""
+    last = repo_or_file.rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"[-_.]gguf$", "", last, flags=re.IGNORECASE)
+
+
 class _Cursor:
     def __init__(self, data: bytes | memoryview) -> None:
         self.data = memoryview(data)

@@ -79,8 +79,8 @@ def _read_stdin() -> str:
 
 def _record(info, text: str, stats) -> dict:  # (ModelInfo, str, ReplyStats | None) -> JSON object
     """The --json line; after Ctrl-C there are no stats: the counts and speeds are null."""
-    from localchat.download.names import model_display_name
     from localchat.engine.thinking import split_reply
+    from localchat.recommend.names import model_display_name
 
     reply = split_reply(text)
     return {

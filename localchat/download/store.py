@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +139,13 @@ def _matches(model: LocalModel, name: str, quant: str) -> bool:
     return name.lower() in {c.lower() for c in candidates if c}
 
 
-def find_models(spec: str, models: list[LocalModel] | None = None) -> list[LocalModel]:
-    """Local models matching ``NAME[:QUANT]`` (NAME: repo, its last part, file name or catalog name)."""
+RepoForName = Callable[[str], str | None]  # a catalog name → its repository (None: unknown)
+
+
+def find_models(spec: str, models: list[LocalModel] | None = None, *,
+                repo_for_name: RepoForName | None = None) -> list[LocalModel]:
+    """Local models matching ``NAME[:QUANT]`` (NAME: repo, its last part, file name, or a name
+    ``repo_for_name`` maps to a repository, such as a catalog name), or ``starter``."""
     models = list_local_models() if models is None else models
     if spec.strip().lower() == "starter":
         from localchat.download.pypi import target_path
@@ -150,24 +156,22 @@ def find_models(spec: str, models: list[LocalModel] | None = None) -> list[Local
         return exact
     name, _, quant = spec.strip().partition(":")
     hits = [m for m in models if _matches(m, name, quant.upper())]
-    if not hits and "/" not in name:
-        from localchat.download.resolver import catalog_entry
-
-        entry = catalog_entry(name)
-        if entry is not None:
-            hits = [m for m in models if _matches(m, entry.repo, quant.upper())]
+    if not hits and "/" not in name and repo_for_name is not None:
+        repo = repo_for_name(name)
+        if repo:
+            hits = [m for m in models if _matches(m, repo, quant.upper())]
     return hits
 
 
-def remove_model(spec: str) -> int:
+def remove_model(spec: str, *, repo_for_name: RepoForName | None = None) -> int:
     """Delete one model localchat manages; return the bytes freed (orphaned partials included)."""
-    return remove(model_to_remove(spec))
+    return remove(model_to_remove(spec, repo_for_name=repo_for_name))
 
 
-def model_to_remove(spec: str) -> LocalModel:
+def model_to_remove(spec: str, *, repo_for_name: RepoForName | None = None) -> LocalModel:
     """The one model ``localchat rm spec`` would delete; an error when it is not ours, not
     unique, or loaded in a running localchat."""
-    hits = find_models(spec)
+    hits = find_models(spec, repo_for_name=repo_for_name)
     if not hits:
         raise NotFoundError(f"no model {spec!r} on this machine", "`localchat models` lists them")
     ours = [m for m in hits if m.source in OURS]

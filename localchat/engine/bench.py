@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from localchat.download.names import model_display_name
 from localchat.engine.llama import LlamaEngine
 from localchat.loadsettings import LoadSettings
+from localchat.recommend.names import model_display_name
 
 NOISY_SPREAD = 0.10  # a standard deviation above 10% of the mean: the machine was busy
 

@@ -34,6 +34,6 @@ def model_label(path: str) -> str:
 
 def model_name(info: ModelInfo) -> str:
     """The loaded model's name for people (the same rule as the CLI's)."""
-    from localchat.download.names import model_display_name
+    from localchat.recommend.names import model_display_name
 
     return model_display_name(info.path, info.name)

