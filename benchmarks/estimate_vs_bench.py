@@ -49,6 +49,7 @@ def main() -> int:
     parser.add_argument("--tg", type=int, default=128)
     args = parser.parse_args()
 
+    from localchat.engine.buildinfo import llama_build_info
     from localchat.hardware import probe
     from localchat.recommend import budget_for, evaluate_file
     from localchat.recommend.calibration import Calibration
@@ -58,7 +59,7 @@ def main() -> int:
         import testmodels
 
         models = [testmodels.smollm2(), testmodels.gemma()]
-    base = budget_for(probe(measure_bandwidth=False))
+    base = budget_for(probe(build_info=llama_build_info, measure_bandwidth=False))
     print(f"{'model':<36} {'GB/s':>5} {'estimate':>9} {'range':>9} {'bench':>7} {'est/bench':>9}")
     ratios = []
     for path in models:

@@ -18,10 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from localchat.engine.buildinfo import llama_build_info
+
     # the submodule's function: once the submodule is imported, the package's name is it
     from localchat.hardware.probe import probe
     from localchat.hardware.summary import summary
 
-    profile = probe(measure_bandwidth=not args.no_bandwidth)
+    profile = probe(build_info=llama_build_info, measure_bandwidth=not args.no_bandwidth)
     print(json.dumps(profile.to_dict(), indent=2) if args.json else summary(profile))
     return 0

@@ -41,10 +41,12 @@ def _profile(args: argparse.Namespace):  # -> HardwareProfile
     from localchat.errors import LocalChatError
 
     if args.ram is None and args.vram is None and args.gpu is None:
+        from localchat.engine.buildinfo import llama_build_info
+
         # the submodule's function: once the submodule is imported, the package's name is it
         from localchat.hardware.probe import probe
 
-        return probe()
+        return probe(build_info=llama_build_info)
     if args.ram is None:
         raise LocalChatError("--vram and --gpu describe a hypothetical machine and need --ram too",
                              "e.g. localchat recommend --ram 32 --gpu cuda --vram 12")

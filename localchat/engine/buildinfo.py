@@ -1,30 +1,12 @@
-"""What this llama-cpp-python build can do: GPU offload, backends, CPU features."""
+"""What this llama-cpp-python build can do: GPU offload, backends, CPU features (asked of
+llama_cpp, here or in an engine process; the probe takes these as its ``build_info``)."""
 
 from __future__ import annotations
 
 import json
-import re
 
+from localchat.hardware.build import backends_from_system_info
 from localchat.hardware.profile import LlamaBuildInfo
-
-REINSTALL_FLAGS = {"cuda": "-DGGML_CUDA=on", "metal": "-DGGML_METAL=on", "rocm": "-DGGML_HIP=on",
-                   "vulkan": "-DGGML_VULKAN=on"}
-
-
-def reinstall_command(backend: str) -> str:
-    return (f'CMAKE_ARGS="{REINSTALL_FLAGS[backend]}" pip install --force-reinstall '
-            "--no-cache-dir llama-cpp-python")
-
-
-def backends_from_system_info(info: str) -> tuple[str, ...]:
-    """Backends named in llama_print_system_info(), e.g. "CUDA : ARCHS = 890 | ..."."""
-    found = []
-    for name, key in (("cuda", "CUDA"), ("metal", "Metal"), ("rocm", "ROCm"), ("rocm", "HIP"),
-                      ("vulkan", "Vulkan"), ("sycl", "SYCL")):
-        if re.search(rf"(^|\|)\s*{key}\s*:", info) and name not in found:
-            found.append(name)
-    found.append("cpu")
-    return tuple(found)
 
 
 def llama_build_info() -> LlamaBuildInfo:

@@ -11,18 +11,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from localchat.hardware.build import with_reinstall_hint
 from localchat.hardware.cpu import probe_cpu
 from localchat.hardware.gpus import probe_gpus, sysctl_reader
 from localchat.hardware.memory import probe_memory
-from localchat.hardware.profile import DiskInfo, GpuDevice, HardwareProfile, LlamaBuildInfo
-
-
-def _default_build_info() -> LlamaBuildInfo:
-    # The one upward call in this package: only localchat.engine may import llama_cpp, so the
-    # build is inspected there, lazily, and only when a real probe asks.
-    from localchat.engine.buildinfo import llama_build_info
-
-    return llama_build_info()
+from localchat.hardware.profile import DiskInfo, HardwareProfile, LlamaBuildInfo
 
 
 def disk_info(path: Path) -> DiskInfo:
@@ -34,21 +27,11 @@ def disk_info(path: Path) -> DiskInfo:
     return DiskInfo(path=str(path), free_bytes=int(usage.free), total_bytes=int(usage.total))
 
 
-def with_reinstall_hint(build: LlamaBuildInfo, gpus: list[GpuDevice]) -> LlamaBuildInfo:
-    """When the machine has a GPU this build cannot use, say how to rebuild for it."""
-    from dataclasses import replace
-
-    from localchat.engine.buildinfo import reinstall_command  # pure string, no llama_cpp
-
-    usable = {b for b in build.backends if b != "cpu"} if build.gpu_offload else set()
-    for gpu in gpus:
-        if gpu.backend not in usable:
-            return replace(build, reinstall_command=reinstall_command(gpu.backend))
-    return build
-
-
-def probe(models_dir: Path | None = None, measure_bandwidth: bool = True,
-          build_info: Callable[[], LlamaBuildInfo] | None = None) -> HardwareProfile:
+def probe(*, build_info: Callable[[], LlamaBuildInfo], models_dir: Path | None = None,
+          measure_bandwidth: bool = True) -> HardwareProfile:
+    """``build_info``: what the llama-cpp-python build can do, asked of llama_cpp, which only the
+    engine imports (``engine.buildinfo.llama_build_info``, or ``llama_build_info_in_child`` for a
+    process that must not import it)."""
     from dataclasses import replace
 
     from localchat import paths
@@ -65,7 +48,7 @@ def probe(models_dir: Path | None = None, measure_bandwidth: bool = True,
         except (ImportError, MemoryError) as exc:
             notes.append(f"memory: bandwidth not measured ({exc})")
     try:
-        build = (build_info or _default_build_info)()
+        build = build_info()
     except (ImportError, OSError, AttributeError) as exc:
         notes.append(f"llama.cpp: build unknown ({exc})")
         build = LlamaBuildInfo()

@@ -12,10 +12,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from localchat.engine.buildinfo import llama_build_info
+from localchat.hardware.build import backends_from_system_info, with_reinstall_hint
 from localchat.hardware.cpu import flags_from_proc_cpuinfo, probe_cpu, select_flags
 from localchat.hardware.gpus import amd_gpus, apple_gpus, metal_budget, nvidia_gpus, probe_gpus
 from localchat.hardware.memory import cgroup_limit, probe_memory
-from localchat.hardware.probe import probe, with_reinstall_hint
+from localchat.hardware.probe import probe
 from localchat.hardware.profile import HardwareProfile, LlamaBuildInfo
 from tests.hardware import fakes
 
@@ -26,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # ------------------------------------------------------------------ this machine, for real
 @pytest.fixture(scope="module")
 def here() -> HardwareProfile:
-    return probe()
+    return probe(build_info=llama_build_info)
 
 
 def test_cpu_agrees_with_proc_and_psutil(here):
@@ -132,6 +134,16 @@ def test_gpu_the_build_cannot_use_gets_the_reinstall_command():
         'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python')
     cuda_build = LlamaBuildInfo(gpu_offload=True, backends=("cuda", "cpu"))
     assert with_reinstall_hint(cuda_build, gpus).reinstall_command is None
+
+
+@pytest.mark.parametrize(("system_info", "backends"), [
+    ("CPU : SSE3 = 1 | AVX2 = 1 | ", ("cpu",)),
+    ("CUDA : ARCHS = 890 | USE_GRAPHS = 1 | CPU : AVX2 = 1 | ", ("cuda", "cpu")),
+    ("Metal : EMBED_LIBRARY = 1 | CPU : NEON = 1 | ", ("metal", "cpu")),
+    ("ROCm : NO_VMM = 1 | HIP : x = 1 | ", ("rocm", "cpu")),
+])
+def test_backends_named_in_the_system_info(system_info, backends):
+    assert backends_from_system_info(system_info) == backends
 
 
 def test_summary_shows_the_reinstall_command():
