@@ -73,10 +73,11 @@ def test_ask_streams_reply_and_prints_json_stats(smollm2_path):
     assert record["model"] == "SmolLM2-135M-Instruct"  # as the chat names it, not the GGUF header
     assert "\n".join(reply_lines).strip() == record["text"].strip()
     # the measured speed is kept for the recommender and the model menu
-    from localchat.recommend.calibration import load_calibration
+    from localchat import paths
+    from localchat.recommend.calibration_store import CalibrationStore
 
     assert record["completion_tokens"] == 72 and record["finish_reason"] == "length"
-    speeds = {k: v["tps"] for k, v in load_calibration().speeds.items()}
+    speeds = {k: v["tps"] for k, v in CalibrationStore(paths.calibration_file()).load().speeds.items()}
     assert speeds and all(abs(v - record["gen_tps"]) < 0.05 for v in speeds.values()), speeds
 
 

@@ -176,9 +176,10 @@ def run(args: argparse.Namespace) -> int:
     out.write("\n")
     out.flush()
     if stats is not None:  # the recommender and the model menu show measured speeds
-        from localchat.recommend.calibration import record_reply_speed
+        from localchat import paths
+        from localchat.recommend.calibration_store import CalibrationStore
 
-        record_reply_speed(engine.info, stats)
+        CalibrationStore(paths.calibration_file()).record_reply_speed(engine.info, stats)
         cut = CUT_OFF.get(stats.finish_reason)
         if cut:
             print(f"localchat: {cut.format(max_tokens=args.max_tokens, ctx=stats.n_ctx)}", file=sys.stderr)

@@ -56,14 +56,15 @@ def _profile(args: argparse.Namespace):  # -> HardwareProfile
     return hypothetical_profile(args.ram, args.vram, gpu)
 
 
-def _model_candidate(args: argparse.Namespace, profile):  # -> Candidate
+def _model_candidate(args: argparse.Namespace, profile, calibration):  # -> Candidate
     from dataclasses import replace
 
     from localchat.recommend import evaluate, evaluate_file
     from localchat.recommend.names import model_display_name
 
     ctx = args.ctx or DEFAULT_CTX
-    options = {"ctx": ctx, "kv_type": args.kv_type, "n_gpu_layers": args.gpu_layers}
+    options = {"ctx": ctx, "kv_type": args.kv_type, "n_gpu_layers": args.gpu_layers,
+               "calibration": calibration}
     path = Path(args.model).expanduser()
     if path.exists() or args.model.lower().endswith(".gguf"):
         c = evaluate_file(profile, path, **options)
@@ -123,13 +124,14 @@ def _wrap(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from localchat.recommend import budget_for, recommend
-    from localchat.recommend.calibration import Calibration, load_calibration
+    from localchat import paths
+    from localchat.recommend import Calibration, CalibrationStore, budget_for, recommend
 
     profile = _profile(args)
     budget = budget_for(profile)
+    calibration = CalibrationStore(paths.calibration_file()).load()
     if args.model:
-        c = _model_candidate(args, profile)
+        c = _model_candidate(args, profile, calibration)
         if args.json:
             print(json.dumps({"choice": c.to_dict(), "alternatives": [], "explanation": c.summary(),
                               "warnings": [w for w in (c.context_warning(),) if w] + list(budget.warnings)},
@@ -142,7 +144,6 @@ def run(args: argparse.Namespace) -> int:
             if line:
                 print(_wrap(f"warning: {line}"))
         return 0
-    calibration = load_calibration()
     if profile.hypothetical:  # speeds measured on this machine say nothing about another one
         calibration = Calibration(models=calibration.models)
     local = {} if profile.hypothetical else _local_models()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localchat.download import disk, hfcache, hub
-from localchat.download.meter import Meter, PullProgress
+from localchat.download.meter import Meter, PullCancelled, PullProgress
 from localchat.download.resolver import ResolvedModel, resolve
 from localchat.download.sink import Sink
 from localchat.download.source import HubModel, PullSource, Starter
@@ -33,10 +33,6 @@ ProgressFn = Callable[[PullProgress], None]
 DEFAULT_STALL_TIMEOUT_S = 20.0
 DEFAULT_MAX_RETRIES = 6  # consecutive failures without progress, with exponential backoff
 _HASH_BLOCK = 8 << 20
-
-
-class PullCancelled(DownloadError):
-    """The caller set the cancel event; the partial file is kept for the next pull."""
 
 
 # busy or failing servers and CDNs: retried with backoff like a dropped connection

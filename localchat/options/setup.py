@@ -67,17 +67,15 @@ def what_to_do(online: bool) -> str:
 
 
 def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = None,
-               calibration: Calibration | None = None, prefer: str | None = None) -> SetupPlan:
+               calibration: Calibration, prefer: str | None = None) -> SetupPlan:
     """The first-run plan for ``profile`` (see the module docstring); ``prefer``: the
     recommender's preference (balanced, faster, quality). A first chat should not wait on a
     20 GB download when a few-GB option is good: options to download larger than
     ``FIRST_RUN_DOWNLOAD_BYTES`` rank after the rest, and the best of them is listed beside."""
     from localchat.recommend import Catalog, budget_for, recommend
-    from localchat.recommend.calibration import load_calibration
     from localchat.recommend.candidate import memory_note
     from localchat.recommend.policy import FIRST_RUN_DOWNLOAD_BYTES
 
-    calibration = calibration if calibration is not None else load_calibration()
     warnings: list[str] = []
     online, reason = True, ""
     try:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from localchat.download.store import LocalModel, PartialDownload
     from localchat.hardware.profile import HardwareProfile
+    from localchat.recommend.calibration_store import CalibrationStore
     from localchat.recommend.catalog import Catalog
 
 
@@ -30,6 +31,13 @@ def _catalog() -> Catalog:
     from localchat.recommend import load_catalog
 
     return load_catalog()
+
+
+def _calibration_store() -> CalibrationStore:
+    from localchat import paths
+    from localchat.recommend.calibration_store import CalibrationStore
+
+    return CalibrationStore(paths.calibration_file())
 
 
 def _local_models() -> list[LocalModel]:
@@ -55,10 +63,13 @@ class Sources:
     """``probe()`` → the machine; ``catalog()`` → the models localchat knows; ``local_models()`` →
     GGUF files on disk (HF cache, LM Studio, Ollama, llama.cpp cache, config folders);
     ``check_online()`` raises ``HubUnreachableError`` (with its reason) when the Hub cannot be
-    reached; ``partials()`` → downloads that stopped part way (resumed by their next pull)."""
+    reached; ``partials()`` → downloads that stopped part way (resumed by their next pull);
+    ``calibration``: where what llama.cpp allocated and how fast replies ran are kept (load it for
+    the recommender, record loads and replies in it)."""
 
     probe: Callable[[], HardwareProfile] = field(default=_probe)
     catalog: Callable[[], Catalog] = field(default=_catalog)
     local_models: Callable[[], list[LocalModel]] = field(default=_local_models)
     check_online: Callable[[], None] = field(default=_check_online)
     partials: Callable[[], list[PartialDownload]] = field(default=_partials)
+    calibration: CalibrationStore = field(default_factory=_calibration_store)

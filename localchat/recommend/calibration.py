@@ -1,33 +1,28 @@
-"""Learn from what llama.cpp really allocated: a per-model correction for the next prediction.
+"""Learn from what llama.cpp really allocated and how fast it ran: the ``Calibration`` value.
 
 After a model loads, the engine reports the buffer sizes llama.cpp logged (ModelInfo's
-``allocated_*_bytes``). ``record_from_info`` compares them with the prediction for the same file and
-settings and keeps the ratio per component (weights, KV cache, compute) in
-``calibration.json`` in the data folder, under the model's key and its catalog name. ``evaluate``
-multiplies its prediction by the stored ratios: the model's own when it has been loaded before,
-else the median of its architecture's.
+``allocated_*_bytes``). ``Calibration.with_allocation`` compares them with the prediction for the
+same file and settings and keeps the ratio per component (weights, KV cache, compute) under the
+model's key and its catalog name. ``evaluate`` multiplies its prediction by the stored ratios: the
+model's own when it has been loaded before, else the median of its architecture's.
 
-After a reply, ``record_speed`` keeps the generation tokens/s the engine measured for the model at
-its GPU layers: only replies that ran their course (not stopped, not failed) with at least
-``SPEED_MIN_TOKENS`` generated tokens count, and the figure is the mean over the last
+After a reply, ``Calibration.with_speed`` keeps the generation tokens/s the engine measured for
+the model at its GPU layers: only replies that ran their course (not stopped, not failed) with at
+least ``SPEED_MIN_TOKENS`` generated tokens count, and the figure is the mean over the last
 ``SPEED_WINDOW`` of them. ``evaluate`` then shows it instead of the bandwidth estimate for the
 same model and placement.
+
+A plain value, no I/O: ``calibration_store.CalibrationStore`` keeps it in ``calibration.json`` and
+callers pass the one they loaded (``Calibration()`` is none at all).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
 import statistics
-import threading
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from localchat import paths
 from localchat.recommend.footprint import Footprint
 
 # a ratio outside this range means a broken log or a different model, not a correction
@@ -64,10 +59,41 @@ def model_key(name: str, quant: str) -> str:
     return f"{re.sub(r'[^a-z0-9.]', '', name.lower())}:{quant.upper()}"
 
 
+def speed_counts(completion_tokens: int, finish_reason: str) -> bool:
+    """Whether a reply's generation speed is a measurement worth keeping (or comparing)."""
+    return finish_reason in SPEED_FINISHES and completion_tokens >= SPEED_MIN_TOKENS
+
+
+def _ratio(actual: int, predicted: int) -> float | None:
+    if actual <= 0 or predicted <= 0:
+        return None
+    ratio = actual / predicted
+    return ratio if RATIO_RANGE[0] <= ratio <= RATIO_RANGE[1] else None
+
+
 @dataclass(frozen=True)
 class Calibration:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     speeds: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: object) -> Calibration:
+        """The rows of ``data`` (calibration.json's content) that make sense; none when it is
+        not what the file holds."""
+        if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+            return cls()
+        models = data["models"]
+        good = {k: v for k, v in models.items()
+                if isinstance(v, dict) and all(isinstance(v.get(c), int | float) for c in COMPONENTS)}
+        speeds = data.get("speeds")
+        speeds = speeds if isinstance(speeds, dict) else {}
+        good_speeds = {k: v for k, v in speeds.items()
+                       if isinstance(v, dict) and isinstance(v.get("tps"), int | float) and v["tps"] > 0
+                       and isinstance(v.get("ngl"), int)}
+        return cls(good, good_speeds)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"models": self.models, "speeds": self.speeds}
 
     def speed_for(self, key: str, n_gpu_layers: int) -> float | None:
         """Generation tokens/s measured for ``key`` with this many GPU layers, if it was."""
@@ -86,131 +112,44 @@ class Calibration:
         weights, kv, compute = (statistics.median(r[c] for r in same_arch) for c in COMPONENTS)
         return Correction(weights, kv, compute, samples=sum(int(r.get("samples", 1)) for r in same_arch))
 
+    def with_allocation(self, keys: list[str], architecture: str, predicted: Footprint, *,
+                        weights_bytes: int, kv_bytes: int, compute_bytes: int,
+                        now: float) -> tuple[Calibration, Correction]:
+        """This calibration with the actual/predicted ratios of one load under each of ``keys``
+        (a running mean over loads), and the correction now stored.
 
-def load_calibration(path: Path | None = None) -> Calibration:
-    """The stored corrections (none when the file is missing or unreadable)."""
-    path = path or paths.calibration_file()
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return Calibration()
-    models = data.get("models") if isinstance(data, dict) else None
-    if not isinstance(models, dict):
-        return Calibration()
-    good = {k: v for k, v in models.items()
-            if isinstance(v, dict) and all(isinstance(v.get(c), int | float) for c in COMPONENTS)}
-    speeds = data.get("speeds") if isinstance(data.get("speeds"), dict) else {}
-    good_speeds = {k: v for k, v in speeds.items()
-                   if isinstance(v, dict) and isinstance(v.get("tps"), int | float) and v["tps"] > 0
-                   and isinstance(v.get("ngl"), int)}
-    return Calibration(good, good_speeds)
+        ``predicted`` must be the uncorrected prediction for the settings the model was loaded
+        with. Components llama.cpp did not report (0) keep their previous ratio."""
+        models = dict(self.models)
+        actual = {"weights": weights_bytes, "kv": kv_bytes, "compute": compute_bytes}
+        guess = {"weights": predicted.weights_bytes, "kv": predicted.kv_bytes,
+                 "compute": predicted.compute_bytes}
+        result = Correction()
+        for key in keys:
+            row = dict(models.get(key) or {c: 1.0 for c in COMPONENTS})
+            n = int(row.get("samples", 0))
+            for c in COMPONENTS:
+                ratio = _ratio(actual[c], guess[c])
+                if ratio is not None:
+                    row[c] = (row[c] * n + ratio) / (n + 1)
+            row.update(arch=architecture, samples=n + 1, updated=now)
+            models[key] = row
+            result = Correction(row["weights"], row["kv"], row["compute"], row["samples"])
+        return Calibration(models, self.speeds), result
 
-
-def _write(path: Path, calibration: Calibration) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # per thread: the load worker (allocations) and a reply worker (speed) may write at once
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps({"models": calibration.models, "speeds": calibration.speeds},
-                              indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
-def _ratio(actual: int, predicted: int) -> float | None:
-    if actual <= 0 or predicted <= 0:
-        return None
-    ratio = actual / predicted
-    return ratio if RATIO_RANGE[0] <= ratio <= RATIO_RANGE[1] else None
-
-
-def record(keys: list[str], architecture: str, predicted: Footprint, *, weights_bytes: int,
-           kv_bytes: int, compute_bytes: int, path: Path | None = None) -> Correction:
-    """Store actual/predicted ratios under each of ``keys`` (a running mean over loads).
-
-    ``predicted`` must be the uncorrected prediction for the settings the model was loaded with.
-    Components llama.cpp did not report (0) keep their previous ratio."""
-    path = path or paths.calibration_file()
-    stored = load_calibration(path)
-    models = dict(stored.models)
-    actual = {"weights": weights_bytes, "kv": kv_bytes, "compute": compute_bytes}
-    guess = {"weights": predicted.weights_bytes, "kv": predicted.kv_bytes,
-             "compute": predicted.compute_bytes}
-    result = Correction()
-    for key in keys:
-        row = dict(models.get(key) or {c: 1.0 for c in COMPONENTS})
-        n = int(row.get("samples", 0))
-        for c in COMPONENTS:
-            ratio = _ratio(actual[c], guess[c])
-            if ratio is not None:
-                row[c] = (row[c] * n + ratio) / (n + 1)
-        row.update(arch=architecture, samples=n + 1, updated=time.time())
-        models[key] = row
-        result = Correction(row["weights"], row["kv"], row["compute"], row["samples"])
-    _write(path, Calibration(models, stored.speeds))
-    return result
-
-
-def record_from_info(info: Any, *, gpu_backend: str | None = None, path: Path | None = None) -> Correction:
-    """Calibrate from a loaded model's ``ModelInfo`` (plain numbers; the engine is not imported):
-    the prediction is recomputed from the model file for the settings it was loaded with."""
-    from localchat.recommend.footprint import footprint
-
-    keys, shape = _model_keys(info)
-    predicted = footprint(shape, int(info.n_ctx), kv_type=info.kv_type, flash_attn=bool(info.flash_attn),
-                          n_gpu_layers=int(info.n_gpu_layers), gpu_backend=gpu_backend)
-    return record(keys, shape.architecture, predicted, weights_bytes=int(info.allocated_weights_bytes),
-                  kv_bytes=int(info.allocated_kv_bytes), compute_bytes=int(info.allocated_compute_bytes),
-                  path=path)
-
-
-def _model_keys(info: Any) -> tuple[list[str], Any]:
-    """The keys a loaded model is known by (its header's name and its catalog name), and its shape."""
-    from localchat.recommend.catalog import load_catalog
-    from localchat.recommend.evaluate import load_shape
-
-    shape, name, quant = load_shape(info.path)
-    keys = [model_key(name, quant)]
-    entry = load_catalog().match_file(Path(info.path).name)
-    if entry is not None:
-        keys.append(model_key(entry.name, quant))
-    return keys, shape
-
-
-def speed_counts(completion_tokens: int, finish_reason: str) -> bool:
-    """Whether a reply's generation speed is a measurement worth keeping (or comparing)."""
-    return finish_reason in SPEED_FINISHES and completion_tokens >= SPEED_MIN_TOKENS
-
-
-def record_speed(info: Any, gen_tps: float, completion_tokens: int, *, finish_reason: str = "stop",
-                 path: Path | None = None) -> float | None:
-    """Keep the generation speed of a reply from the model in ``info`` (ModelInfo), as the
-    engine timed it; returns the stored mean, or None when the reply does not count (too short,
-    stopped, or no speed)."""
-    if not speed_counts(completion_tokens, finish_reason) or gen_tps <= 0:
-        return None
-    path = path or paths.calibration_file()
-    keys, shape = _model_keys(info)
-    ngl = int(info.n_gpu_layers)
-    ngl = shape.n_layers + 1 if ngl < 0 or ngl > shape.n_layers else ngl  # as evaluate counts
-    stored = load_calibration(path)
-    speeds = dict(stored.speeds)
-    tps = gen_tps
-    for key in keys:
-        row = speeds.get(key) or {}
-        same = row.get("ngl") == ngl
-        n = int(row.get("samples", 0)) if same else 0
-        tps = (float(row["tps"]) * n + gen_tps) / (n + 1) if n else gen_tps
-        speeds[key] = {"tps": round(tps, 2), "ngl": ngl, "samples": min(n + 1, SPEED_WINDOW),
-                       "replies": int(row.get("replies", n)) + 1 if same else 1,
-                       "threads": int(getattr(info, "n_threads", 0)), "updated": time.time()}
-    _write(path, Calibration(stored.models, speeds))
-    return tps
-
-
-def record_reply_speed(info: Any, stats: Any) -> None:
-    """``record_speed`` of a reply's ``ReplyStats`` for the chat and ``localchat ask``, best
-    effort: a model file it cannot read (a scripted test engine) or a read-only data folder only
-    loses the figure."""
-    from localchat.errors import LocalChatError
-
-    with contextlib.suppress(LocalChatError, OSError, ValueError):
-        record_speed(info, stats.gen_tps, stats.completion_tokens, finish_reason=stats.finish_reason)
+    def with_speed(self, keys: list[str], n_gpu_layers: int, gen_tps: float, *, n_threads: int,
+                   now: float) -> tuple[Calibration, float]:
+        """This calibration with one counted reply's generation speed under each of ``keys`` at
+        ``n_gpu_layers`` (a mean over the last ``SPEED_WINDOW`` replies at that placement; another
+        placement starts afresh), and the mean now stored."""
+        speeds = dict(self.speeds)
+        tps = gen_tps
+        for key in keys:
+            row = speeds.get(key) or {}
+            same = row.get("ngl") == n_gpu_layers
+            n = int(row.get("samples", 0)) if same else 0
+            tps = (float(row["tps"]) * n + gen_tps) / (n + 1) if n else gen_tps
+            speeds[key] = {"tps": round(tps, 2), "ngl": n_gpu_layers, "samples": min(n + 1, SPEED_WINDOW),
+                           "replies": int(row.get("replies", n)) + 1 if same else 1,
+                           "threads": n_threads, "updated": now}
+        return Calibration(self.models, speeds), tps

@@ -17,7 +17,7 @@ from pathlib import Path
 from localchat.errors import LocalChatError
 from localchat.hardware.profile import HardwareProfile
 from localchat.loadsettings import DEFAULT_CTX
-from localchat.recommend.calibration import Calibration, load_calibration
+from localchat.recommend.calibration import Calibration
 from localchat.recommend.candidate import Candidate, Recommendation
 from localchat.recommend.catalog import Catalog, CatalogEntry, load_catalog
 from localchat.recommend.evaluate import evaluate, evaluate_file
@@ -168,7 +168,7 @@ def _alternatives(choice: Option, options: list[Option], budget: Budget, catalog
 def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
               catalog: Catalog | None = None, local_files: Sequence[str | Path] = (),
               local_names: Mapping[str, str] | None = None,
-              calibration: Calibration | None = None, prefer: str | None = None,
+              calibration: Calibration, prefer: str | None = None,
               download_budget_bytes: int | None = None,
               download_bps: float | None = None) -> Recommendation:
     """The best model for ``profile`` (the probe's, or ``hypothetical_profile(...)``).
@@ -177,6 +177,8 @@ def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
     ``catalog``: defaults to localchat's; ``local_files``: GGUF files already on disk, ranked too
     (a model on disk wins a tie, and with an empty catalog this ranks the files alone, offline);
     ``local_names``: what people call those files (by path) when the catalog does not know them.
+    ``calibration``: this machine's corrections and measured speeds (``CalibrationStore.load()``;
+    ``Calibration()`` for none).
     ``prefer``: "balanced" (default), "faster" or "quality" (policy.py).
     ``download_budget_bytes``: the first run's limit: an option to download that is larger loses to
     one within it (or on disk) and is listed as an alternative with its download time at
@@ -185,13 +187,12 @@ def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
     """
     budget = profile if isinstance(profile, Budget) else budget_for(profile)
     catalog = catalog if catalog is not None else load_catalog()
-    calibration = calibration if calibration is not None else load_calibration()
     policy = policy_for(prefer)
     options = _options(budget, catalog, ctx, local_files, calibration, local_names or {})
     warnings = list(budget.warnings)
     fitting = [o for o in options if o.candidate.fits]
     if not fitting:
-        return Recommendation(None, [], no_fit_explanation(budget, options), warnings)
+        return Recommendation(None, [], no_fit_explanation(budget, [o.candidate for o in options]), warnings)
     pool = [o for o in fitting if o.headroom] or fitting
     floor = policy.floor([o.candidate for o in pool])
 
@@ -234,12 +235,11 @@ def recommend(profile: HardwareProfile | Budget, *, ctx: int | None = None,
 
 
 def candidates_for(profile: HardwareProfile | Budget, ctx: int | None = None, *, kv_type: str = "f16",
-                   catalog: Catalog | None = None, calibration: Calibration | None = None) -> list[Candidate]:
+                   catalog: Catalog | None = None, calibration: Calibration) -> list[Candidate]:
     """Every catalog model × quant at ``ctx`` (default 8k, capped at the model's trained context)
     with the most GPU layers that fit: the rows of the model menu, biggest model first."""
     budget = profile if isinstance(profile, Budget) else budget_for(profile)
     catalog = catalog if catalog is not None else load_catalog()
-    calibration = calibration if calibration is not None else load_calibration()
     rows = []
     for entry in catalog:
         for quant in entry.quants:

@@ -12,7 +12,7 @@ from pathlib import Path
 from localchat.gguffile import read_header
 from localchat.ggufmeta import GGUFHeader, quant_label_from_filename
 from localchat.hardware.profile import HardwareProfile
-from localchat.recommend.calibration import Calibration, Correction, load_calibration, model_key
+from localchat.recommend.calibration import Calibration, Correction, model_key
 from localchat.recommend.candidate import Candidate, Fit
 from localchat.recommend.catalog import CatalogEntry
 from localchat.recommend.footprint import Footprint, ModelShape, footprint
@@ -90,15 +90,15 @@ def _placement(shape: ModelShape, budget: Budget, ctx: int, kv_type: str, flash_
 def evaluate(profile: HardwareProfile | Budget, entry_or_header: CatalogEntry | GGUFHeader,
              quant: str | None = None, *, ctx: int, kv_type: str = "f16",
              n_gpu_layers: int | None = None, flash_attn: bool | None = None,
-             calibration: Calibration | None = None, local_path: str | None = None,
+             calibration: Calibration, local_path: str | None = None,
              file_bytes: int | None = None) -> Candidate:
     """One model at one setting on one machine.
 
     ``entry_or_header``: a catalog entry (sizes estimated from its figures and ``quant``'s bits per
     weight) or a GGUF header (exact; ``quant`` defaults to the header's). ``n_gpu_layers`` None
     picks the most layers that fit the GPU (-1: all). ``flash_attn`` None: on (it shrinks the
-    compute buffer; a quantized KV cache needs it anyway). ``calibration``: stored corrections
-    (default: this machine's).
+    compute buffer; a quantized KV cache needs it anyway). ``calibration``: this machine's
+    corrections and measured speeds (``Calibration()``: none).
     """
     budget = profile if isinstance(profile, Budget) else budget_for(profile)
     if isinstance(entry_or_header, CatalogEntry):
@@ -116,7 +116,6 @@ def evaluate(profile: HardwareProfile | Budget, entry_or_header: CatalogEntry | 
         rank = params * (shape.active_fraction ** 0.5)  # MoE: see CatalogEntry.rank_params_b
         size = file_bytes or header.expected_file_bytes
     fa = True if flash_attn is None else flash_attn or kv_type != "f16"
-    calibration = calibration if calibration is not None else load_calibration()
     key = model_key(name, label)
     correction = calibration.for_model(key, shape.architecture)
     ngl, fp, fit = _placement(shape, budget, ctx, kv_type, fa, correction, n_gpu_layers)
@@ -141,7 +140,7 @@ def _params_b(header: GGUFHeader) -> float:
 
 def evaluate_file(profile: HardwareProfile | Budget, path: str | Path, *, ctx: int, kv_type: str = "f16",
                   n_gpu_layers: int | None = None, flash_attn: bool | None = None,
-                  calibration: Calibration | None = None) -> Candidate:
+                  calibration: Calibration) -> Candidate:
     """A local GGUF file (split models: any part) at one setting: exact sizes from its header."""
     header, size = read_local_header(path)
     candidate = evaluate(profile, header, None, ctx=ctx, kv_type=kv_type, n_gpu_layers=n_gpu_layers,

@@ -10,7 +10,6 @@ from localchat.recommend.profiles import Budget
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
-    from localchat.recommend.choose import Option
     from localchat.recommend.policy import Policy
 
 
@@ -96,11 +95,12 @@ def explain(choice: Candidate, alternatives: list[Candidate], budget: Budget, *,
     return " ".join(lines)
 
 
-def no_fit_explanation(budget: Budget, options: list[Option]) -> str:
-    """Nothing fits: say what the smallest option needs and what the machine offers."""
-    if not options:
+def no_fit_explanation(budget: Budget, candidates: list[Candidate]) -> str:
+    """Nothing fits: say what the smallest of ``candidates`` (the best placement of each model ×
+    quant) needs and what the machine offers."""
+    if not candidates:
         return "The catalog is empty and no model files were given, so there is nothing to recommend."
-    smallest = min(options, key=lambda o: o.candidate.footprint.total_bytes).candidate
+    smallest = min(candidates, key=lambda c: c.footprint.total_bytes)
     have = f"{fmt_bytes(budget.ram_bytes)} of RAM to spare"
     if budget.has_gpu:
         have += f" and {fmt_bytes(budget.gpu_bytes)} free on the GPU"

@@ -160,11 +160,9 @@ class ModelHost(App[int]):
         info = engine.info
         if not getattr(info, "allocated_weights_bytes", 0):
             return  # a scripted engine, or a build that did not report its buffers
-        from localchat.recommend.calibration import record_from_info
-
         try:
             gpus = self.hardware_profile().gpus if info.n_gpu_layers else []
-            record_from_info(info, gpu_backend=gpus[0].backend if gpus else None)
+            self.sources.calibration.record_from_info(info, gpu_backend=gpus[0].backend if gpus else None)
         except (LocalChatError, OSError, ValueError) as exc:
             self.log.warning(f"calibration skipped: {exc}")
 

@@ -178,8 +178,8 @@ def test_a_q4_model_on_the_cpu_counts_its_file_once():
     from localchat.recommend import evaluate, load_catalog
 
     entry = load_catalog().get("Qwen3-8B")
-    q4 = evaluate(hypothetical_profile(64), entry, "Q4_K_M", ctx=8192)
-    q6 = evaluate(hypothetical_profile(64), entry, "Q6_K", ctx=8192)
+    q4 = evaluate(hypothetical_profile(64), entry, "Q4_K_M", ctx=8192, calibration=NO_CALIBRATION)
+    q6 = evaluate(hypothetical_profile(64), entry, "Q6_K", ctx=8192, calibration=NO_CALIBRATION)
     assert q4.footprint.weights_bytes == pytest.approx(q4.file_bytes, rel=0.02)
     assert q4.footprint.total_bytes < q6.footprint.total_bytes
     assert "repacks" not in q4.summary()

@@ -341,9 +341,8 @@ async def test_real_switch_to_q8_through_the_menu_keeps_the_conversation(smollm2
         first = (await ask(pilot, "Write a long story about the sea.")).content
         assert "Q4_1" in status_model(app)
         # the reply's speed is kept, and the menu shows it for Q4_1 instead of an estimate
-        from localchat.recommend.calibration import load_calibration
-
-        await wait_until(pilot, lambda: load_calibration().speeds, what="the reply's speed recorded")
+        await wait_until(pilot, lambda: app.sources.calibration.load().speeds,
+                         what="the reply's speed recorded")
         gen_tps = app.store.get(chat.conversation_id).messages[1].stats["gen_tps"]
         menu = await open_menu(pilot)
         q4 = next(r for r in menu.rows if r.quant == "Q4_1")

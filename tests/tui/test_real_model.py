@@ -42,10 +42,8 @@ async def test_real_reply_streams_in_with_tokens_per_second(smollm2_path) -> Non
         assert stored[1].status == "complete" and stored[1].content == reply.content
         assert stored[1].stats["gen_tps"] > 0
         # the load taught the recommender what llama.cpp really allocated for this model
-        from localchat.recommend.calibration import load_calibration
-
         await wait_until(pilot, lambda: any(key.endswith(":Q4_1") and row["weights"] > 0
-                                            for key, row in load_calibration().models.items()),
+                                            for key, row in app.sources.calibration.load().models.items()),
                          what="the load's calibration to be recorded")
 
 

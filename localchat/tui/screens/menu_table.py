@@ -14,7 +14,7 @@ from localchat.ggufmeta import quant_label_from_filename
 from localchat.options.menu import ModelInventory
 from localchat.options.option import ModelOption
 from localchat.options.words import machine_line, memory_text, menu_status, size_text, tps_text, where_text
-from localchat.recommend.calibration import Calibration, load_calibration
+from localchat.recommend.calibration import Calibration
 from localchat.recommend.profiles import budget_for
 from localchat.tui.modelhost import ModelHost
 from localchat.tui.widgets.plain import plain
@@ -71,7 +71,7 @@ def gather(host: ModelHost) -> MenuContext:
         partials = {p.spec.lower(): p for p in host.sources.partials()}
     except (LocalChatError, OSError):
         partials = {}
-    return MenuContext(inventory, budget, load_calibration(), machine_line(budget), partials)
+    return MenuContext(inventory, budget, host.sources.calibration.load(), machine_line(budget), partials)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

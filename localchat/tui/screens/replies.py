@@ -139,9 +139,7 @@ class Replies:
         finally:
             done.set()
         if stats is not None:  # after done: a model switch waiting for this reply goes on meanwhile
-            from localchat.recommend.calibration import record_reply_speed
-
-            record_reply_speed(info, stats)
+            self.chat.app.sources.calibration.record_reply_speed(info, stats)
 
     async def progress(self, event: ReplyProgress) -> None:
         view = self._streaming

@@ -105,6 +105,7 @@ class SetupScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="setup-plan", exit_on_error=False)
     def _plan(self) -> SetupPlan:
         return plan_setup(self.app.hardware_profile(), self.app.sources, ctx=self.app.overrides.n_ctx,
+                          calibration=self.app.sources.calibration.load(),
                           prefer=self.app.config.recommend.prefer)
 
     @on(Worker.StateChanged)
