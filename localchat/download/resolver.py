@@ -97,6 +97,34 @@ def list_quants(repo_id: str) -> dict[str, list[str]]:
     return gguf_sets([s.rfilename for s in info.siblings or []])
 
 
+@dataclass(frozen=True)
+class RepoQuants:
+    """A repository's GGUF quants at one commit: each quant's file(s) (a split set in part order)
+    and their bytes, from one ``model_info`` call."""
+
+    repo_id: str
+    revision: str  # the commit ``main`` points at
+    files: dict[str, tuple[str, ...]]
+    sizes: dict[str, int]  # bytes of all of a quant's files
+
+    def pick(self, wanted: str | None) -> str:
+        """``wanted`` as the repository spells it, else the default quant; ``NotFoundError``
+        naming what there is when it has no such quant (or no GGUF files at all)."""
+        return pick_quant({q: list(f) for q, f in self.files.items()}, wanted, self.repo_id)
+
+
+def list_repo_quants(repo_id: str) -> RepoQuants:
+    info = _model_info(repo_id)
+    siblings = {s.rfilename: s for s in info.siblings or []}
+    files = {quant: tuple(names) for quant, names in gguf_sets(list(siblings)).items()}
+    sizes = {quant: sum(_size(siblings[f]) for f in names) for quant, names in files.items()}
+    return RepoQuants(repo_id, str(info.sha or "main"), files, sizes)
+
+
+def _size(sibling: Any) -> int:
+    return int(sibling.size or (sibling.lfs.size if sibling.lfs else 0))
+
+
 def resolve(model: HubModel) -> ResolvedModel:
     """The file(s) of ``model``'s quant (the default quant if it names none) at ``main``'s commit."""
     repo_id, wanted = model.repo, model.quant
@@ -105,7 +133,7 @@ def resolve(model: HubModel) -> ResolvedModel:
     available = gguf_sets(list(siblings))
     quant = pick_quant(available, wanted, repo_id)
     files = available[quant]
-    sizes = tuple(int(siblings[f].size or (siblings[f].lfs.size if siblings[f].lfs else 0)) for f in files)
+    sizes = tuple(_size(siblings[f]) for f in files)
     hashes = tuple((siblings[f].lfs.sha256 if siblings[f].lfs else None) for f in files)
     if not info.sha:
         raise DownloadError(f"{hub.endpoint()} did not say which commit {repo_id} is at",

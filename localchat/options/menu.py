@@ -73,7 +73,7 @@ class MenuItem:
         return HubModel(self.entry.repo, self.quant)
 
 
-def _quant_order(label: str) -> tuple[float, str]:
+def quant_order(label: str) -> tuple[float, str]:
     q = quant_quality(label)
     return (q.kld if q.known else math.inf, label)
 
@@ -115,11 +115,11 @@ class ModelInventory:
             entry = by_name.get(model)
             have = {i.quant for i in found}
             more = [MenuItem(model, q, entry) for q in (entry.quants if entry else ()) if q not in have]
-            items += sorted(found + more, key=lambda i: _quant_order(i.quant))
+            items += sorted(found + more, key=lambda i: quant_order(i.quant))
         for entry in sorted(entries, key=lambda e: e.params_b):
             if entry.name in local_items:
                 continue
-            items += [MenuItem(entry.name, q, entry) for q in sorted(entry.quants, key=_quant_order)]
+            items += [MenuItem(entry.name, q, entry) for q in sorted(entry.quants, key=quant_order)]
         self.items = items
 
     def rows(self, profile: HardwareProfile | Budget, settings: MenuSettings, calibration: Calibration, *,

@@ -41,6 +41,8 @@ class LocalFile:
 
 ModelSource = LocalFile | HubModel | Starter
 
+FOUND_ON_HUB = "found on the Hub"  # why a Hub repository's option is offered (options/hub.py)
+
 # where a file on disk was found (download/discover.py's source names), for people
 FOUND_IN = {"hf-cache": "HF cache", "lmstudio": "LM Studio", "ollama": "Ollama",
             "llama.cpp": "llama.cpp cache", "folder": "your folder", "pypi": "localchat"}
@@ -78,9 +80,13 @@ class ModelOption:
     @property
     def key(self) -> str:
         """Stable across re-sizing: the file, else the repository and quant."""
-        if isinstance(self.source, LocalFile):
-            return f"file:{self.source.path}"
-        return f"{type(self.source).__name__.lower()}:{self.source.spec}"
+        return self.key_of(self.source)
+
+    @staticmethod
+    def key_of(source: ModelSource) -> str:
+        if isinstance(source, LocalFile):
+            return f"file:{source.path}"
+        return f"{type(source).__name__.lower()}:{source.spec}"
 
     @property
     def path(self) -> str | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localchat.download.source import Starter
+from localchat.options.option import FOUND_ON_HUB
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ def menu_status(option: ModelOption) -> str:
         return "● loaded"
     if option.downloaded:
         return "on disk"
-    return f"{option.partial.fraction:.0%} here" if option.partial else "download"
+    if option.partial:
+        return f"{option.partial.fraction:.0%} here"
+    return "Hub" if option.why == FOUND_ON_HUB else "download"
 
 
 def setup_disk_text(option: ModelOption) -> str:
@@ -140,7 +143,9 @@ def setup_details(option: ModelOption) -> str:
 def menu_details(option: ModelOption) -> str:
     """The menu's highlighted row in full: the memory arithmetic, the quality cost, the risk."""
     c = option.candidate
-    lines = [c.summary() + ("" if option.exact else " (estimated from the model's architecture)")]
+    estimate = (" (estimated: another quant's header, scaled to this file's size)"
+                if option.why == FOUND_ON_HUB else " (estimated from the model's architecture)")
+    lines = [c.summary() + ("" if option.exact else estimate)]
     lines.append(f"Quality: {option.quant} {c.quality.words}.")
     if c.quality.warning:
         lines.append(f"⚠ {c.quality.warning}.")

@@ -91,14 +91,15 @@ def evaluate(profile: HardwareProfile | Budget, entry_or_header: CatalogEntry | 
              quant: str | None = None, *, ctx: int, kv_type: str = "f16",
              n_gpu_layers: int | None = None, flash_attn: bool | None = None,
              calibration: Calibration, local_path: str | None = None,
-             file_bytes: int | None = None) -> Candidate:
+             file_bytes: int | None = None, shape: ModelShape | None = None) -> Candidate:
     """One model at one setting on one machine.
 
     ``entry_or_header``: a catalog entry (sizes estimated from its figures and ``quant``'s bits per
     weight) or a GGUF header (exact; ``quant`` defaults to the header's). ``n_gpu_layers`` None
     picks the most layers that fit the GPU (-1: all). ``flash_attn`` None: on (it shrinks the
     compute buffer; a quantized KV cache needs it anyway). ``calibration``: this machine's
-    corrections and measured speeds (``Calibration()``: none).
+    corrections and measured speeds (``Calibration()``: none). ``shape``: size this instead of the
+    header's (another quant of the same model, scaled from it: ``recommend.shape.scaled_to``).
     """
     budget = profile if isinstance(profile, Budget) else budget_for(profile)
     if isinstance(entry_or_header, CatalogEntry):
@@ -110,7 +111,7 @@ def evaluate(profile: HardwareProfile | Budget, entry_or_header: CatalogEntry | 
     else:
         header = entry_or_header
         label = (quant or header.quant or "").upper()
-        shape = shape_from_header(header)
+        shape = shape or shape_from_header(header)
         name, repo = header.name or (Path(local_path).stem if local_path else "model"), ""
         params = _params_b(header)
         rank = params * (shape.active_fraction ** 0.5)  # MoE: see CatalogEntry.rank_params_b

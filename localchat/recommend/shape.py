@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,18 @@ def shape_from_header(header: GGUFHeader) -> ModelShape:
         if swa else (False,) * n_layers,
         n_swa=swa, n_ff=n_ff, active_fraction=active, output_tied=tied, exact=True,
     )
+
+
+def scaled_to(shape: ModelShape, weights_bytes: int, quant: str) -> ModelShape:
+    """Another quant of the model ``shape`` describes, from its weights' bytes alone (a file's
+    size less its header): the same architecture with every tensor scaled alike, and the share
+    the CPU backend repacks taken from ``quant``'s type, as for catalog estimates. An estimate."""
+    factor = weights_bytes / max(1, shape.weights_bytes)
+    layers = tuple(int(b * factor) for b in shape.layer_bytes)
+    share = quant_quality(quant).repack_share
+    return replace(shape, layer_bytes=layers, layer_repack_bytes=tuple(int(b * share) for b in layers),
+                   input_bytes=int(shape.input_bytes * factor),
+                   output_bytes=int(shape.output_bytes * factor), exact=False)
 
 
 @lru_cache(maxsize=1024)

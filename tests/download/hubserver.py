@@ -2,6 +2,7 @@
 
 - ``GET /api/models/{org}/{name}[/revision/{rev}][?blobs=true]``: id, sha, siblings (with LFS
   sha256/size when ``blobs`` is asked for), gated;
+- ``GET /api/models?search=…&filter=gguf&limit=N``: the model search (repos by downloads);
 - ``HEAD``/``GET /{org}/{name}/resolve/{rev}/{filename}``: 302 to ``/lfs/...`` as the Hub redirects
   LFS files to its CDN, with ``X-Repo-Commit``, ``X-Linked-Etag``, ``X-Linked-Size``, ``ETag``;
   the ``/lfs`` URL honours ``Range`` (206 + ``Content-Range``);
@@ -59,6 +60,12 @@ class HubRepo:
     files: dict[str, HubFile]
     commit: str = "0123456789abcdef0123456789abcdef01234567"
     gated: bool = False
+    downloads: int = 0  # what the search sorts by
+    likes: int = 0
+
+    @property
+    def tags(self) -> set[str]:
+        return {"gguf"} if any(name.endswith(".gguf") for name in self.files) else set()
 
 
 @dataclass
@@ -75,10 +82,12 @@ class HubState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_repo(self, repo_id: str, files: dict[str, Path], *, gated: bool = False,
-                 sha256s: dict[str, str] | None = None, sizes: dict[str, int] | None = None) -> HubRepo:
+                 sha256s: dict[str, str] | None = None, sizes: dict[str, int] | None = None,
+                 downloads: int = 0, likes: int = 0) -> HubRepo:
         sha256s, sizes = sha256s or {}, sizes or {}
         repo = HubRepo(repo_id, {name: HubFile(path, sha256s.get(name) or sha256_of(path), sizes.get(name))
-                                 for name, path in files.items()}, gated=gated)
+                                 for name, path in files.items()}, gated=gated, downloads=downloads,
+                       likes=likes)
         self.repos[repo_id] = repo
         return repo
 
@@ -107,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [unquote(p) for p in url.path.strip("/").split("/")]
         if parts == ["_control"]:
             return self._control(parse_qs(url.query))
+        if parts == ["api", "models"]:
+            return self._search(parse_qs(url.query))
         if parts[:2] == ["api", "models"] and len(parts) >= 4:
             return self._api(parts[2:], parse_qs(url.query))
         if len(parts) >= 5 and parts[2] == "resolve":
@@ -124,6 +135,19 @@ class _Handler(BaseHTTPRequestHandler):
             st.bytes_sent.clear()
         self._send_json(200, {"bytes_sent": dict(st.bytes_sent)})
 
+    def _search(self, query: dict[str, list[str]]) -> None:
+        """The model search: repos whose id holds ``search`` (any case), tagged with every
+        ``filter`` (each repo here is tagged ``gguf`` when it holds a .gguf file), most
+        downloaded first, at most ``limit``."""
+        term = query.get("search", [""])[0].lower()
+        tags = set(query.get("filter", []))
+        limit = int(query.get("limit", ["1000"])[0])
+        found = [r for r in self.state.repos.values() if term in r.repo_id.lower() and tags <= r.tags]
+        found.sort(key=lambda r: -r.downloads)
+        self._send_json(200, [{"_id": "x", "id": r.repo_id, "modelId": r.repo_id, "likes": r.likes,
+                               "downloads": r.downloads, "private": False, "tags": sorted(r.tags),
+                               "createdAt": "2026-01-01T00:00:00.000Z"} for r in found[:limit]])
+
     def _api(self, parts: list[str], query: dict[str, list[str]]) -> None:
         repo = self.state.repos.get("/".join(parts[:2]))
         if repo is None:
@@ -139,7 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {
             "_id": "x", "id": repo.repo_id, "modelId": repo.repo_id, "sha": repo.commit,
             "private": False, "gated": "manual" if repo.gated else False, "disabled": False,
-            "tags": ["gguf"], "downloads": 0, "likes": 0, "siblings": siblings,
+            "tags": sorted(repo.tags), "downloads": repo.downloads, "likes": repo.likes,
+            "siblings": siblings,
             "lastModified": "2026-01-01T00:00:00.000Z", "createdAt": "2026-01-01T00:00:00.000Z",
         })
 

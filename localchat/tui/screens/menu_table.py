@@ -1,7 +1,9 @@
-"""How the model menu's table shows an option: its words (options/words.py) styled as cells."""
+"""How the model menu's table shows an option (its words, options/words.py, styled as cells),
+and what the menu sizes its rows against."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +13,8 @@ from rich.text import Text
 from localchat.download.store import LocalModel
 from localchat.errors import LocalChatError
 from localchat.ggufmeta import quant_label_from_filename
-from localchat.options.menu import ModelInventory
+from localchat.options.hub import HubListing, hub_rows, with_hub_rows
+from localchat.options.menu import MenuSettings, ModelInventory
 from localchat.options.option import ModelOption
 from localchat.options.words import machine_line, memory_text, menu_status, size_text, tps_text, where_text
 from localchat.recommend.calibration import Calibration
@@ -72,6 +75,21 @@ def gather(host: ModelHost) -> MenuContext:
     except (LocalChatError, OSError):
         partials = {}
     return MenuContext(inventory, budget, host.sources.calibration.load(), machine_line(budget), partials)
+
+
+def size_rows(context: MenuContext, settings: MenuSettings, listings: Sequence[HubListing], *,
+              loaded_path: str | None, compare_only: bool = False) -> list[ModelOption]:
+    """Every row sized for ``settings`` (in a worker): the Hub repositories' quants first, then
+    the models on disk and in the catalog; ``compare_only``: the loaded model's quants only."""
+    models = None
+    if compare_only and loaded_path:
+        models = [i.model for i in context.inventory.items
+                  if i.local is not None and same_file(i.local.path, loaded_path)]
+    rows = context.inventory.rows(context.budget, settings, context.calibration,
+                                  loaded_path=loaded_path, models=models, partials=context.partials)
+    found = [r for listing in listings
+             for r in hub_rows(listing, context.budget, settings, context.calibration, context.partials)]
+    return with_hub_rows(found, rows)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

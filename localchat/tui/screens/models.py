@@ -6,7 +6,9 @@ whether it is on disk. Context length, GPU layers and KV cache type are fields a
 change re-sizes the rows in a worker (``ModelInventory.rows``; the GGUF headers are read once when
 the menu opens). Enter switches the chat to the highlighted row (downloading it first with
 ``PullScreen`` when needed; a row that does not fit asks first); ``c`` compares the loaded model's
-last reply with another quant of it (screens/compare.py).
+last reply with another quant of it (screens/compare.py). ``/`` focuses the filter line
+(widgets/menufilter.py): typing filters the rows; Enter on ``ORG/NAME`` adds that Hub
+repository's GGUF files as rows (options/hub.py), Enter on words lists the Hub search's hits.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from textual.worker import Worker
 
 from localchat.errors import LocalChatError
 from localchat.options.choice import remember_preference
+from localchat.options.hub import HubListing, filter_words, listing_words, matches
 from localchat.options.menu import MenuSettings, preferred_row
 from localchat.options.option import ModelOption
 from localchat.options.words import MENU_COLUMNS, menu_details, risk
 from localchat.recommend.policy import next_preference
 from localchat.tui.screens.dialogs import ConfirmScreen
-from localchat.tui.screens.menu_table import MenuContext, gather, row_cells, same_file
-from localchat.tui.usemodel import fetch, is_loaded_as, use_model
+from localchat.tui.screens.menu_compare import compare_with_loaded, find_chat
+from localchat.tui.screens.menu_table import MenuContext, gather, row_cells, size_rows
+from localchat.tui.usemodel import is_loaded_as, use_model
+from localchat.tui.widgets.menufilter import MenuFilter
 from localchat.tui.widgets.menusettings import MenuSettingsBar
 from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 from localchat.tui.workers import worker_failure
@@ -39,13 +44,13 @@ from localchat.tui.workers import worker_failure
 if TYPE_CHECKING:
     from localchat.loadsettings import LoadSettings
     from localchat.tui.host import AppHost
-    from localchat.tui.screens.chat import ChatScreen
 
 class MenuReady(Message, bubble=False):
-    def __init__(self, rows: list[ModelOption], settings: MenuSettings) -> None:
+    def __init__(self, rows: list[ModelOption], settings: MenuSettings, repos: tuple[str, ...]) -> None:
         super().__init__()
         self.rows = rows
         self.settings = settings
+        self.repos = repos  # the Hub repositories listed among them
 
 
 class ModelMenuScreen(Screen[None]):
@@ -66,6 +71,7 @@ class ModelMenuScreen(Screen[None]):
     HELP_NAME = "Models"  # its keys' group in the help screen
     BINDINGS = [
         Binding("escape", "close", "Back to chat"),
+        Binding("slash", "focus_filter", "Find · Hub"),
         Binding("c", "compare", "Compare with loaded"),
         Binding("f", "toggle_fits", "Only what fits"),
         Binding("ctrl+e", "focus_settings", "Context/GPU/KV"),
@@ -83,6 +89,8 @@ class ModelMenuScreen(Screen[None]):
         self.context: MenuContext | None = None
         self.rows: list[ModelOption] = []
         self.only_fits = False
+        self.hub: dict[str, HubListing] = {}  # repositories looked up on the Hub, by name
+        self.jump_to: str | None = None  # the row to highlight once the Hub's rows are in
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -93,6 +101,7 @@ class ModelMenuScreen(Screen[None]):
         yield PlainLabel(title, id="menu-title")
         yield PlainLabel("measuring this machine…", id="menu-machine")
         yield MenuSettingsBar(self.settings, id="menu-settings")
+        yield MenuFilter(hub=not self.compare_only)
         yield PlainLabel("", id="menu-message")
         with Vertical():
             yield DataTable(id="menu-table", cursor_type="row", zebra_stripes=True)
@@ -116,23 +125,17 @@ class ModelMenuScreen(Screen[None]):
     def _gather(self) -> None:
         """Probe (cached by the app), the catalog, the models on disk, their headers: once."""
         self.context = gather(self.app)
-        self._size_rows(self.settings)
+        self._size_rows(self.settings, ())
 
-    def _size_rows(self, settings: MenuSettings) -> None:
+    def _size_rows(self, settings: MenuSettings, listings: tuple[HubListing, ...]) -> None:
         assert self.context is not None
-        models = None
-        if self.compare_only and self.app.model_path:
-            loaded = [i for i in self.context.inventory.items
-                      if i.local is not None and same_file(i.local.path, self.app.model_path)]
-            models = [i.model for i in loaded]
-        rows = self.context.inventory.rows(self.context.budget, settings, self.context.calibration,
-                                           loaded_path=self.app.model_path, models=models,
-                                           partials=self.context.partials)
-        self.post_message(MenuReady(rows, settings))
+        rows = size_rows(self.context, settings, listings, loaded_path=self.app.model_path,
+                         compare_only=self.compare_only)
+        self.post_message(MenuReady(rows, settings, tuple(h.repo_id for h in listings)))
 
     @work(thread=True, exclusive=True, group="menu-rows", exit_on_error=False)
-    def _resize(self, settings: MenuSettings) -> None:
-        self._size_rows(settings)
+    def _resize(self, settings: MenuSettings, listings: tuple[HubListing, ...]) -> None:
+        self._size_rows(settings, listings)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -143,16 +146,20 @@ class ModelMenuScreen(Screen[None]):
     # ------------------------------------------------------------------ showing rows
     @on(MenuReady)
     def _ready(self, event: MenuReady) -> None:
-        if event.settings != self.settings or self.context is None:
-            return  # the settings changed again meanwhile: a newer result is coming
+        if event.settings != self.settings or event.repos != tuple(self.hub) or self.context is None:
+            return  # the settings (or the Hub's rows) changed meanwhile: a newer result is coming
         self.query_one("#menu-machine", PlainLabel).update(self.context.machine)
         self.rows = event.rows
         self.fill_table()
+        table = self.table
+        if self.jump_to is not None and self.jump_to in table.rows:
+            table.move_cursor(row=table.get_row_index(self.jump_to), animate=False)
+            table.focus()
+        self.jump_to = None
 
     def visible_rows(self) -> list[ModelOption]:
-        if not self.only_fits:
-            return self.rows
-        return [r for r in self.rows if r.fits or r.loaded]
+        text = self.query_one(MenuFilter).text
+        return [r for r in self.rows if (r.fits or r.loaded or not self.only_fits) and matches(r, text)]
 
     def fill_table(self) -> None:
         table = self.table
@@ -204,10 +211,35 @@ class ModelMenuScreen(Screen[None]):
         if settings != self.settings:
             self.settings = settings
             if self.context is not None:
-                self._resize(settings)
+                self._resize(settings, tuple(self.hub.values()))
 
     def action_focus_settings(self) -> None:
         self.query_one(MenuSettingsBar).focus_first()
+
+    # ------------------------------------------------------------------ the filter and the Hub
+    def action_focus_filter(self) -> None:
+        self.query_one(MenuFilter).input.focus()
+
+    @on(MenuFilter.Changed)
+    def _filter_changed(self, event: MenuFilter.Changed) -> None:
+        self.fill_table()
+        self.show_message(filter_words(event.text, len(self.visible_rows()), len(self.rows),
+                                       hub=not self.compare_only))
+
+    @on(MenuFilter.Said)
+    def _filter_said(self, event: MenuFilter.Said) -> None:
+        self.show_message(event.text, error=event.error)
+
+    @on(MenuFilter.Listed)
+    def _listed(self, event: MenuFilter.Listed) -> None:
+        """A repository's GGUF files: rows sized like the others, the cursor on the one read."""
+        listing = event.listing
+        self.hub.pop(listing.repo_id, None)
+        self.hub = {listing.repo_id: listing, **self.hub}  # the latest first
+        self.jump_to = listing.key(listing.reference)
+        self.show_message(listing_words(listing))
+        if self.context is not None:
+            self._resize(self.settings, tuple(self.hub.values()))
 
     def action_prefer(self) -> None:
         """The next preference (balanced → faster → quality): ★ moves to its pick; kept in the config."""
@@ -226,6 +258,10 @@ class ModelMenuScreen(Screen[None]):
                           else "Showing every model (f hides what does not fit)")
 
     def action_close(self) -> None:
+        """Esc: empty the filter, else back to the chat."""
+        if self.query_one(MenuFilter).clear():
+            self.table.focus()
+            return
         self.dismiss(None)
 
     # ------------------------------------------------------------------ choosing
@@ -265,39 +301,4 @@ class ModelMenuScreen(Screen[None]):
         use_model(app, row, loading=loading)
 
     def action_compare(self) -> None:
-        row = self.highlighted()
-        loaded = self.loaded_row()
-        if row is None:
-            return
-        if loaded is None or self.app.engine is None:
-            self.notify("No model is loaded: load one first, then compare its quants.", severity="warning")
-            return
-        if row.loaded:
-            self.notify("That is the loaded model: pick another quant of it to compare.", severity="warning")
-            return
-        if row.model != loaded.model:
-            self.notify(f"Compare works between quants of the loaded model ({loaded.model}); "
-                        f"{row.model} is another model.", severity="warning")
-            return
-        chat = find_chat(self.app)
-        if chat is not None and chat.generating:
-            self.notify("Wait for the reply to end (or stop it with Esc in the chat) to compare.",
-                        severity="warning")
-            return
-        fetch(self.app, row, lambda path: self._open_compare(loaded, row, str(path)))
-
-    def _open_compare(self, loaded: ModelOption, other: ModelOption, path: str) -> None:
-        from localchat.tui.screens.compare import CompareScreen
-
-        chat = find_chat(self.app)
-        if chat is None or chat.conversation_id is None or not chat.message_views("user"):
-            self.notify("Say something first: compare regenerates the last reply.", severity="warning")
-            return
-        self.dismiss(None)
-        self.app.push_screen(CompareScreen(chat, loaded, other, path))
-
-
-def find_chat(app: Any) -> ChatScreen | None:
-    from localchat.tui.screens.chat import ChatScreen
-
-    return next((s for s in app.screen_stack if isinstance(s, ChatScreen)), None)
+        compare_with_loaded(self)

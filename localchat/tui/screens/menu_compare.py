@@ -1,0 +1,55 @@
+"""``c`` in the model menu: the loaded model's last reply again from another quant of it, side by
+side (screens/compare.py), once that quant is on disk."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localchat.tui.usemodel import fetch
+
+if TYPE_CHECKING:
+    from localchat.options.option import ModelOption
+    from localchat.tui.screens.chat import ChatScreen
+    from localchat.tui.screens.models import ModelMenuScreen
+
+
+def compare_with_loaded(menu: ModelMenuScreen) -> None:
+    """Compare the loaded model with the highlighted row, downloading that first if needed; a
+    warning says why not when it cannot be compared."""
+    row = menu.highlighted()
+    loaded = menu.loaded_row()
+    if row is None:
+        return
+    if loaded is None or menu.app.engine is None:
+        menu.notify("No model is loaded: load one first, then compare its quants.", severity="warning")
+        return
+    if row.loaded:
+        menu.notify("That is the loaded model: pick another quant of it to compare.", severity="warning")
+        return
+    if row.model != loaded.model:
+        menu.notify(f"Compare works between quants of the loaded model ({loaded.model}); "
+                    f"{row.model} is another model.", severity="warning")
+        return
+    chat = find_chat(menu.app)
+    if chat is not None and chat.generating:
+        menu.notify("Wait for the reply to end (or stop it with Esc in the chat) to compare.",
+                    severity="warning")
+        return
+    fetch(menu.app, row, lambda path: _open_compare(menu, loaded, row, str(path)))
+
+
+def _open_compare(menu: ModelMenuScreen, loaded: ModelOption, other: ModelOption, path: str) -> None:
+    from localchat.tui.screens.compare import CompareScreen
+
+    chat = find_chat(menu.app)
+    if chat is None or chat.conversation_id is None or not chat.message_views("user"):
+        menu.notify("Say something first: compare regenerates the last reply.", severity="warning")
+        return
+    menu.dismiss(None)
+    menu.app.push_screen(CompareScreen(chat, loaded, other, path))
+
+
+def find_chat(app: Any) -> ChatScreen | None:
+    from localchat.tui.screens.chat import ChatScreen
+
+    return next((s for s in app.screen_stack if isinstance(s, ChatScreen)), None)
