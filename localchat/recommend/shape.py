@@ -114,15 +114,17 @@ def shape_from_header(header: GGUFHeader) -> ModelShape:
 
 
 def scaled_to(shape: ModelShape, weights_bytes: int, quant: str) -> ModelShape:
-    """Another quant of the model ``shape`` describes, from its weights' bytes alone (a file's
-    size less its header): the same architecture with every tensor scaled alike, and the share
-    the CPU backend repacks taken from ``quant``'s type, as for catalog estimates. An estimate."""
-    factor = weights_bytes / max(1, shape.weights_bytes)
+    """Another quant of the model ``shape`` describes, from its tensor bytes alone (its file's
+    size less the header): the same architecture, the embeddings and output head as they are
+    (llama.cpp's quantizer keeps those at a high-precision type whatever the label) and the
+    layers scaled to make up the rest; the share the CPU backend repacks is ``quant``'s type's,
+    as for catalog estimates. An estimate."""
+    fixed = shape.input_bytes + (0 if shape.output_tied else shape.output_bytes)
+    factor = max(weights_bytes - fixed, 0) / max(1, sum(shape.layer_bytes))
     layers = tuple(int(b * factor) for b in shape.layer_bytes)
     share = quant_quality(quant).repack_share
     return replace(shape, layer_bytes=layers, layer_repack_bytes=tuple(int(b * share) for b in layers),
-                   input_bytes=int(shape.input_bytes * factor),
-                   output_bytes=int(shape.output_bytes * factor), exact=False)
+                   exact=False)
 
 
 @lru_cache(maxsize=1024)

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from localchat.config import ChatDefaults, Config, load_config, save_config
 from localchat.loadsettings import LoadSettings
 from localchat.options.option import FOUND_ON_HUB
 from localchat.options.words import memory_text, menu_status, size_text
+from localchat.tui.screens.help import HelpScreen
 from localchat.tui.screens.hubhits import HubHitsScreen
 from localchat.tui.screens.models import ModelMenuScreen
 from tests.download.hubserver import HubServer
@@ -83,6 +85,13 @@ async def test_typing_filters_the_rows_and_esc_clears_then_closes(smollm2_path: 
         assert menu.table.row_count == 0 and menu.highlighted() is None
         await pilot.press("escape", "escape")
         assert app.screen is chat
+        # F1 in the menu lists the filter's key with the others
+        await open_menu(pilot)
+        await pilot.press("f1")
+        help_table = await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen)
+                                      and app.screen.query_one(DataTable), what="the help screen")
+        rows = [tuple(map(str, help_table.get_row_at(i))) for i in range(help_table.row_count)]
+        assert ("Models", "/", "Find, or look on the Hub") in rows
 
 
 async def test_org_name_lists_the_repository_then_enter_downloads_and_switches(
@@ -238,12 +247,18 @@ def test_a_hub_repository_typed_in_f4_downloads_and_switches_in_a_real_terminal(
         tmux.keys("F4")
         tmux.wait_for(lambda s: "● loaded" in s, timeout_s=60, what="the model menu's rows")
         tmux.keys("/")
+        # the filter has the keys once the footer drops those it would type (c, f, p)
+        tmux.wait_for(lambda s: "Compare with loaded" not in s, what="the filter focused")
         tmux.keys("-l", REPO)
         tmux.keys("Enter")
-        screen = tmux.wait_for(lambda s: f"{REPO} on the Hub: 1 quant, sized from its header" in s,
-                               timeout_s=60, what="the repository's files")
-        [row] = [line for line in screen.splitlines() if " Q4_1 " in line]
-        assert "SmolLM2-135M-Instruct" in row and row.rstrip().endswith("Hub")
+
+        def hub_rows(screen: str) -> list[str]:
+            return [line for line in screen.splitlines() if " Q4_1 " in line and line.endswith(" Hub")]
+
+        screen = tmux.wait_for(lambda s: f"{REPO} on the Hub: 1 quant, sized from its header" in s
+                               and hub_rows(s), timeout_s=60, what="the repository's files")
+        [row] = hub_rows(screen)
+        assert row.startswith(" SmolLM2-135M-Instr") and " 94 MiB " in row
         assert f"Not on disk: Enter downloads {REPO}:Q4_1" in screen
         tmux.keys("Enter")
         tmux.wait_for(lambda s: "Q4_1" in s and "ready" in s and "Message · Enter sends" in s,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual.widgets import DataTable
 
 from localchat.download.store import LocalModel
 from localchat.errors import LocalChatError
@@ -56,6 +57,19 @@ def row_cells(row: ModelOption, first_of_model: bool, *, star: bool = False) -> 
              style="yellow" if row.candidate.quality.warning else ""),
         Text(menu_status(row), style="bold" if row.loaded else "dim" if not row.downloaded else ""),
     )
+
+
+def table_key(table: DataTable[Any], *, move_to: str | None = None) -> str | None:
+    """The key of the row under the cursor (None in an empty table), after putting the cursor on
+    the row ``move_to`` when the table has it."""
+    if move_to is not None and move_to in table.rows:
+        table.move_cursor(row=table.get_row_index(move_to), animate=False)
+    if table.row_count == 0:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except LookupError:
+        return None
 
 
 def gather(host: ModelHost) -> MenuContext:

@@ -34,7 +34,7 @@ from localchat.options.words import MENU_COLUMNS, menu_details, risk
 from localchat.recommend.policy import next_preference
 from localchat.tui.screens.dialogs import ConfirmScreen
 from localchat.tui.screens.menu_compare import compare_with_loaded, find_chat
-from localchat.tui.screens.menu_table import MenuContext, gather, row_cells, size_rows
+from localchat.tui.screens.menu_table import MenuContext, gather, row_cells, size_rows, table_key
 from localchat.tui.usemodel import is_loaded_as, use_model
 from localchat.tui.widgets.menufilter import MenuFilter
 from localchat.tui.widgets.menusettings import MenuSettingsBar
@@ -71,11 +71,12 @@ class ModelMenuScreen(Screen[None]):
     HELP_NAME = "Models"  # its keys' group in the help screen
     BINDINGS = [
         Binding("escape", "close", "Back to chat"),
-        Binding("slash", "focus_filter", "Find · Hub"),
         Binding("c", "compare", "Compare with loaded"),
         Binding("f", "toggle_fits", "Only what fits"),
         Binding("ctrl+e", "focus_settings", "Context/GPU/KV"),
         Binding("p", "prefer", "Preference"),
+        # the filter line says "/ Find" itself; the footer is full
+        Binding("slash", "focus_filter", "Find, or look on the Hub", show=False),
     ]
 
     AUTO_FOCUS = "#menu-table"
@@ -151,10 +152,9 @@ class ModelMenuScreen(Screen[None]):
         self.query_one("#menu-machine", PlainLabel).update(self.context.machine)
         self.rows = event.rows
         self.fill_table()
-        table = self.table
-        if self.jump_to is not None and self.jump_to in table.rows:
-            table.move_cursor(row=table.get_row_index(self.jump_to), animate=False)
-            table.focus()
+        if self.jump_to is not None:  # a repository just listed: on to its rows
+            table_key(self.table, move_to=self.jump_to)
+            self.table.focus()
         self.jump_to = None
 
     def visible_rows(self) -> list[ModelOption]:
@@ -173,19 +173,12 @@ class ModelMenuScreen(Screen[None]):
         for row in self.visible_rows():
             table.add_row(*row_cells(row, row.model != previous, star=row is pick), key=row.key)
             previous = row.model
-        if keep is not None and keep in table.rows:
-            table.move_cursor(row=table.get_row_index(keep), animate=False)
+        table_key(table, move_to=keep)
         self.show_detail()
 
     def highlighted(self) -> ModelOption | None:
-        table = self.table
-        if not self.rows or table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except LookupError:
-            return None
-        return next((r for r in self.rows if r.key == key), None)
+        key = table_key(self.table)
+        return next((r for r in self.rows if r.key == key), None) if key is not None else None
 
     def loaded_row(self) -> ModelOption | None:
         return next((r for r in self.rows if r.loaded), None)
