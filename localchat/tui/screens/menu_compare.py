@@ -8,19 +8,20 @@ from typing import TYPE_CHECKING, Any
 from localchat.tui.usemodel import fetch
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from localchat.options.option import ModelOption
+    from localchat.tui.host import AppHost
     from localchat.tui.screens.chat import ChatScreen
-    from localchat.tui.screens.models import ModelMenuScreen
 
 
-def compare_with_loaded(menu: ModelMenuScreen) -> None:
-    """Compare the loaded model with the highlighted row, downloading that first if needed; a
-    warning says why not when it cannot be compared."""
-    row = menu.highlighted()
-    loaded = menu.loaded_row()
+def compare_with_loaded(menu: Screen[Any], host: AppHost, row: ModelOption | None,
+                        loaded: ModelOption | None) -> None:
+    """Compare the ``loaded`` model with ``row`` (the menu's highlighted one), downloading that
+    first if needed; a warning says why not when they cannot be compared."""
     if row is None:
         return
-    if loaded is None or menu.app.engine is None:
+    if loaded is None or host.engine is None:
         menu.notify("No model is loaded: load one first, then compare its quants.", severity="warning")
         return
     if row.loaded:
@@ -30,23 +31,24 @@ def compare_with_loaded(menu: ModelMenuScreen) -> None:
         menu.notify(f"Compare works between quants of the loaded model ({loaded.model}); "
                     f"{row.model} is another model.", severity="warning")
         return
-    chat = find_chat(menu.app)
+    chat = find_chat(host)
     if chat is not None and chat.generating:
         menu.notify("Wait for the reply to end (or stop it with Esc in the chat) to compare.",
                     severity="warning")
         return
-    fetch(menu.app, row, lambda path: _open_compare(menu, loaded, row, str(path)))
+    fetch(host, row, lambda path: _open_compare(menu, host, loaded, row, str(path)))
 
 
-def _open_compare(menu: ModelMenuScreen, loaded: ModelOption, other: ModelOption, path: str) -> None:
+def _open_compare(menu: Screen[Any], host: AppHost, loaded: ModelOption, other: ModelOption,
+                  path: str) -> None:
     from localchat.tui.screens.compare import CompareScreen
 
-    chat = find_chat(menu.app)
+    chat = find_chat(host)
     if chat is None or chat.conversation_id is None or not chat.message_views("user"):
         menu.notify("Say something first: compare regenerates the last reply.", severity="warning")
         return
     menu.dismiss(None)
-    menu.app.push_screen(CompareScreen(chat, loaded, other, path))
+    host.push_screen(CompareScreen(chat, loaded, other, path))
 
 
 def find_chat(app: Any) -> ChatScreen | None:

@@ -294,4 +294,4 @@ class ModelMenuScreen(Screen[None]):
         use_model(app, row, loading=loading)
 
     def action_compare(self) -> None:
-        compare_with_loaded(self)
+        compare_with_loaded(self, self.app, self.highlighted(), self.loaded_row())
