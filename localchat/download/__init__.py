@@ -6,8 +6,11 @@ The interface the CLI and the TUI use (defined in the submodules named):
   ``HubModel`` refuses a repository name the Hub would refuse. Parsing ``ORG/NAME[:QUANT]``, URLs
   and catalog names is the CLI's concern (``localchat.commands._source.parse_source``).
 - ``resolve(model: HubModel) -> ResolvedModel`` (resolver): the exact file(s) at a pinned
-  commit, with sizes and SHA-256s; ``list_quants(repo_id)`` lists the quants a repository has; a
-  missing quant raises ``NotFoundError`` naming the available ones.
+  commit, with sizes and SHA-256s; ``list_quants(repo_id)`` lists the quants a repository has,
+  ``list_repo_quants(repo_id)`` with their sizes and the commit; a missing quant raises
+  ``NotFoundError`` naming the available ones.
+- ``search_models(term) -> list[RepoHit]`` (search): the Hub's GGUF repositories matching
+  ``term``, most downloaded first (``HfApi.list_models``).
 - ``pull(source, progress=None, cancel=None) -> Path`` (fetch): ``source`` is a ``PullSource`` or
   a ``ResolvedModel``; downloads into the standard Hugging Face cache, resumable (HTTP Range from
   the bytes on disk), stall-aware, SHA-256 verified and atomically visible; returns the path

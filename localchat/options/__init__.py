@@ -12,6 +12,8 @@ No textual and no llama_cpp here (tests/test_layers.py checks). Modules:
   ranked by fit, and the PyPI starter).
 - ``menu``: the model menu's options (local and catalog models × quants) for a context length,
   GPU layers and KV cache type.
+- ``hub``: any GGUF repository on the Hub as options: what the menu's filter asks for, a
+  repository's quants sized from one remote header, the Hub search's hits in words.
 - ``words``: what an option says in the setup's and the menu's tables and detail panes.
 - ``choice``: what the config remembers (the model the next start opens, the preference).
 """

@@ -20,7 +20,7 @@ talks to the Hub (``HF_ENDPOINT``), as does ``search_models``: call them from a 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from localchat.recommend.calibration import Calibration
     from localchat.recommend.profiles import Budget
 
-HeaderReader = Callable[[str, Sequence[str], str], "GGUFHeader"]
 # a repository's address as copied from the browser (commands/_source.py takes the same)
 HUB_URL_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/", "hf.co/")
 
@@ -112,8 +111,7 @@ class HubListing:
         return ModelOption.key_of(HubModel(self.repo_id, quant))
 
 
-def look_up(repo_id: str, quant: str | None = None, *,
-            read_header: HeaderReader = read_remote_model) -> HubListing:
+def look_up(repo_id: str, quant: str | None = None) -> HubListing:
     """The repository's GGUF quants at the commit ``main`` points at, and the header of ``quant``
     (default: the one ``localchat pull`` would take). ``NotFoundError`` for an unknown repository,
     one without GGUF files, or a quant it does not have; ``ModelFileError`` for a model localchat
@@ -123,7 +121,7 @@ def look_up(repo_id: str, quant: str | None = None, *,
         raise NotFoundError(f"{repo_id} has no GGUF files",
                             "localchat runs .gguf models: look for a repository whose name ends in -GGUF")
     reference = quants.pick(quant)
-    header = read_header(repo_id, quants.files[reference], quants.revision)
+    header = read_remote_model(repo_id, quants.files[reference], quants.revision)
     shape_from_header(header)  # one that cannot be sized says so now, not on every re-size
     name = model_display_name(quants.files[reference][0], header.name, repo=repo_id)
     return HubListing(quants, reference, name, header)
