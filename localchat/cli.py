@@ -49,7 +49,12 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="localchat", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"localchat {__version__}")
-    parser.add_argument("--model", metavar="PATH", help="open the chat on this GGUF file")
+    parser.add_argument("--model", metavar="PATH", help="open the chat on this GGUF file (with "
+                        "--endpoint: on this model of the server, by its name there)")
+    parser.add_argument("--endpoint", metavar="NAME|URL",
+                        help="open the chat on a model of a server with an OpenAI-compatible API "
+                             "(llama-server, vLLM, Ollama, LM Studio): an [[endpoints]] name from "
+                             "the config, or the server's URL; its first model unless --model names one")
     from localchat.commands._common import context_length
 
     parser.add_argument("--ctx", type=context_length, metavar="N",
@@ -98,8 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from localchat.loadsettings import LoadOverrides
             from localchat.tui import run_tui
 
+            if args.endpoint is not None and args.ctx is not None:
+                raise LocalChatError("--ctx sizes a model on this machine; a server sets its own "
+                                     "context", "drop --ctx, or set the context on the server")
             # the TUI shows the config's notice itself
-            return run_tui(model=args.model, overrides=LoadOverrides(n_ctx=args.ctx))
+            return run_tui(model=args.model, overrides=LoadOverrides(n_ctx=args.ctx),
+                           endpoint=args.endpoint)
         _warn_about_config()
         return _run_command(args)
     except LocalChatError as exc:

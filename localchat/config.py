@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ class ModelChoice:
     n_gpu_layers: int = 0
     kv_type: str = "f16"
     flash_attn: bool = False
+    # a model on a server instead (``[[endpoints]]``): the endpoint's name (or URL) and the model
+    # as the server names it; the chat opens on it, ``path`` stays the last local model
+    endpoint: str = ""
+    endpoint_model: str = ""
 
     def load_settings(self, overrides: LoadOverrides | None = None) -> LoadSettings:
         """How the chat, ``ask`` and ``bench`` load this model: the saved choice, then what the
@@ -68,6 +73,21 @@ class ModelChoice:
         saved = LoadSettings(n_ctx=self.ctx, n_gpu_layers=self.n_gpu_layers,
                              kv_type=kv_type(self.kv_type), flash_attn=self.flash_attn)
         return (overrides or LoadOverrides()).apply(saved)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A server with an OpenAI-compatible API (llama-server, vLLM, Ollama, LM Studio) whose models
+    the chat can use: ``[[endpoints]]`` in the config, or ``--endpoint URL``. ``api_key_env`` is the
+    NAME of the environment variable that holds its API key: the key never sits in the config."""
+
+    name: str
+    base_url: str  # with or without the trailing /v1
+    api_key_env: str = ""
+
+    def api_key(self) -> str:
+        """The key, read from the environment when asked for ("" when none is set)."""
+        return os.environ.get(self.api_key_env, "").strip() if self.api_key_env else ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,7 @@ class Config:
     recommend: RecommendSettings = field(default_factory=RecommendSettings)
     # extra folders searched for GGUF files (besides the HF cache, LM Studio, Ollama, llama.cpp)
     model_dirs: tuple[str, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()  # [[endpoints]]: never written by localchat
     # what is wrong in the file on disk (one line; the defaults stand in): shown once
     notice: str = ""
 
@@ -137,6 +158,8 @@ RULES: dict[tuple[str, str], Rule] = {
                                     lambda v: v >= -1),
     ("model", "kv_type"): Rule(str, "one of " + ", ".join(KV_TYPES), lambda v: v in KV_TYPES),
     ("model", "flash_attn"): Rule(bool, "true or false"),
+    ("model", "endpoint"): Rule(str, "text (an [[endpoints]] name or a URL)"),
+    ("model", "endpoint_model"): Rule(str, "text (a model's name on the server)"),
     ("ui", "theme"): Rule(str, "text (a theme name)"),
     ("recommend", "prefer"): Rule(str, "one of " + ", ".join(PREFERENCES), lambda v: v in PREFERENCES),
     ("models", "dirs"): Rule(list, "a list of folder paths",
@@ -188,7 +211,68 @@ def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
             kwargs["model_dirs"] = tuple(values.get("dirs", ()))
         else:
             kwargs[name] = _SECTIONS[name](**values)
+    kwargs["endpoints"] = parse_endpoints(raw.get("endpoints", []), problems)
     return Config(**kwargs), problems
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_URL = re.compile(r"https?://[^/\s?#]+(/[^\s?#]*)?", re.IGNORECASE)
+
+
+def endpoint_problem(name: Any, base_url: Any, api_key_env: Any) -> str:
+    """What is wrong with an endpoint's values, in words ("" when nothing is)."""
+    if not isinstance(name, str) or not name.strip() or "/" in name or name != name.strip():
+        return f"name must be a short text without '/' (got {_shown(name)})"
+    if not isinstance(base_url, str) or not _URL.fullmatch(base_url):
+        return f"base_url must be an http:// or https:// URL (got {_shown(base_url)})"
+    if not isinstance(api_key_env, str) or (api_key_env and not _ENV_NAME.fullmatch(api_key_env)):
+        return ("api_key_env must be the NAME of an environment variable, such as HOME_LLM_KEY "
+                f"(got {_shown(api_key_env)})")
+    return ""
+
+
+def parse_endpoints(raw: Any, problems: list[str]) -> tuple[Endpoint, ...]:
+    """``[[endpoints]]`` tables: ``name``, ``base_url``, ``api_key_env``. A wrong one is skipped and
+    said in ``problems``; a key written into the file (``api_key``) is never read nor quoted."""
+    if not isinstance(raw, list):
+        problems.append("endpoints must be [[endpoints]] tables, each with a name and a base_url")
+        return ()
+    found: dict[str, Endpoint] = {}
+    for n, table in enumerate(raw, 1):
+        where = f"[[endpoints]] #{n}"
+        if not isinstance(table, dict):
+            problems.append(f"{where} must be a table with a name and a base_url, skipped")
+            continue
+        name, url, env = table.get("name"), table.get("base_url"), table.get("api_key_env", "")
+        if isinstance(name, str) and name.strip():
+            where += f" ({_shown(name)})"
+        if "api_key" in table:  # the value is a secret: named, never shown
+            problems.append(f"{where}: api_key is not read (keep the key out of the config: put it "
+                            "in an environment variable and name that variable in api_key_env)")
+        problem = endpoint_problem(name, url, env)
+        if not problem and name in found:
+            problem = "another endpoint has this name"
+        if problem:
+            problems.append(f"{where}: {problem}, skipped")
+            continue
+        found[str(name)] = Endpoint(str(name), str(url).rstrip("/"), str(env))
+    return tuple(found.values())
+
+
+def find_endpoint(config: Config, name_or_url: str) -> Endpoint:
+    """The ``[[endpoints]]`` entry of that name, or one of that URL; a URL that no entry has is an
+    endpoint of its own, named by its host (and with no API key: one needs an entry)."""
+    text = name_or_url.strip()
+    for endpoint in config.endpoints:
+        if text in (endpoint.name, endpoint.base_url) or text.rstrip("/") == endpoint.base_url:
+            return endpoint
+    if _URL.fullmatch(text):
+        host = text.split("://", 1)[1].split("/", 1)[0]
+        return Endpoint(host, text.rstrip("/"))
+    names = ", ".join(e.name for e in config.endpoints) or "none are configured"
+    raise ConfigError(f"no endpoint named {_shown(text)} ({names})",
+                      f"add an [[endpoints]] entry to {paths.config_file()}, or pass the server's "
+                      "URL, e.g. --endpoint http://192.168.1.20:8080")
 
 
 def _default(section: str, key: str) -> Any:

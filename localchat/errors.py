@@ -65,3 +65,25 @@ class EngineCrashed(LocalChatError):
         super().__init__(message, hint)
         self.reason = reason
         self.last_log = last_log
+
+
+class EndpointError(LocalChatError):
+    """A server with an OpenAI-compatible API (``[[endpoints]]``, ``--endpoint``) refused or failed
+    a request; its text never holds the API key."""
+
+
+class EndpointUnreachableError(EndpointError):
+    """The server cannot be reached: connection refused, a name that does not resolve, no answer."""
+
+
+class EndpointAuthError(EndpointError):
+    """The server refused the API key (HTTP 401 or 403), or wants one and none was sent."""
+
+
+class EndpointModelNotFoundError(EndpointError, NotFoundError):
+    """The server does not serve the model asked for (HTTP 404, or not in its ``/v1/models``)."""
+
+
+class EndpointClosedError(EndpointError):
+    """The server ended a reply before it was finished (closed the connection, stopped sending,
+    or sent an error mid-stream); the text so far is kept as a stopped reply."""

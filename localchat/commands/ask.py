@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from localchat.commands._common import (
     add_model_options,
@@ -12,6 +13,11 @@ from localchat.commands._common import (
     temperature,
     tokens_count,
 )
+
+if TYPE_CHECKING:
+    from localchat.config import Config
+    from localchat.engine.target import LoadTarget
+    from localchat.loadsettings import LoadSettings
 
 ORDER = 10
 # a reply that did not end by itself says so (stdout keeps only the reply)
@@ -25,6 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ask", help="ask a model one question and stream the reply",
                        description="Ask one question; the reply streams to stdout.")
     add_model_options(p)
+    p.add_argument("--endpoint", metavar="NAME|URL",
+                   help="ask a model on a server with an OpenAI-compatible API: an [[endpoints]] "
+                        "name or the server's URL; --model then names the server's model (default: "
+                        "the first it lists)")
     p.add_argument("--max-tokens", type=tokens_count, default=512, metavar="N",
                    help="longest reply in tokens, thinking included (default 512)")
     p.add_argument("--thinking", choices=("on", "off"), default=None,
@@ -88,7 +98,8 @@ def _record(info, text: str, stats) -> dict:  # (ModelInfo, str, ReplyStats | No
         "thinking": reply.thinking,
         "thinking_tokens": stats.thinking_tokens if stats else None,
         "model": model_display_name(info.path, info.name),
-        "model_path": info.path,
+        "model_path": "" if info.host else info.path,
+        "endpoint": info.host or None,
         "quant": info.quant,
         "n_ctx": stats.n_ctx if stats else info.n_ctx,
         "n_gpu_layers": info.n_gpu_layers,
@@ -106,6 +117,31 @@ def _record(info, text: str, stats) -> dict:  # (ModelInfo, str, ReplyStats | No
     }
 
 
+def ask_target(args: argparse.Namespace, config: Config) -> tuple[LoadTarget, LoadSettings]:
+    """``--endpoint`` (with ``--model`` naming the server's model), else ``--model PATH``, else
+    the chat's model: a file, or the server model the chat last switched to."""
+    from localchat.config import find_endpoint
+    from localchat.engine.endpoint import first_model
+    from localchat.engine.target import RemoteModel
+    from localchat.errors import LocalChatError
+    from localchat.loadsettings import LoadSettings
+
+    remote = args.endpoint if args.endpoint is not None else (
+        config.model.endpoint if not args.model else None)
+    if not remote:
+        path, settings = model_and_settings(args, config)
+        return str(path), settings
+    given = [f"--{name.replace('_', '-')}" for name in ("ctx", "threads", "gpu_layers", "kv_type",
+                                                         "flash_attn") if getattr(args, name) is not None]
+    if given:
+        raise LocalChatError(f"{', '.join(given)} load a model on this machine; the server "
+                             "loads its own", "set them on the server, or pass --model PATH")
+    endpoint = find_endpoint(config, remote)
+    name = args.model if args.endpoint is not None else config.model.endpoint_model
+    target = RemoteModel(endpoint, name) if name else first_model(endpoint)
+    return target, LoadSettings()
+
+
 def run(args: argparse.Namespace) -> int:
     from localchat.config import load_config
     from localchat.engine import Message, ReplyStats, Sampling, load_engine
@@ -116,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
     prompt = read_prompt(args.prompt)
     config = load_config()
     chat_defaults = config.chat
-    path, settings = model_and_settings(args, config)
-    engine = load_engine(str(path), settings)
+    target, settings = ask_target(args, config)
+    engine = load_engine(target, settings)
     system = chat_defaults.system_prompt if args.system is None else from_os(args.system)
     messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
     sampling = Sampling(

@@ -43,6 +43,17 @@ def fit_messages(
     return FittedPrompt(kept, tokens, dropped)
 
 
+def fit_counted(
+    messages: Sequence[Message],
+    count_tokens: Callable[[Sequence[Message]], int],
+    n_ctx: int,
+    max_tokens: int | None,
+) -> tuple[tuple[Message, ...], int, int]:
+    """``fit_messages`` with a count instead of the tokens (a server counts them): the messages
+    kept, the tokens they take, and how many were left out."""
+    return _fit(messages, count_tokens, int, n_ctx, max_tokens)
+
+
 def tokens_in_context(
     messages: Sequence[Message],
     count_tokens: Callable[[Sequence[Message]], int],

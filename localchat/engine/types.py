@@ -36,7 +36,7 @@ class Sampling:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    path: str
+    path: str  # the GGUF file; for a model on a server, its name there
     name: str
     architecture: str
     quant: str
@@ -56,6 +56,9 @@ class ModelInfo:
     allocated_compute_bytes: int = 0
     # "switchable" (the template has a thinking switch), "always" (it thinks, no switch), "none"
     thinking: str = "none"
+    # where it runs: "" on this machine, else the server's endpoint name ("home", "10.0.0.5:8080");
+    # its size, layers and threads are then 0 (the server's business) and n_ctx 0 when unknown
+    host: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class ReplyStats:
     text: str = ""  # the whole reply text, a thinking block included (engine/thinking.py)
     thinking_tokens: int = 0  # of completion_tokens, those spent thinking
     thinking_s: float = 0.0  # time spent thinking
+    # the token counts are the client's count of text pieces, not the engine's (a server that
+    # sent no usage): the speeds are approximate
+    approximate: bool = False
 
 
 ReplyEvent = TextChunk | ReplyStats

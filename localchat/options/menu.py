@@ -176,7 +176,7 @@ def preferred_row(rows: Sequence[ModelOption], budget: Budget, prefer: str | Non
     from localchat.recommend.policy import has_headroom, policy_for
 
     policy = policy_for(prefer)
-    fitting = [r for r in rows if r.fits]
+    fitting = [r for r in rows if r.fits and not r.remote]  # the pick is for this machine
     if not fitting:
         return None
     roomy = {r.key: has_headroom(r.candidate, budget) for r in fitting}

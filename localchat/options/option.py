@@ -5,8 +5,8 @@ quants list and act on these; the TUI's one use-a-model flow (``tui/usemodel.py`
 option when needed, loads it with the settings it was sized for and remembers the choice.
 
 Where it comes from (``source``): a file on disk (``LocalFile``), a Hub repository and quant
-(``HubModel``), or the PyPI starter (``Starter``). Remote endpoints and RPC pools join this union
-as new kinds of source.
+(``HubModel``), the PyPI starter (``Starter``), or a model on a server (``RemoteModel``: nothing
+to download or size here, ``options/remote.py``). RPC pools join this union as a new kind.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from localchat.config import ModelChoice
 from localchat.download.source import HubModel, Starter
+from localchat.engine.target import RemoteModel
 from localchat.loadsettings import LoadSettings
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class LocalFile:
         return self.path
 
 
-ModelSource = LocalFile | HubModel | Starter
+ModelSource = LocalFile | HubModel | Starter | RemoteModel
 
 FOUND_ON_HUB = "found on the Hub"  # why a Hub repository's option is offered (options/hub.py)
 
@@ -98,6 +99,11 @@ class ModelOption:
         return isinstance(self.source, LocalFile)
 
     @property
+    def remote(self) -> RemoteModel | None:
+        """The server model it is, when it runs on a server."""
+        return self.source if isinstance(self.source, RemoteModel) else None
+
+    @property
     def repo(self) -> str:
         if isinstance(self.source, HubModel):
             return self.source.repo
@@ -132,9 +138,15 @@ class ModelOption:
             kv_type=c.kv_type,  # type: ignore[arg-type]
             flash_attn=c.flash_attn or c.kv_type != "f16")
 
-    def choice(self, path: str | Path, settings: LoadSettings) -> ModelChoice:
+    def choice(self, path: str | Path, settings: LoadSettings,
+               current: ModelChoice | None = None) -> ModelChoice:
         """What the config keeps once it is loaded from ``path``: the file, the repository and
-        quant it came from, and how it was loaded."""
+        quant it came from, and how it was loaded. A model on a server: its endpoint and name, on
+        top of the ``current`` choice (whose local model ``ask`` and ``bench`` keep using)."""
+        if isinstance(self.source, RemoteModel):
+            endpoint = self.source.endpoint
+            return dataclasses.replace(current or ModelChoice(), endpoint=endpoint.name,
+                                       endpoint_model=self.source.model)
         return ModelChoice(path=str(path), repo=self.repo, quant=self.quant, ctx=settings.n_ctx,
                            n_gpu_layers=settings.n_gpu_layers, kv_type=settings.kv_type,
                            flash_attn=settings.flash_attn)

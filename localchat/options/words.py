@@ -36,26 +36,43 @@ def _approx(option: ModelOption, text: str) -> str:
 
 
 def size_text(option: ModelOption) -> str:
+    if option.remote:
+        return "-"
     return _approx(option, short_bytes(option.candidate.file_bytes))
 
 
 def memory_text(option: ModelOption) -> str:
+    """Memory it needs here; a model on a server needs none ("server")."""
+    if option.remote:
+        return "server"
     return _approx(option, short_bytes(option.candidate.footprint.total_bytes))
 
 
 def tps_text(option: ModelOption) -> str:
-    """Measured here ("112"), or the estimate as a range ("60–90"); "-" when it does not fit."""
-    return option.candidate.tps_text if option.fits else "-"
+    """Measured here ("112"), or the estimate as a range ("60–90"); "-" when it does not fit or
+    runs on a server (its speed is the server's)."""
+    return option.candidate.tps_text if option.fits and not option.remote else "-"
 
 
 def where_text(option: ModelOption) -> str:
     """Where it runs, short, with why it needs more memory than a larger file when it does."""
+    if option.remote:
+        return f"on {option.remote.host}"
     return option.candidate.where_short() + (f" · {option.memory_note}" if option.memory_note else "")
+
+
+def same_word_text(option: ModelOption) -> str:
+    """How often the quant picks the 16-bit model's next word ("-" when the server does not say
+    its quant)."""
+    quality = option.candidate.quality
+    return "-" if option.remote and not quality.known else quality.short
 
 
 def menu_status(option: ModelOption) -> str:
     if option.loaded:
         return "● loaded"
+    if option.remote:
+        return "remote"
     if option.downloaded:
         return "on disk"
     if option.partial:
@@ -140,8 +157,24 @@ def setup_details(option: ModelOption) -> str:
     return text
 
 
+def remote_details(option: ModelOption) -> str:
+    """A server model's row in full: where it runs and what the server says of it."""
+    model, c = option.remote, option.candidate
+    assert model is not None
+    lines = [f"{model.model} runs on {model.host} ({model.endpoint.base_url}): it takes that "
+             "machine's memory, not this one's, and replies as fast as the server and network allow."]
+    facts = [f"context {c.ctx:,} tokens" if c.ctx else "context: the server does not say",
+             f"trained for {c.n_ctx_train:,}" if c.n_ctx_train else ""]
+    lines.append("; ".join(f for f in facts if f).capitalize() + ".")
+    lines.append("Loaded: the chat's replies come from it." if option.loaded else
+                 "Enter switches the chat to it; the conversation goes on.")
+    return "\n".join(lines)
+
+
 def menu_details(option: ModelOption) -> str:
     """The menu's highlighted row in full: the memory arithmetic, the quality cost, the risk."""
+    if option.remote:
+        return remote_details(option)
     c = option.candidate
     estimate = (" (estimated: another quant's header, scaled to this file's size)"
                 if option.why == FOUND_ON_HUB else " (estimated from the model's architecture)")

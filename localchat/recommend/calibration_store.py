@@ -82,7 +82,10 @@ class CalibrationStore:
     def record_reply_speed(self, info: Any, stats: Any) -> None:
         """``record_speed`` of a reply's ``ReplyStats`` for the chat and ``localchat ask``, best
         effort: a model file it cannot read (a scripted test engine) or a read-only data folder
-        only loses the figure."""
+        only loses the figure. A reply from a model on a server measures that server, not this
+        machine: it is not kept."""
+        if getattr(info, "host", ""):
+            return
         with contextlib.suppress(LocalChatError, OSError, ValueError):
             self.record_speed(info, stats.gen_tps, stats.completion_tokens,
                               finish_reason=stats.finish_reason)

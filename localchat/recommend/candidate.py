@@ -11,7 +11,7 @@ from localchat.recommend.quants import QuantQuality
 from localchat.recommend.speed import tps_range, tps_text
 from localchat.units import fmt_bytes
 
-Fit = Literal["gpu", "partial", "cpu", "none"]
+Fit = Literal["gpu", "partial", "cpu", "none", "remote"]
 
 
 def ctx_words(ctx: int) -> str:
@@ -24,7 +24,8 @@ class Candidate:
 
     ``n_gpu_layers`` counts like llama.cpp's: n_layers + 1 puts every layer and the output head on
     the GPU; 0 runs on the CPU. ``fit``: "gpu" (all on the GPU), "partial" (split), "cpu" (all
-    in RAM), "none" (does not fit: the footprint then shows what it would need).
+    in RAM), "none" (does not fit: the footprint then shows what it would need), "remote" (it runs
+    on a server: no footprint here).
     ``budget_bytes``: the memory the fit was judged against (GPU free memory for gpu/partial,
     RAM available minus 1 GiB headroom otherwise). ``exact``: sizes from the GGUF header (True)
     or estimated from the catalog's architecture figures (False).
@@ -83,6 +84,8 @@ class Candidate:
             return f"GPU {self.n_gpu_layers}/{self.n_layers + 1} layers + CPU"
         if self.fit == "cpu":
             return "CPU"
+        if self.fit == "remote":
+            return "on a server"
         return "does not fit"
 
     def where_short(self) -> str:

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from localchat.config import Config, save_config
+from localchat.engine.target import LoadTarget
 from localchat.errors import LocalChatError
 from localchat.history import ConversationStore
 from localchat.loadsettings import LoadOverrides, LoadSettings
@@ -44,7 +45,7 @@ class LocalChatApp(AppHost):
 
     def __init__(
         self,
-        model_path: str | None,
+        model_path: LoadTarget | None,
         *,
         config: Config,
         store: ConversationStore,
@@ -73,7 +74,8 @@ class LocalChatApp(AppHost):
             if notice:
                 self.notify(notice, severity="warning", timeout=30)
         if self.start_model:
-            self.prepare_load()  # the engine process starts while the first frame is drawn
+            if isinstance(self.start_model, str):
+                self.prepare_load()  # the engine process starts while the first frame is drawn
             self.open_chat()
         else:
             self.push_screen(self.no_model_screen())

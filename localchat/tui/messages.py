@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from localchat.engine.target import LoadTarget
     from localchat.engine.types import ChatEngine, ReplyStats
     from localchat.loadsettings import LoadSettings
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 class ModelLoading(Message, bubble=False):
     """A model started loading (``app.switch_model``); the previous one is being unloaded."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: LoadTarget) -> None:
         super().__init__()
         self.path = path
 
@@ -29,7 +30,7 @@ class ModelLoading(Message, bubble=False):
 class ModelLoaded(Message, bubble=False):
     """The load worker finished: ``engine`` is ready for chat (and is ``app.engine``)."""
 
-    def __init__(self, engine: ChatEngine, path: str, settings: LoadSettings) -> None:
+    def __init__(self, engine: ChatEngine, path: LoadTarget, settings: LoadSettings) -> None:
         super().__init__()
         self.engine = engine
         self.path = path
@@ -39,7 +40,7 @@ class ModelLoaded(Message, bubble=False):
 class ModelLoadFailed(Message, bubble=False):
     """The model at ``path`` did not load; ``error`` says why (no model is loaded now)."""
 
-    def __init__(self, path: str, error: BaseException) -> None:
+    def __init__(self, path: LoadTarget, error: BaseException) -> None:
         super().__init__()
         self.path = path
         self.error = error

@@ -1,6 +1,6 @@
 """The app's loaded model: load, switch and unload it in a thread worker, and mark it in use.
 
-``switch_model(path, settings)`` is the one way a model gets loaded (at start, from the first-run
+``switch_model(target, settings)`` is the one way a model gets loaded (at start, from the first-run
 setup, from a model menu): it stops a streaming reply, unloads the current engine, loads the new
 one in the ``load`` worker and posts ``ModelLoaded`` or ``ModelLoadFailed`` to every screen. While
 a model loads ``engine`` is None and the chat queues what the user sends; the conversation goes on
@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, get_current_worker
 
+from localchat.engine.target import LoadTarget, RemoteModel
 from localchat.engine.types import ChatEngine
 from localchat.errors import EngineCrashed, LocalChatError
 from localchat.loadsettings import LoadSettings
@@ -33,15 +34,20 @@ if TYPE_CHECKING:
     from localchat.hardware.profile import HardwareProfile
     from localchat.options.sources import Sources
 
-EngineLoader = Callable[[str, LoadSettings], ChatEngine]
+EngineLoader = Callable[[LoadTarget, LoadSettings], ChatEngine]
 
 
-def real_engine_loader(path: str, settings: LoadSettings) -> ChatEngine:
-    """The model in a process of its own (engine/process.py): a llama.cpp crash ends that
-    process, not the app, and unloading returns all its memory. The app never imports llama_cpp."""
+def real_engine_loader(target: LoadTarget, settings: LoadSettings) -> ChatEngine:
+    """A GGUF file: the model in a process of its own (engine/process.py): a llama.cpp crash
+    ends that process, not the app, and unloading returns all its memory. The app never imports
+    llama_cpp. A model on a server: its HTTP client, here (engine/remote.py)."""
+    if isinstance(target, RemoteModel):
+        from localchat.engine.remote import RemoteEngine
+
+        return RemoteEngine(target)
     from localchat.engine.process import EngineProcess
 
-    return EngineProcess(path, settings)
+    return EngineProcess(target, settings)
 
 
 def engine_crash(engine: ChatEngine | None) -> EngineCrashed | None:
@@ -55,7 +61,7 @@ class ModelHost(App[int]):
     messages (screens/chat.py is the example)."""
 
     engine: ChatEngine | None = None
-    model_path: str | None = None  # the model loaded, or loading
+    model_path: LoadTarget | None = None  # the model loaded, or loading: a file, or a server's
     load_settings: LoadSettings = LoadSettings()
     loading: bool = False
     engine_loader: EngineLoader = staticmethod(real_engine_loader)  # tests pass a scripted one
@@ -87,7 +93,12 @@ class ModelHost(App[int]):
                 self._profile = self.sources.probe()
             return self._profile
 
-    def switch_model(self, path: str, settings: LoadSettings | None = None, *,
+    @property
+    def loaded_file(self) -> str | None:
+        """The GGUF file loaded (or loading); None for none, or a model on a server."""
+        return self.model_path if isinstance(self.model_path, str) else None
+
+    def switch_model(self, path: LoadTarget, settings: LoadSettings | None = None, *,
                      remember: ModelChoice | None = None) -> Worker[None]:
         """Unload the current model (after stopping a streaming reply) and load ``path``;
         ``remember``: saved as the model the next start opens once this load succeeds (a load
@@ -139,7 +150,7 @@ class ModelHost(App[int]):
             screen.post_message(make())
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load_worker(self, path: str, settings: LoadSettings, old: ChatEngine | None,
+    def _load_worker(self, path: LoadTarget, settings: LoadSettings, old: ChatEngine | None,
                      reply_done: list[threading.Event]) -> None:
         if old is not None:
             for done in reply_done:
@@ -184,13 +195,15 @@ class ModelHost(App[int]):
             if marker is not None:
                 marker.release()
 
-    def _mark_in_use(self, path: str) -> None:
+    def _mark_in_use(self, path: LoadTarget) -> None:
         """So `localchat rm` refuses to delete the file while it is loaded here, and
         `localchat models` shows when it was last used. Runs in the load worker."""
         from localchat.download.inuse import register
         from localchat.download.store import touch_last_used
 
         self.release_in_use()
+        if isinstance(path, RemoteModel):  # no file here
+            return
         try:
             self._in_use = register(path)
             touch_last_used(path)

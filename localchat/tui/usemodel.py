@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from localchat.engine.target import LoadTarget, RemoteModel
+from localchat.errors import LocalChatError
 from localchat.loadsettings import LoadSettings
 from localchat.options.option import LocalFile, ModelOption
 from localchat.tui.modelhost import ModelHost
@@ -20,9 +22,12 @@ def fetch(host: ModelHost, option: ModelOption, then: Callable[[Path], None],
     """Call ``then(path)`` with the option's file, downloading it first (``PullScreen``) when it
     is not on disk; ``otherwise()`` when the download was cancelled or failed (the dialog has
     said why)."""
-    if isinstance(option.source, LocalFile):
-        then(Path(option.source.path))
+    source = option.source
+    if isinstance(source, LocalFile):
+        then(Path(source.path))
         return
+    if isinstance(source, RemoteModel):
+        raise LocalChatError(f"{source.spec} runs on a server: there is no file to download")
     from localchat.tui.screens.pull import PullScreen
 
     def pulled(path: Path | None) -> None:
@@ -32,27 +37,38 @@ def fetch(host: ModelHost, option: ModelOption, then: Callable[[Path], None],
             otherwise()
 
     title = f"Downloading {option.label} ({fmt_bytes(option.candidate.file_bytes)})"
-    host.push_screen(PullScreen(option.source, title=title), pulled)
+    host.push_screen(PullScreen(source, title=title), pulled)
 
 
 def use_model(host: ModelHost, option: ModelOption, *,
-              loading: Callable[[Path, LoadSettings], None] | None = None,
+              loading: Callable[[LoadTarget, LoadSettings], None] | None = None,
               not_downloaded: Callable[[], None] | None = None) -> None:
     """Download ``option`` if needed, then switch the app to it with the settings it was sized
     for (threads and batch as now); the config remembers it once it has loaded. ``loading`` is
-    called as the load starts, ``not_downloaded`` when the download did not finish."""
+    called as the load starts (with what is loading), ``not_downloaded`` when the download did
+    not finish. A model on a server has nothing to download: the chat switches to it at once."""
+    if option.remote:
+        settings = host.load_settings  # the server's own; kept for the next local model
+        choice = option.choice("", settings, host.config.model)
+        host.switch_model(option.remote, settings, remember=choice)
+        if loading is not None:
+            loading(option.remote, settings)
+        return
     settings = option.load_settings(host.load_settings)
 
     def load(path: Path) -> None:
         host.switch_model(str(path), settings, remember=option.choice(path, settings))
         if loading is not None:
-            loading(path, settings)
+            loading(str(path), settings)
 
     fetch(host, option, load, not_downloaded)
 
 
 def is_loaded_as(host: ModelHost, option: ModelOption) -> bool:
-    """The option is the loaded model, loaded with the settings it is sized for now."""
+    """The option is the loaded model, loaded with the settings it is sized for now (a server
+    model: it is the loaded one)."""
+    if option.remote:
+        return option.loaded
     wanted, current = option.load_settings(host.load_settings), host.load_settings
     return option.loaded and (wanted.n_ctx, wanted.n_gpu_layers, wanted.kv_type) == (
         current.n_ctx, current.n_gpu_layers, current.kv_type)

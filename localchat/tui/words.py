@@ -3,12 +3,12 @@ here, so any widget or screen may use them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localchat.errors import LocalChatError
 
 if TYPE_CHECKING:
+    from localchat.engine.target import LoadTarget
     from localchat.engine.types import ModelInfo
     from localchat.errors import EngineCrashed
 
@@ -27,9 +27,12 @@ def crash_words(crash: EngineCrashed) -> str:
     return f"The model process ended ({crash.reason}{said})."
 
 
-def model_label(path: str) -> str:
-    """A model file's name without ``.gguf`` (what the status bar says while it loads)."""
-    return Path(path).name.removesuffix(".gguf")
+def model_label(target: LoadTarget) -> str:
+    """What the status bar says while a model loads: a file's name without ``.gguf``, or
+    ``MODEL on HOST``."""
+    from localchat.engine.target import target_label
+
+    return target_label(target)
 
 
 def model_name(info: ModelInfo) -> str:
@@ -37,3 +40,8 @@ def model_name(info: ModelInfo) -> str:
     from localchat.recommend.names import model_display_name
 
     return model_display_name(info.path, info.name)
+
+
+def model_where(info: ModelInfo) -> str:
+    """What follows the model's name in the header: its quant, or the server it runs on."""
+    return f"on {info.host}" if info.host else info.quant

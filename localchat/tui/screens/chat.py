@@ -41,7 +41,7 @@ from localchat.tui.widgets.plain import PlainLabel
 from localchat.tui.widgets.prompt import PromptInput
 from localchat.tui.widgets.sidebar import Sidebar
 from localchat.tui.widgets.statusbar import StatusBar
-from localchat.tui.words import model_label, model_name
+from localchat.tui.words import model_label, model_name, model_where
 from localchat.tui.workers import worker_failure
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ class ChatScreen(Screen[None]):
         info = self.engine.info
         self.status.show_model(info)
         self.status.show_text("ready")
-        self.query_one("#header-model", PlainLabel).update(f"{model_name(info)} · {info.quant}")
+        self.query_one("#header-model", PlainLabel).update(f"{model_name(info)} · {model_where(info)}")
         self.show_context_use()
 
     def show_context_use(self) -> None:

@@ -128,7 +128,7 @@ class CompareScreen(Screen[None]):
         if app.engine is None or self.chat.conversation_id is None:
             self.note("No model is loaded, or nothing has been said yet: nothing to compare.")
             return
-        self._current_path = app.model_path or ""
+        self._current_path = app.loaded_file or ""
         self._current_settings = app.load_settings
         self._messages = messages_to_last_user(self.chat.current_messages(self.chat.conversation_id))
         self._sampling = dataclasses.replace(sampling_for(self.chat.settings), seed=self.seed)

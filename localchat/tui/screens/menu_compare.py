@@ -27,6 +27,9 @@ def compare_with_loaded(menu: Screen[Any], host: AppHost, row: ModelOption | Non
     if row.loaded:
         menu.notify("That is the loaded model: pick another quant of it to compare.", severity="warning")
         return
+    if row.remote or loaded.remote:
+        menu.notify("Compare works between quants of a model on this machine.", severity="warning")
+        return
     if row.model != loaded.model:
         menu.notify(f"Compare works between quants of the loaded model ({loaded.model}); "
                     f"{row.model} is another model.", severity="warning")

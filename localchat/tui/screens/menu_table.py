@@ -3,7 +3,9 @@ and what the menu sizes its rows against."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,16 @@ from localchat.ggufmeta import quant_label_from_filename
 from localchat.options.hub import HubListing, hub_rows, with_hub_rows
 from localchat.options.menu import MenuSettings, ModelInventory
 from localchat.options.option import ModelOption
-from localchat.options.words import machine_line, memory_text, menu_status, size_text, tps_text, where_text
+from localchat.options.remote import endpoint_options, mark_loaded
+from localchat.options.words import (
+    machine_line,
+    memory_text,
+    menu_status,
+    same_word_text,
+    size_text,
+    tps_text,
+    where_text,
+)
 from localchat.recommend.calibration import Calibration
 from localchat.recommend.profiles import budget_for
 from localchat.tui.modelhost import ModelHost
@@ -25,9 +36,10 @@ from localchat.tui.widgets.plain import plain
 
 if TYPE_CHECKING:
     from localchat.download.store import PartialDownload
+    from localchat.engine.target import LoadTarget
     from localchat.recommend.profiles import Budget
 
-FIT_STYLE = {"gpu": "green", "partial": "yellow", "cpu": "", "none": "red"}
+FIT_STYLE = {"gpu": "green", "partial": "yellow", "cpu": "", "none": "red", "remote": "cyan"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,8 @@ class MenuContext:
     calibration: Calibration
     machine: str  # one line: what memory there is
     partials: dict[str, PartialDownload] = field(default_factory=dict)  # by spec, lower case
+    remote: list[ModelOption] = field(default_factory=list)  # the endpoints' models ([[endpoints]])
+    remote_problems: list[str] = field(default_factory=list)  # endpoints that could not be listed
 
 
 def row_cells(row: ModelOption, first_of_model: bool, *, star: bool = False) -> tuple[Any, ...]:
@@ -53,7 +67,7 @@ def row_cells(row: ModelOption, first_of_model: bool, *, star: bool = False) -> 
         Text(memory_text(row), justify="right"),
         Text(where_text(row), style=FIT_STYLE.get(row.fit, ""), overflow="ellipsis", no_wrap=True),
         Text(tps_text(row), justify="right"),
-        Text(row.candidate.quality.short, justify="right",
+        Text(same_word_text(row), justify="right",
              style="yellow" if row.candidate.quality.warning else ""),
         Text(menu_status(row), style="bold" if row.loaded else "dim" if not row.downloaded else ""),
     )
@@ -74,11 +88,20 @@ def table_key(table: DataTable[Any], *, move_to: str | None = None) -> str | Non
 
 def gather(host: ModelHost) -> MenuContext:
     """Probe (cached by the app), the catalog, the models on disk (the loaded file among them
-    even when no folder holds it), their headers, the stopped downloads: once, in a worker."""
+    even when no folder holds it), their headers, the stopped downloads, and meanwhile the
+    endpoints' model lists: once, in a worker."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="menu-endpoints") as pool:
+        remote = pool.submit(endpoint_options, host.config.endpoints)
+        context = _gather_local(host)
+        found, problems = remote.result()
+    return dataclasses.replace(context, remote=found, remote_problems=problems)
+
+
+def _gather_local(host: ModelHost) -> MenuContext:
     budget = budget_for(host.hardware_profile())
     catalog = host.sources.catalog()
     local = list(host.sources.local_models())
-    current = host.model_path
+    current = host.loaded_file
     if current and not any(same_file(m.path, current) for m in local) and Path(current).is_file():
         path = Path(current)
         local.insert(0, LocalModel(path.stem, "", quant_label_from_filename(path.name),
@@ -92,9 +115,11 @@ def gather(host: ModelHost) -> MenuContext:
 
 
 def size_rows(context: MenuContext, settings: MenuSettings, listings: Sequence[HubListing], *,
-              loaded_path: str | None, compare_only: bool = False) -> list[ModelOption]:
+              loaded: LoadTarget | None, compare_only: bool = False) -> list[ModelOption]:
     """Every row sized for ``settings`` (in a worker): the Hub repositories' quants first, then
-    the models on disk and in the catalog; ``compare_only``: the loaded model's quants only."""
+    the models on disk and in the catalog, then the endpoints' models; ``compare_only``: the
+    loaded model's quants only."""
+    loaded_path = loaded if isinstance(loaded, str) else None
     models = None
     if compare_only and loaded_path:
         models = [i.model for i in context.inventory.items
@@ -103,7 +128,8 @@ def size_rows(context: MenuContext, settings: MenuSettings, listings: Sequence[H
                                   loaded_path=loaded_path, models=models, partials=context.partials)
     found = [r for listing in listings
              for r in hub_rows(listing, context.budget, settings, context.calibration, context.partials)]
-    return with_hub_rows(found, rows)
+    rows = with_hub_rows(found, rows)
+    return rows if compare_only else rows + mark_loaded(context.remote, loaded)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

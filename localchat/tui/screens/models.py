@@ -13,7 +13,6 @@ repository's GGUF files as rows (options/hub.py), Enter on words lists the Hub s
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -42,7 +41,6 @@ from localchat.tui.widgets.plain import PlainLabel, PlainStatic
 from localchat.tui.workers import worker_failure
 
 if TYPE_CHECKING:
-    from localchat.loadsettings import LoadSettings
     from localchat.tui.host import AppHost
 
 class MenuReady(Message, bubble=False):
@@ -130,7 +128,7 @@ class ModelMenuScreen(Screen[None]):
 
     def _size_rows(self, settings: MenuSettings, listings: tuple[HubListing, ...]) -> None:
         assert self.context is not None
-        rows = size_rows(self.context, settings, listings, loaded_path=self.app.model_path,
+        rows = size_rows(self.context, settings, listings, loaded=self.app.model_path,
                          compare_only=self.compare_only)
         self.post_message(MenuReady(rows, settings, tuple(h.repo_id for h in listings)))
 
@@ -150,6 +148,8 @@ class ModelMenuScreen(Screen[None]):
         if event.settings != self.settings or event.repos != tuple(self.hub) or self.context is None:
             return  # the settings (or the Hub's rows) changed meanwhile: a newer result is coming
         self.query_one("#menu-machine", PlainLabel).update(self.context.machine)
+        if self.context.remote_problems and not self.rows:  # once: an endpoint did not answer
+            self.show_message(" · ".join(self.context.remote_problems), error=True)
         self.rows = event.rows
         self.fill_table()
         if self.jump_to is not None:  # a repository just listed: on to its rows
@@ -285,7 +285,7 @@ class ModelMenuScreen(Screen[None]):
         it has loaded."""
         app = self.app
 
-        def loading(path: Path, settings: LoadSettings) -> None:
+        def loading(*_: object) -> None:
             app.notify(f"Loading {row.model} {row.quant}: the conversation goes on with it.")
             self.dismiss(None)
             if find_chat(app) is None:  # opened from the no-model (or setup) screen

@@ -11,7 +11,6 @@ opens the chat directly) and the chat replaces this screen.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -37,6 +36,7 @@ from localchat.tui.workers import worker_failure
 from localchat.units import fmt_bytes
 
 if TYPE_CHECKING:
+    from localchat.engine.target import LoadTarget
     from localchat.loadsettings import LoadSettings
     from localchat.tui.host import AppHost
 
@@ -72,7 +72,7 @@ class SetupScreen(Screen[None]):
         self.reason = reason  # why setup opens though a model was configured (its file is gone)
         self.plan: SetupPlan | None = None
         self.busy = True  # planning, downloading or loading: Enter does nothing meanwhile
-        self.loading_path: str | None = None
+        self.loading_path: LoadTarget | None = None
 
     def compose(self) -> ComposeResult:
         yield PlainLabel("Set up localchat", id="setup-title")
@@ -211,8 +211,8 @@ class SetupScreen(Screen[None]):
         use_model(self.app, row, loading=lambda path, settings: self._loading(row, path, settings),
                   not_downloaded=not_downloaded)
 
-    def _loading(self, row: ModelOption, path: Path, settings: LoadSettings) -> None:
-        self.loading_path = str(path)
+    def _loading(self, row: ModelOption, path: LoadTarget, settings: LoadSettings) -> None:
+        self.loading_path = path
         self.query_one("#setup-load-text", PlainLabel).update(
             f"Loading {row.label} ({fmt_bytes(row.candidate.footprint.total_bytes)} in memory)…")
         self.query_one("#setup-loading").remove_class("hidden")
