@@ -10,6 +10,7 @@ import pytest
 
 from tests import testmodels
 from tests.download.hubserver import HubServer, sha256_of
+from tests.remote.llamaserver import KEY, LlamaCppServer
 
 REPO = "test-org/SmolLM2-135M-Instruct-GGUF"
 Q4_FILE = "SmolLM2-135M-Instruct-Q4_1.gguf"
@@ -74,3 +75,11 @@ def smol_repo(hub: HubServer, smollm2_path: Path, smol_sha: str) -> str:
     hub.state.add_repo(REPO, {Q4_FILE: smollm2_path, "SmolLM2-135M-Instruct-Q8_0.gguf": smollm2_path},
                        sha256s={Q4_FILE: smol_sha, "SmolLM2-135M-Instruct-Q8_0.gguf": smol_sha})
     return REPO
+
+
+@pytest.fixture(scope="session")
+def llama_server(smollm2_path: Path) -> Iterator[LlamaCppServer]:
+    """A real ``python -m llama_cpp.server`` on 127.0.0.1 serving SmolLM2 as "smol", with the API
+    key ``tests.remote.llamaserver.KEY``: started once, for the tests that ask for it."""
+    with LlamaCppServer(smollm2_path, api_key=KEY) as server:
+        yield server
