@@ -120,7 +120,7 @@ class EndpointClient:
             return EndpointError(f"{self.where()} has no OpenAI-compatible API at {url} ({said})",
                                  "check base_url (llama-server: http://HOST:8080, Ollama: "
                                  "http://HOST:11434/v1, LM Studio: http://HOST:1234/v1)")
-        if status == 404:
+        if status == 404 and model:
             return EndpointModelNotFoundError(f"{self.where()} has no model {model!r} ({said})",
                                               "choose one the server lists (F4 in the chat)")
         if is_context_overflow(message):

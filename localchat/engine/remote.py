@@ -22,6 +22,7 @@ No textual and no llama_cpp here; httpx2 is imported when a server is first aske
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -158,8 +159,9 @@ class RemoteEngine:
         n_ctx, dropped, prompt_tokens = self._info.n_ctx, 0, 0
         if self._llama_server and n_ctx > 0:  # the oldest turns that no longer fit are left out
             count = lambda ms: self._server_count(ms, INFO_TIMEOUT_S)  # noqa: E731
-            kept, prompt_tokens, dropped = fit_counted(messages, count, n_ctx, sampling.max_tokens)
-            messages = kept
+            # when it does not count, the whole conversation goes, as to other servers
+            with contextlib.suppress(EndpointError):
+                messages, prompt_tokens, dropped = fit_counted(messages, count, n_ctx, sampling.max_tokens)
         reply = ReplyStream(t_start)
         events: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
