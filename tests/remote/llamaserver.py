@@ -29,8 +29,10 @@ class LlamaCppServer:
     once (SIGKILL), as a crash would."""
 
     def __init__(self, model: Path, *, api_key: str | None = None, n_ctx: int = 2048,
-                 n_threads: int | None = None, log: Path | None = None) -> None:
-        self.model, self.api_key, self.n_ctx, self.n_threads = model, api_key, n_ctx, n_threads
+                 n_threads: int | None = None, n_threads_batch: int | None = None,
+                 log: Path | None = None) -> None:
+        self.model, self.api_key, self.n_ctx = model, api_key, n_ctx
+        self.n_threads, self.n_threads_batch = n_threads, n_threads_batch or n_threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -43,7 +45,7 @@ class LlamaCppServer:
         if self.api_key:
             cmd += ["--api_key", self.api_key]
         if self.n_threads:
-            cmd += ["--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads)]
+            cmd += ["--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads_batch)]
         out = open(self.log, "wb") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
