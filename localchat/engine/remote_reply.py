@@ -203,8 +203,7 @@ class ReplyStream:
             n_ctx=n_ctx,
             dropped_messages=dropped_messages,
             text=self.text,
-            thinking_tokens=self.thinking_pieces if fig.source != "timings" else min(
-                self.thinking_pieces, fig.completion_tokens),
+            thinking_tokens=min(self.thinking_pieces, fig.completion_tokens),  # a piece a token
             thinking_s=max(self.t_thought - self.t_start, 0.0) if self.thinking_pieces else 0.0,
             approximate=fig.source == "pieces",
         )
