@@ -79,7 +79,7 @@ BAD_VALUES = [
     ("[chat]\nmax_tokens = -1\n", "[chat] max_tokens must be a whole number of 1 or more (got -1)"),
     ("[chat]\nmax_tokens = 1.5\n", "[chat] max_tokens must be a whole number of 1 or more (got 1.5)"),
     ("[model]\nn_gpu_layers = -3\n", "[model] n_gpu_layers must be a whole number of 0 or more"),
-    ("[model]\nctx = 10\n", "[model] ctx must be a whole number of 64 or more (got 10)"),
+    ("[model]\nctx = 10\n", "[model] ctx must be a whole number from 256 to 16777216 (got 10)"),
     ('[model]\nkv_type = "q3"\n', '[model] kv_type must be one of f16, q8_0, q4_0 (got "q3")'),
     ('[model]\nflash_attn = "yes"\n', "[model] flash_attn must be true or false"),
     ("[models]\ndirs = 'not a list'\n", "[models] dirs must be a list of folder paths"),
@@ -99,7 +99,7 @@ def test_a_wrong_value_is_named_in_one_line_and_the_file_is_kept(text, said):
 
 def test_good_values_at_the_edges_are_accepted():
     _write("[chat]\ntemperature = 0\ntop_p = 1\nmax_tokens = 1\n"
-           "[model]\nn_gpu_layers = -1\nctx = 64\nkv_type = \"q4_0\"\n")
+           "[model]\nn_gpu_layers = -1\nctx = 256\nkv_type = \"q4_0\"\n")
     config = load_config()
     assert config.notice == "" and config.model.n_gpu_layers == -1 and config.chat.top_p == 1.0
 
