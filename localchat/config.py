@@ -13,10 +13,8 @@ layout, unknown keys and sections are kept.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from localchat import paths
+from localchat.endpoints import Endpoint, is_url, parse_endpoints
 from localchat.errors import ConfigError
 from localchat.loadsettings import (
     DEFAULT_CTX,
@@ -34,6 +33,7 @@ from localchat.loadsettings import (
     LoadSettings,
     kv_type,
 )
+from localchat.safetext import quoted
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -73,21 +73,6 @@ class ModelChoice:
         saved = LoadSettings(n_ctx=self.ctx, n_gpu_layers=self.n_gpu_layers,
                              kv_type=kv_type(self.kv_type), flash_attn=self.flash_attn)
         return (overrides or LoadOverrides()).apply(saved)
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A server with an OpenAI-compatible API (llama-server, vLLM, Ollama, LM Studio) whose models
-    the chat can use: ``[[endpoints]]`` in the config, or ``--endpoint URL``. ``api_key_env`` is the
-    NAME of the environment variable that holds its API key: the key never sits in the config."""
-
-    name: str
-    base_url: str  # with or without the trailing /v1
-    api_key_env: str = ""
-
-    def api_key(self) -> str:
-        """The key, read from the environment when asked for ("" when none is set)."""
-        return os.environ.get(self.api_key_env, "").strip() if self.api_key_env else ""
 
 
 @dataclass(frozen=True)
@@ -167,14 +152,6 @@ RULES: dict[tuple[str, str], Rule] = {
 }
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return repr(value)
-
-
 def check_value(section: str, key: str, value: Any) -> tuple[Any, str]:
     """The value as the config holds it (an int where a float is wanted becomes a float), and
     "" when it is fine, else what is wrong with it in words."""
@@ -184,7 +161,7 @@ def check_value(section: str, key: str, value: Any) -> tuple[Any, str]:
     right_type = isinstance(value, rule.kind) and not (rule.kind is not bool and isinstance(value, bool))
     if right_type and rule.ok(value):
         return value, ""
-    return value, f"[{section}] {key} must be {rule.must_be} (got {_shown(given)})"
+    return value, f"[{section}] {key} must be {rule.must_be} (got {quoted(given)})"
 
 
 def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
@@ -195,7 +172,7 @@ def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
     for name in (*_SECTIONS, "models"):
         table = raw.get(name, {})
         if not isinstance(table, dict):
-            problems.append(f"[{name}] must be a table (got {_shown(table)}), using its defaults")
+            problems.append(f"[{name}] must be a table (got {quoted(table)}), using its defaults")
             continue
         values: dict[str, Any] = {}
         for (section, key), _rule in RULES.items():
@@ -204,7 +181,7 @@ def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
             value, problem = check_value(section, key, table[key])
             if problem:
                 default = _default(section, key)
-                problems.append(f"{problem}, using {_shown(default)}")
+                problems.append(f"{problem}, using {quoted(default)}")
             else:
                 values[key] = value
         if name == "models":
@@ -215,50 +192,6 @@ def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
     return Config(**kwargs), problems
 
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_URL = re.compile(r"https?://[^/\s?#]+(/[^\s?#]*)?", re.IGNORECASE)
-
-
-def endpoint_problem(name: Any, base_url: Any, api_key_env: Any) -> str:
-    """What is wrong with an endpoint's values, in words ("" when nothing is)."""
-    if not isinstance(name, str) or not name.strip() or "/" in name or name != name.strip():
-        return f"name must be a short text without '/' (got {_shown(name)})"
-    if not isinstance(base_url, str) or not _URL.fullmatch(base_url):
-        return f"base_url must be an http:// or https:// URL (got {_shown(base_url)})"
-    if not isinstance(api_key_env, str) or (api_key_env and not _ENV_NAME.fullmatch(api_key_env)):
-        return ("api_key_env must be the NAME of an environment variable, such as HOME_LLM_KEY "
-                f"(got {_shown(api_key_env)})")
-    return ""
-
-
-def parse_endpoints(raw: Any, problems: list[str]) -> tuple[Endpoint, ...]:
-    """``[[endpoints]]`` tables: ``name``, ``base_url``, ``api_key_env``. A wrong one is skipped and
-    said in ``problems``; a key written into the file (``api_key``) is never read nor quoted."""
-    if not isinstance(raw, list):
-        problems.append("endpoints must be [[endpoints]] tables, each with a name and a base_url")
-        return ()
-    found: dict[str, Endpoint] = {}
-    for n, table in enumerate(raw, 1):
-        where = f"[[endpoints]] #{n}"
-        if not isinstance(table, dict):
-            problems.append(f"{where} must be a table with a name and a base_url, skipped")
-            continue
-        name, url, env = table.get("name"), table.get("base_url"), table.get("api_key_env", "")
-        if isinstance(name, str) and name.strip():
-            where += f" ({_shown(name)})"
-        if "api_key" in table:  # the value is a secret: named, never shown
-            problems.append(f"{where}: api_key is not read (keep the key out of the config: put it "
-                            "in an environment variable and name that variable in api_key_env)")
-        problem = endpoint_problem(name, url, env)
-        if not problem and name in found:
-            problem = "another endpoint has this name"
-        if problem:
-            problems.append(f"{where}: {problem}, skipped")
-            continue
-        found[str(name)] = Endpoint(str(name), str(url).rstrip("/"), str(env))
-    return tuple(found.values())
-
-
 def find_endpoint(config: Config, name_or_url: str) -> Endpoint:
     """The ``[[endpoints]]`` entry of that name, or one of that URL; a URL that no entry has is an
     endpoint of its own, named by its host (and with no API key: one needs an entry)."""
@@ -266,11 +199,11 @@ def find_endpoint(config: Config, name_or_url: str) -> Endpoint:
     for endpoint in config.endpoints:
         if text in (endpoint.name, endpoint.base_url) or text.rstrip("/") == endpoint.base_url:
             return endpoint
-    if _URL.fullmatch(text):
+    if is_url(text):
         host = text.split("://", 1)[1].split("/", 1)[0]
         return Endpoint(host, text.rstrip("/"))
     names = ", ".join(e.name for e in config.endpoints) or "none are configured"
-    raise ConfigError(f"no endpoint named {_shown(text)} ({names})",
+    raise ConfigError(f"no endpoint named {quoted(text)} ({names})",
                       f"add an [[endpoints]] entry to {paths.config_file()}, or pass the server's "
                       "URL, e.g. --endpoint http://192.168.1.20:8080")
 

@@ -101,3 +101,12 @@ class InertWriter:
 def decode_bytes(data: bytes) -> str:
     """Bytes from stdin or a file as text: UTF-8, with each invalid byte as U+FFFD."""
     return data.decode("utf-8", errors="replace")
+
+
+def quoted(value: Any) -> str:
+    """A value as a config file writes it, for a message: ``"warm"``, ``true``, ``12``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)

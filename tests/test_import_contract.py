@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("recommend",), True),
     (("hardware",), True),
     (("config",), True),
+    (("endpoints",), True),
     (("gguffile",), True),
     (("loadsettings", "ggufmeta", "safetext"), True),
     (("paths", "units", "errors", "assets"), True),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localchat.config import Endpoint
+from localchat.endpoints import Endpoint
 from localchat.engine.remote_reply import error_message, is_context_overflow
 from localchat.engine.target import RemoteModel
 from localchat.errors import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from localchat.config import Endpoint
+from localchat.endpoints import Endpoint
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from localchat.config import Endpoint
+from localchat.endpoints import Endpoint
 from localchat.engine.target import LoadTarget, RemoteModel
 from localchat.errors import LocalChatError
 from localchat.ggufmeta import quant_label_from_filename

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from localchat.config import Endpoint
+from localchat.endpoints import Endpoint
 from tests.remote.llamaserver import KEY, KEY_ENV, LlamaCppServer
 from tests.remote.replay import ReplayServer
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from localchat.config import Endpoint
+from localchat.endpoints import Endpoint
 from localchat.engine import Message, RemoteModel, ReplyStats, Sampling, TextChunk, load_engine
 from localchat.engine.endpoint import first_model, list_models
 from localchat.engine.remote import RemoteEngine

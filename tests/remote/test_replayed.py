@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from localchat.config import Endpoint
+from localchat.endpoints import Endpoint
 from localchat.engine import Message, RemoteModel, ReplyStats, Sampling, TextChunk
 from localchat.engine.remote import RemoteEngine
 from localchat.errors import (

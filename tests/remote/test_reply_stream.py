@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from localchat.config import Config, Endpoint, find_endpoint, load_config
+from localchat.config import Config, find_endpoint, load_config
+from localchat.endpoints import Endpoint
 from localchat.engine.remote_reply import ReplyStream, error_message, is_context_overflow
 from localchat.errors import ConfigError, EndpointClosedError
 

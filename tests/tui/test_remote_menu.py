@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from localchat.config import ChatDefaults, Config, Endpoint, load_config
+from localchat.config import ChatDefaults, Config, load_config
+from localchat.endpoints import Endpoint
 from localchat.engine.remote import RemoteEngine
 from localchat.engine.target import LoadTarget, RemoteModel
 from localchat.loadsettings import LoadSettings
