@@ -52,6 +52,14 @@ class ChatDefaults:
     # (where a value came from, not part of the value: two configs with the same values are equal)
     user_set: frozenset[str] = field(default=frozenset(), compare=False)
 
+    @property
+    def chosen(self) -> frozenset[str]:
+        """The keys the user chose: those the file sets, and any whose value is not localchat's
+        default (a config built in code, or a value changed in the chat and saved)."""
+        default = ChatDefaults()
+        return self.user_set | {f.name for f in dataclasses.fields(self)
+                                if f.name != "user_set" and getattr(self, f.name) != getattr(default, f.name)}
+
 
 @dataclass(frozen=True)
 class ModelChoice:

@@ -155,7 +155,7 @@ def sampling_for(args: argparse.Namespace, config: Config, info: ModelInfo) -> S
     flags = {key: getattr(args, key) for key in SAMPLING_KEYS if getattr(args, key) is not None}
     switch = None if args.thinking is None else args.thinking == "on"
     family = load_catalog().family_sampling(info.path, info.name, info.architecture)
-    values = choose_sampling({**own, **flags}, config.chat.user_set | set(flags), family,
+    values = choose_sampling({**own, **flags}, config.chat.chosen | set(flags), family,
                              thinks(switch, info.thinking)).values
     return Sampling(temperature=float(values["temperature"]), top_p=float(values["top_p"]),
                     top_k=int(values["top_k"]), min_p=float(values["min_p"]),

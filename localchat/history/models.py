@@ -31,7 +31,7 @@ class ConversationSettings:
                    defaults.max_tokens, defaults.top_k, defaults.min_p, defaults.repeat_penalty,
                    None if defaults.seed < 0 else defaults.seed,
                    {"on": True, "off": False}.get(defaults.thinking), defaults.preset,
-                   defaults.user_set & frozenset(SAMPLING_KEYS))
+                   defaults.chosen & frozenset(SAMPLING_KEYS))
 
     def as_defaults(self) -> ChatDefaults:
         """The config's [chat] defaults that make new chats start with these settings."""

@@ -99,15 +99,15 @@ class ChosenSampling:
     thinking: bool = False  # which of the family's sets applied
 
     def describe(self) -> str:
-        """One line for the user: whose recommendation fills the values they did not set."""
+        """Where the values the user did not set come from, in a few words."""
         if self.family is None:
-            return "localchat's defaults (no recommendation known for this model)"
+            return "localchat's defaults"
         if not self.family.recommended:
-            return f"localchat's defaults ({self.family.name}: the authors publish none)"
+            return f"localchat's defaults ({self.family.name}: none published)"
         mode = ""
         if self.family.no_thinking is not None:
             mode = " with thinking" if self.thinking else " without thinking"
-        return f"{self.family.name}'s recommendation{mode}, where you set no value"
+        return f"{self.family.name}'s recommendation{mode}"
 
 
 def choose_sampling(own: Mapping[str, Number], user_set: Collection[str],

@@ -141,9 +141,11 @@ class SettingsScreen(ModalScreen[SavedSettings | None]):
         s = self.settings
         choices = [(plain(p.name, line=True), i) for i, p in enumerate(self.presets)]
         with Vertical(classes="dialog settings"):
-            yield PlainLabel(f"Settings · {self.conversation_title}", classes="dialog-question")
             with Horizontal(classes="preset-row"):
-                yield PlainLabel("System prompt", classes="preset-label")
+                with Vertical(classes="preset-label"):
+                    yield PlainLabel(f"Settings · {self.conversation_title}",
+                                     classes="dialog-question")
+                    yield PlainLabel("System prompt")
                 yield Select([*choices, (plain("Custom"), CUSTOM)], allow_blank=False,
                              value=self._preset_choice(s.system_prompt), id="preset")
             yield TextArea(for_terminal(s.system_prompt), id="system-prompt", soft_wrap=True)
@@ -161,9 +163,9 @@ class SettingsScreen(ModalScreen[SavedSettings | None]):
                             yield PlainLabel("Thinking")
                             yield Select(THINKING_CHOICES, value=thinking_choice(s.thinking),
                                          allow_blank=False, id="thinking")
-            if self.sampling is not None:
-                yield PlainLabel(f"Sampling: {self.sampling.describe()}; clear a field to go "
-                                 "back to it.", id="sampling-source")
+            if self.sampling is not None:  # a cleared field goes back to these too
+                yield PlainLabel(f"Values you did not set: {self.sampling.describe()}",
+                                 id="sampling-source")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Save as default", id="save-default")
