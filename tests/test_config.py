@@ -200,3 +200,8 @@ def test_a_wrong_preset_is_named_in_one_line(text, said):
     config = load_config()
     assert said in config.notice and "\n" not in config.notice
     assert config.chat.preset == "" and config.presets == ()
+
+
+def test_a_value_other_than_the_default_is_the_users_choice_without_a_file():
+    assert ChatDefaults(temperature=0.5, top_k=5).chosen == {"temperature", "top_k"}
+    assert ChatDefaults().chosen == frozenset()
