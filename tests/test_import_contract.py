@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("hardware",), True),
     (("config",), True),
     (("gguffile",), True),
-    (("loadsettings", "ggufmeta", "safetext"), True),
+    (("loadsettings", "presets", "ggufmeta", "safetext"), True),
     (("paths", "units", "errors", "assets"), True),
 )
 

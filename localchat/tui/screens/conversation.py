@@ -303,9 +303,8 @@ class Conversations:
 
         def dialog(settings: ConversationSettings) -> SettingsScreen:
             info = chat.engine.info if chat.engine is not None else None
-            # the thinking switch only where the loaded model's template has one
-            return SettingsScreen(settings, chat.chat_title,
-                                  thinking_switch=info is not None and info.thinking == "switchable",
+            switch = info is not None and info.thinking == "switchable"  # where the template has one
+            return SettingsScreen(settings, chat.chat_title, thinking_switch=switch,
                                   presets=all_presets(app.config.presets),
                                   sampling=chosen_sampling(settings, info))
 
