@@ -112,6 +112,7 @@ class SettingsScreen(ModalScreen[SavedSettings | None]):
     shown in the fields; without it they show the chat's own values."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
+    AUTO_FOCUS = "#system-prompt"  # the text to edit, not the preset choice above it
 
     def __init__(self, settings: ConversationSettings, title: str, *,
                  thinking_switch: bool = False, presets: Sequence[Preset] = BUILTIN_PRESETS,
