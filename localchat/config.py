@@ -23,7 +23,7 @@ from typing import Any
 
 from localchat import paths
 from localchat.endpoints import Endpoint, is_url, parse_endpoints
-from localchat.errors import ConfigError
+from localchat.errors import ConfigError, LocalChatError
 from localchat.loadsettings import (
     DEFAULT_CTX,
     KV_TYPES,
@@ -33,9 +33,8 @@ from localchat.loadsettings import (
     LoadSettings,
     kv_type,
 )
+from localchat.presets import DEFAULT_SYSTEM_PROMPT, Preset, find_preset, parse_presets
 from localchat.safetext import quoted
-
-DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,18 @@ class ChatDefaults:
     repeat_penalty: float = 1.0  # 1: off
     seed: int = -1  # -1: a new random seed for every reply
     thinking: str = "default"  # "on" / "off": the template's switch, where it has one
+    preset: str = ""  # the preset whose prompt system_prompt is ("": none named)
+    # the keys the config file sets: a model's recommended sampling never replaces these
+    # (where a value came from, not part of the value: two configs with the same values are equal)
+    user_set: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def chosen(self) -> frozenset[str]:
+        """The keys the user chose: those the file sets, and any whose value is not localchat's
+        default (a config built in code, or a value changed in the chat and saved)."""
+        default = ChatDefaults()
+        return self.user_set | {f.name for f in dataclasses.fields(self)
+                                if f.name != "user_set" and getattr(self, f.name) != getattr(default, f.name)}
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,7 @@ class Config:
     # extra folders searched for GGUF files (besides the HF cache, LM Studio, Ollama, llama.cpp)
     model_dirs: tuple[str, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()  # [[endpoints]]: never written by localchat
+    presets: tuple[Preset, ...] = ()  # the user's own system-prompt presets ([[chat.presets]])
     # what is wrong in the file on disk (one line; the defaults stand in): shown once
     notice: str = ""
 
@@ -133,6 +145,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("chat", "seed"): Rule(int, "a whole number from -1 (random) to 4294967295",
                            lambda v: -1 <= v < 2**32),
     ("chat", "thinking"): Rule(str, "one of " + ", ".join(THINKING), lambda v: v in THINKING),
+    ("chat", "preset"): Rule(str, "text (a preset's name)"),
     ("model", "path"): Rule(str, "text (a GGUF file's path)"),
     ("model", "repo"): Rule(str, "text"),
     ("model", "quant"): Rule(str, "text"),
@@ -186,6 +199,17 @@ def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
                 values[key] = value
         if name == "models":
             kwargs["model_dirs"] = tuple(values.get("dirs", ()))
+        elif name == "chat":
+            kwargs["presets"] = parse_presets(table.get("presets", []), problems)
+            user_set = frozenset(values)
+            if values.get("preset"):  # a preset named here gives new chats its prompt
+                try:
+                    preset = find_preset(values["preset"], kwargs["presets"])
+                    values.update(preset=preset.name, system_prompt=preset.prompt)
+                except LocalChatError as exc:
+                    problems.append(f"[chat] preset: {exc}; using none")
+                    del values["preset"]
+            kwargs[name] = ChatDefaults(**values, user_set=user_set)
         else:
             kwargs[name] = _SECTIONS[name](**values)
     kwargs["endpoints"] = parse_endpoints(raw.get("endpoints", []), problems)
@@ -223,8 +247,12 @@ def config_from_dict(raw: dict[str, Any]) -> Config:
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
+    """The keys ``save_config`` writes (not ``user_set``, which says which of them the file
+    sets, nor the user's presets, which only the user edits)."""
+    chat = dataclasses.asdict(config.chat)
+    del chat["user_set"]
     return {
-        "chat": dataclasses.asdict(config.chat),
+        "chat": chat,
         "model": dataclasses.asdict(config.model),
         "ui": dataclasses.asdict(config.ui),
         "recommend": dataclasses.asdict(config.recommend),
@@ -277,9 +305,12 @@ def save_config(config: Config, path: Path | None = None) -> Path:
         raise ConfigError(f"{path} is not valid TOML ({exc}), so localchat did not overwrite it",
                           "fix or delete it, then try again") from exc
     before, after = config_to_dict(current), config_to_dict(config)
+    # a [chat] value the user chose is written even when it equals the default, so that it
+    # stays theirs (a model's recommended sampling never replaces it)
+    chosen = {("chat", key) for key in config.chat.user_set - current.chat.user_set}
     for section, values in after.items():
         for key, value in values.items():
-            if before[section][key] == value:
+            if before[section][key] == value and (section, key) not in chosen:
                 continue
             table = doc.get(section)
             if not isinstance(table, dict):

@@ -233,3 +233,60 @@ def test_ask_on_the_configured_model_uses_its_configured_settings(smollm2_path):
     assert (asked["n_ctx"], asked["n_gpu_layers"], asked["kv_type"]) == (512, 7, "q8_0")
     other_file = ask("--model", str(smollm2_path))  # a file of its own: the defaults, not the saved
     assert (other_file["n_ctx"], other_file["n_gpu_layers"], other_file["kv_type"]) == (8192, 0, "f16")
+
+
+def test_ask_with_a_preset_sends_its_system_prompt(smollm2_path):
+    """``--preset Coder``: the preset's (longer) system prompt is what the model reads."""
+    args = ("ask", "--model", str(smollm2_path), "--max-tokens", "4", "--json", "--seed", "1",
+            "What is a list?")
+    default = json.loads(localchat(*args).stdout.splitlines()[-1])
+    coder = json.loads(localchat(*args, "--preset", "coder").stdout.splitlines()[-1])
+    helpful = json.loads(localchat(*args, "--preset", "Helpful assistant").stdout.splitlines()[-1])
+    assert coder["prompt_tokens"] > default["prompt_tokens"] + 10
+    assert helpful["prompt_tokens"] == default["prompt_tokens"]  # today's default is that preset
+
+
+def test_ask_with_an_unknown_preset_says_so_in_one_line(smollm2_path):
+    result = localchat("ask", "--model", str(smollm2_path), "--preset", "Shouty", "hello")
+    assert_one_line_error(result, "unknown preset 'Shouty'", "Coder", "Translator")
+    both = localchat("ask", "--model", str(smollm2_path), "--preset", "Coder", "--system", "x", "hi")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def _ask_sampling(argv: list[str], config_text: str, model_file: str, thinking: str = "none"):
+    """The Sampling ``localchat ask`` would use for a model file, with this config."""
+    import tomllib
+
+    from localchat.cli import build_parser
+    from localchat.commands.ask import sampling_for
+    from localchat.config import parse_config
+    from localchat.engine.types import ModelInfo
+
+    args = build_parser().parse_args(["ask", *argv, "hi"])
+    config, problems = parse_config(tomllib.loads(config_text))
+    assert not problems
+    info = ModelInfo(path=f"/m/{model_file}", name="", architecture="", quant="Q4_K_M",
+                     size_bytes=1, n_ctx=512, n_ctx_train=512, n_layers=1, n_gpu_layers=0,
+                     kv_type="f16", flash_attn=False, n_threads=1, n_threads_batch=1,
+                     thinking=thinking)
+    return sampling_for(args, config, info)
+
+
+@pytest.mark.parametrize(("argv", "config_text", "expected"), [
+    # Qwen3, thinking by default: its published thinking-mode values
+    ([], "", dict(temperature=0.6, top_p=0.95, top_k=20, min_p=0.0, repeat_penalty=1.0)),
+    (["--thinking", "off"], "", dict(temperature=0.7, top_p=0.8, top_k=20, min_p=0.0)),
+    # the config's [chat] value wins over the recommendation, a flag over both
+    ([], "[chat]\ntemperature = 0.7\n", dict(temperature=0.7, top_p=0.95, top_k=20)),
+    (["--temperature", "1.1", "--top-k", "5", "--min-p", "0.2", "--repeat-penalty", "1.3"],
+     "[chat]\ntemperature = 0.3\n",
+     dict(temperature=1.1, top_p=0.95, top_k=5, min_p=0.2, repeat_penalty=1.3)),
+])
+def test_ask_sampling_is_the_flag_then_the_config_then_the_model_family(argv, config_text, expected):
+    sampling = _ask_sampling(argv, config_text, "Qwen3-4B-Q4_K_M.gguf", thinking="switchable")
+    assert {key: getattr(sampling, key) for key in expected} == expected
+
+
+def test_ask_sampling_without_a_family_is_the_config_then_localchats_defaults():
+    sampling = _ask_sampling(["--top-p", "0.5"], "[chat]\nmin_p = 0.1\n", "my-model.gguf")
+    assert (sampling.temperature, sampling.top_p, sampling.top_k, sampling.min_p) == (0.7, 0.5, 40, 0.1)

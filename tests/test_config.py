@@ -159,3 +159,49 @@ def test_every_command_says_what_is_wrong_on_stderr_and_goes_on(fake_home):
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("localchat: warning: ") and "[chat] temperature must be a number" in line
     assert path.read_text() == '[chat]\ntemperature = "warm"\n'
+
+
+def test_the_keys_the_file_sets_are_the_users_and_a_chosen_value_is_written_even_at_its_default():
+    """A [chat] value the file sets is the user's (a model's recommended sampling never replaces
+    it); one chosen in F3 and saved as default is written even when it equals localchat's
+    default, so that it stays the user's after the next start."""
+    _write("[chat]\ntemperature = 0.2\n")
+    config = load_config()
+    assert config.chat.user_set == {"temperature"}
+    chosen = dataclasses.replace(config.chat, top_p=0.95, user_set=frozenset({"temperature", "top_p"}))
+    save_config(update_config(config, chat=chosen))
+    text = paths.config_file().read_text()
+    assert "top_p = 0.95" in text and "top_k" not in text
+    assert load_config().chat.user_set == {"temperature", "top_p"}
+
+
+def test_presets_from_the_config_and_a_default_preset():
+    _write('[chat]\npreset = "tutor"\n\n[[chat.presets]]\nname = "Pirate"\nprompt = "Talk like a pirate."\n'
+           '\n[[chat.presets]]\nname = "Coder"\nprompt = "Only Rust."\n')
+    config = load_config()
+    assert config.notice == ""
+    assert [(p.name, p.prompt) for p in config.presets] == [("Pirate", "Talk like a pirate."),
+                                                             ("Coder", "Only Rust.")]
+    assert config.chat.preset == "Tutor" and config.chat.system_prompt.startswith("You are a patient tutor")
+    from localchat.presets import all_presets, find_preset
+
+    names = [p.name for p in all_presets(config.presets)]
+    assert names == ["Helpful assistant", "Concise", "Coder", "Tutor", "Translator", "Pirate"]
+    assert find_preset("coder", config.presets).prompt == "Only Rust."  # the user's replaces it
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ('[chat]\npreset = "Shouty"\n', "[chat] preset: unknown preset 'Shouty': choose one of "
+                                    "Helpful assistant, Concise, Coder, Tutor, Translator; using none"),
+    ('[[chat.presets]]\nname = "No prompt"\n', "[[chat.presets]] number 1 needs a name and a prompt"),
+])
+def test_a_wrong_preset_is_named_in_one_line(text, said):
+    _write(text)
+    config = load_config()
+    assert said in config.notice and "\n" not in config.notice
+    assert config.chat.preset == "" and config.presets == ()
+
+
+def test_a_value_other_than_the_default_is_the_users_choice_without_a_file():
+    assert ChatDefaults(temperature=0.5, top_k=5).chosen == {"temperature", "top_k"}
+    assert ChatDefaults().chosen == frozenset()

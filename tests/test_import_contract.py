@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("config",), True),
     (("endpoints",), True),
     (("gguffile",), True),
-    (("loadsettings", "ggufmeta", "safetext"), True),
+    (("loadsettings", "presets", "ggufmeta", "safetext"), True),
     (("paths", "units", "errors", "assets"), True),
 )
 

@@ -66,7 +66,11 @@ thread_count = whole_number(1, MAX_THREADS)
 gpu_layers = whole_number(-1, MAX_GPU_LAYERS, "-1 means all layers")
 # llama.cpp's seed is a uint32 (0xFFFFFFFF: a random seed each time)
 seed_number = whole_number(0, (1 << 32) - 1)
-temperature = number(0.0, 2.0)  # the chat settings' range
+# the chat settings' ranges (config.RULES)
+temperature = number(0.0, 2.0)
+probability = number(0.0, 1.0)  # --top-p, --min-p
+top_k_count = whole_number(0, 1 << 31, "0 means no limit")
+repeat_penalty = number(1.0, 2.0)  # 1: off
 # --ram and --vram are checked by recommend.profiles.hypothetical_profile (finite, in range)
 tokens_count = whole_number(1, MAX_TOKENS)  # bench --pp/--tg, ask --max-tokens
 

@@ -9,13 +9,17 @@ from typing import TYPE_CHECKING
 from localchat.commands._common import (
     add_model_options,
     model_and_settings,
+    probability,
+    repeat_penalty,
     seed_number,
     temperature,
     tokens_count,
+    top_k_count,
 )
 
 if TYPE_CHECKING:
     from localchat.config import Config
+    from localchat.engine import ModelInfo, Sampling
     from localchat.engine.target import LoadTarget
     from localchat.loadsettings import LoadSettings
 
@@ -42,11 +46,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "switch (Qwen3); default: the model's own")
     p.add_argument("--show-thinking", action="store_true",
                    help="print the model's thinking on stderr even when stderr is not a terminal")
-    p.add_argument("--temperature", type=temperature, default=None, metavar="T",
-                   help="sampling temperature (default: from config, 0.7)")
+    sampling = p.add_argument_group(
+        "sampling", "each defaults to the config's [chat] value where it sets one, else to what "
+                    "the model's authors recommend (the catalog keeps the source), else "
+                    "localchat's default")
+    sampling.add_argument("--temperature", type=temperature, default=None, metavar="T",
+                          help="sampling temperature, 0 to 2 (localchat's default 0.7)")
+    sampling.add_argument("--top-p", type=probability, default=None, metavar="P",
+                          help="nucleus sampling, 0 to 1 (localchat's default 0.95)")
+    sampling.add_argument("--top-k", type=top_k_count, default=None, metavar="K",
+                          help="sample from the K likeliest tokens; 0: no limit (default 40)")
+    sampling.add_argument("--min-p", type=probability, default=None, metavar="P",
+                          help="drop tokens below P times the likeliest one's probability "
+                               "(default 0.05)")
+    sampling.add_argument("--repeat-penalty", type=repeat_penalty, default=None, metavar="R",
+                          help="penalty for repeated tokens, 1 to 2; 1: off (default 1)")
     p.add_argument("--seed", type=seed_number, default=None, metavar="S", help="random seed")
-    p.add_argument("--system", default=None, metavar="TEXT",
-                   help="system prompt (default: from config)")
+    prompt = p.add_mutually_exclusive_group()
+    prompt.add_argument("--system", default=None, metavar="TEXT",
+                        help="system prompt (default: from config)")
+    prompt.add_argument("--preset", default=None, metavar="NAME",
+                        help="a system-prompt preset: Helpful assistant, Concise, Coder, Tutor, "
+                             "Translator, or one of the config's [[chat.presets]]")
     p.add_argument("--json", action="store_true",
                    help="after the reply, print one line of JSON with the text and stats")
     p.add_argument("--raw", action="store_true",
@@ -142,27 +163,52 @@ def ask_target(args: argparse.Namespace, config: Config) -> tuple[LoadTarget, Lo
     return target, LoadSettings()
 
 
+def system_prompt(args: argparse.Namespace, config: Config) -> str:
+    """``--system``, else ``--preset``'s prompt, else the config's."""
+    from localchat.presets import find_preset
+    from localchat.safetext import from_os
+
+    if args.system is not None:
+        return from_os(args.system)
+    if args.preset is not None:
+        return find_preset(from_os(args.preset), config.presets).prompt
+    return config.chat.system_prompt
+
+
+def sampling_for(args: argparse.Namespace, config: Config, info: ModelInfo) -> Sampling:
+    """A flag given wins, then a value the config's [chat] sets, then what the model's authors
+    recommend (thinking on or off as this reply will be), then localchat's default."""
+    from localchat.engine import Sampling
+    from localchat.recommend.catalog import load_catalog
+    from localchat.recommend.sampling import SAMPLING_KEYS, choose_sampling, thinks
+
+    # the options are named after the config's [chat] keys (--top-p: top_p)
+    own = {key: getattr(config.chat, key) for key in SAMPLING_KEYS}
+    flags = {key: getattr(args, key) for key in SAMPLING_KEYS if getattr(args, key) is not None}
+    switch = None if args.thinking is None else args.thinking == "on"
+    family = load_catalog().family_sampling(info.path, info.name, info.architecture)
+    values = choose_sampling({**own, **flags}, config.chat.chosen | set(flags), family,
+                             thinks(switch, info.thinking)).values
+    return Sampling(temperature=float(values["temperature"]), top_p=float(values["top_p"]),
+                    top_k=int(values["top_k"]), min_p=float(values["min_p"]),
+                    repeat_penalty=float(values["repeat_penalty"]), max_tokens=args.max_tokens,
+                    seed=args.seed, enable_thinking=switch)
+
+
 def run(args: argparse.Namespace) -> int:
     from localchat.config import load_config
-    from localchat.engine import Message, ReplyStats, Sampling, load_engine
+    from localchat.engine import Message, ReplyStats, load_engine
     from localchat.engine.thinking import ThinkingSplitter
     from localchat.errors import LocalChatError
-    from localchat.safetext import for_terminal, from_os, json_line
+    from localchat.safetext import for_terminal, json_line
 
     prompt = read_prompt(args.prompt)
     config = load_config()
-    chat_defaults = config.chat
+    system = system_prompt(args, config)  # an unknown preset fails before the model loads
     target, settings = ask_target(args, config)
     engine = load_engine(target, settings)
-    system = chat_defaults.system_prompt if args.system is None else from_os(args.system)
     messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
-    sampling = Sampling(
-        temperature=chat_defaults.temperature if args.temperature is None else args.temperature,
-        top_p=chat_defaults.top_p,
-        max_tokens=args.max_tokens,
-        seed=args.seed,
-        enable_thinking=None if args.thinking is None else args.thinking == "on",
-    )
+    sampling = sampling_for(args, config, engine.info)
     shown = (lambda text: text) if args.raw else for_terminal
     out = sys.stdout
     stats: ReplyStats | None = None

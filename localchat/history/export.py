@@ -43,6 +43,7 @@ def to_markdown(conversation: Conversation) -> str:
 
 def to_json(conversation: Conversation) -> str:
     data = dataclasses.asdict(conversation)
+    data["settings"]["user_set"] = sorted(conversation.settings.user_set)
     for message in data["messages"]:
         if message["role"] == "assistant":
             split = split_reply(message["content"])

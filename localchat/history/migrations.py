@@ -65,7 +65,22 @@ ALTER TABLE conversations ADD COLUMN seed INTEGER;
 ALTER TABLE conversations ADD COLUMN thinking INTEGER;
 """
 
-MIGRATIONS: list[str] = [V1, V2]  # MIGRATIONS[i] takes the schema from version i to i + 1
+# a chat's preset, and the sampling settings the user chose (space-separated names; the loaded
+# model's recommended sampling fills in the rest). A chat from before keeps as its own choice
+# every value that differs from localchat's defaults of the time (a value changed in F3 or the
+# config); the others follow the model's recommendation from now on.
+V3 = """
+ALTER TABLE conversations ADD COLUMN preset TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN user_set TEXT NOT NULL DEFAULT '';
+UPDATE conversations SET user_set = trim(
+    (CASE WHEN temperature != 0.7 THEN 'temperature ' ELSE '' END) ||
+    (CASE WHEN top_p != 0.95 THEN 'top_p ' ELSE '' END) ||
+    (CASE WHEN top_k != 40 THEN 'top_k ' ELSE '' END) ||
+    (CASE WHEN min_p != 0.05 THEN 'min_p ' ELSE '' END) ||
+    (CASE WHEN repeat_penalty != 1.0 THEN 'repeat_penalty' ELSE '' END));
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]  # MIGRATIONS[i] takes the schema from version i to i + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localchat.config import DEFAULT_SYSTEM_PROMPT, ChatDefaults
+from localchat.recommend.sampling import SAMPLING_KEYS
 
 
 @dataclass(frozen=True)
@@ -19,20 +20,26 @@ class ConversationSettings:
     repeat_penalty: float = 1.0
     seed: int | None = None  # None: a new random seed for every reply
     thinking: bool | None = None  # the template's thinking switch; None: the model's default
+    preset: str = ""  # the preset the system prompt came from ("": typed, or none)
+    # the sampling settings the user chose (in the config or in F3): the loaded model's
+    # recommended sampling fills in the others (recommend/sampling.py)
+    user_set: frozenset[str] = frozenset()
 
     @classmethod
     def from_defaults(cls, defaults: ChatDefaults) -> ConversationSettings:
         return cls(defaults.system_prompt, defaults.temperature, defaults.top_p,
                    defaults.max_tokens, defaults.top_k, defaults.min_p, defaults.repeat_penalty,
                    None if defaults.seed < 0 else defaults.seed,
-                   {"on": True, "off": False}.get(defaults.thinking))
+                   {"on": True, "off": False}.get(defaults.thinking), defaults.preset,
+                   defaults.chosen & frozenset(SAMPLING_KEYS))
 
     def as_defaults(self) -> ChatDefaults:
         """The config's [chat] defaults that make new chats start with these settings."""
         thinking = "default" if self.thinking is None else "on" if self.thinking else "off"
         return ChatDefaults(self.system_prompt, self.temperature, self.top_p, self.max_tokens,
                             self.top_k, self.min_p, self.repeat_penalty,
-                            -1 if self.seed is None else self.seed, thinking)
+                            -1 if self.seed is None else self.seed, thinking, self.preset,
+                            self.user_set)
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,10 @@ class ConversationStore:
         now = time.time()
         cur = self._write(
             "INSERT INTO conversations(title, created_at, updated_at, system_prompt, temperature,"
-            " top_p, max_tokens, top_k, min_p, repeat_penalty, seed, thinking)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " top_p, max_tokens, top_k, min_p, repeat_penalty, seed, thinking, preset, user_set)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (title, now, now, s.system_prompt, s.temperature, s.top_p, s.max_tokens, s.top_k,
-             s.min_p, s.repeat_penalty, s.seed, s.thinking),
+             s.min_p, s.repeat_penalty, s.seed, s.thinking, s.preset, _names(s.user_set)),
         )
         return self.get(int(cur.lastrowid or 0))
 
@@ -144,7 +144,8 @@ class ConversationStore:
         settings = ConversationSettings(row["system_prompt"], row["temperature"], row["top_p"],
                                         row["max_tokens"], row["top_k"], row["min_p"],
                                         row["repeat_penalty"], row["seed"],
-                                        None if thinking is None else bool(thinking))
+                                        None if thinking is None else bool(thinking),
+                                        row["preset"], frozenset(row["user_set"].split()))
         return Conversation(row["id"], row["title"], row["created_at"], row["updated_at"],
                             settings, tuple(_message(m) for m in messages))
 
@@ -161,10 +162,11 @@ class ConversationStore:
         self._require(conversation_id)
         self._write(
             "UPDATE conversations SET system_prompt = ?, temperature = ?, top_p = ?, max_tokens = ?,"
-            " top_k = ?, min_p = ?, repeat_penalty = ?, seed = ?, thinking = ? WHERE id = ?",
+            " top_k = ?, min_p = ?, repeat_penalty = ?, seed = ?, thinking = ?, preset = ?,"
+            " user_set = ? WHERE id = ?",
             (settings.system_prompt, settings.temperature, settings.top_p, settings.max_tokens,
              settings.top_k, settings.min_p, settings.repeat_penalty, settings.seed,
-             settings.thinking, conversation_id),
+             settings.thinking, settings.preset, _names(settings.user_set), conversation_id),
         )
 
     def _require(self, conversation_id: int) -> None:
@@ -256,6 +258,10 @@ class ConversationStore:
                 self._closed = True
                 self._db.close()
                 opening.closed(self.path)
+
+
+def _names(keys: frozenset[str]) -> str:
+    return " ".join(sorted(keys))
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:

@@ -1,6 +1,7 @@
 """The model catalog (``assets/catalog.toml``): which models localchat recommends, and their figures.
 
-``load_catalog().get(name)`` is how the downloader maps ``localchat pull Qwen3-8B`` to a repository.
+``load_catalog().get(name)`` is how the downloader maps ``localchat pull Qwen3-8B`` to a repository;
+``family_sampling(file)`` finds the sampling a model's authors recommend (``sampling.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from localchat.errors import ConfigError
 from localchat.ggufmeta import quant_label_from_filename
+from localchat.recommend.sampling import FamilySampling, parse_family_sampling
 
 # the labels most GGUF publishers (bartowski, unsloth, lmstudio-community) upload
 DEFAULT_QUANTS = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -39,6 +41,8 @@ class CatalogEntry:
     n_vocab: int
     n_ctx_train: int
     verified: bool = False
+    # who made the GGUF files: "original" (the model's own publisher) or the quantizer's name
+    publisher: str = ""
     active_params_b: float | None = None  # mixture of experts: parameters used per token
     n_expert: int = 0
     n_expert_used: int = 0
@@ -75,6 +79,7 @@ def _base(text: str) -> str:
 @dataclass(frozen=True)
 class Catalog:
     entries: tuple[CatalogEntry, ...] = ()
+    sampling: tuple[FamilySampling, ...] = ()  # what each family's authors recommend
     _by_key: dict[str, CatalogEntry] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,12 +111,32 @@ class Catalog:
                 return entry
         return None
 
+    def family_sampling(self, filename: str, name: str = "", arch: str = "") -> FamilySampling | None:
+        """The sampling recommended for a model file: by its catalog entry (file or GGUF name),
+        else by the GGUF name or file name (``match``), else by an architecture only one family
+        uses. None when nothing is known."""
+        entry = self.match_file(filename) or (self.get(name) if name else None)
+        if entry is not None:
+            for rule in self.sampling:
+                if entry.name in rule.models:
+                    return rule
+            return next((r for r in self.sampling if r.family == entry.family and not r.models),
+                        None)
+        text = f"{Path(filename).name} {name}"
+        for rule in self.sampling:
+            if rule.matches_name(text):
+                return rule
+        return next((r for r in self.sampling if arch and arch in r.arch), None)
+
 
 def _entry(raw: dict[str, Any]) -> CatalogEntry:
     known = {f.name for f in fields(CatalogEntry)}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"catalog entry {raw.get('name', '?')} has unknown keys {sorted(unknown)}")
+    if not raw.get("publisher"):
+        raise ConfigError(f"catalog entry {raw.get('name', '?')} does not say who publishes its GGUF "
+                          "files (publisher)")
     values = dict(raw)
     if "quants" in values:
         values["quants"] = tuple(str(q).upper() for q in values["quants"])
@@ -124,7 +149,8 @@ def parse_catalog(text: str) -> Catalog:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"the model catalog is not valid TOML ({exc})") from exc
     try:
-        return Catalog(tuple(_entry(raw) for raw in data.get("model", [])))
+        return Catalog(tuple(_entry(raw) for raw in data.get("model", [])),
+                       tuple(parse_family_sampling(raw) for raw in data.get("sampling", [])))
     except TypeError as exc:
         raise ConfigError(f"a model catalog entry is incomplete ({exc})") from exc
 

@@ -9,25 +9,40 @@ from pathlib import Path
 
 from localchat import paths
 from localchat.config import ChatDefaults
-from localchat.engine.types import Message, Sampling
+from localchat.engine.types import Message, ModelInfo, Sampling
 from localchat.history import ConversationSettings, StoredMessage
+from localchat.recommend.catalog import load_catalog
+from localchat.recommend.sampling import SAMPLING_KEYS, ChosenSampling, choose_sampling, thinks
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
 def new_chat_settings(defaults: ChatDefaults) -> ConversationSettings:
-    """A new conversation's settings: the config file's defaults."""
+    """A new conversation's settings: the config file's defaults (the values it sets are the
+    user's; the others give way to the loaded model's recommended sampling)."""
     return ConversationSettings.from_defaults(defaults)
 
 
-def sampling_for(settings: ConversationSettings) -> Sampling:
+def chosen_sampling(settings: ConversationSettings, info: ModelInfo | None) -> ChosenSampling:
+    """The chat's sampling with the loaded model's recommended values where the user set none
+    (their config or F3 did), following the chat's thinking switch where the family has two sets."""
+    family = load_catalog().family_sampling(info.path, info.name, info.architecture) if info else None
+    own = {key: getattr(settings, key) for key in SAMPLING_KEYS}
+    return choose_sampling(own, settings.user_set, family,
+                           thinks(settings.thinking, info.thinking if info else "none"))
+
+
+def sampling_for(settings: ConversationSettings, info: ModelInfo | None = None) -> Sampling:
+    """What a reply of this chat samples with; ``info``: the loaded model (its family's
+    recommended sampling fills in what the user did not set)."""
+    values = chosen_sampling(settings, info).values
     return Sampling(
-        temperature=float(settings.temperature),
-        top_p=float(settings.top_p),
+        temperature=float(values["temperature"]),
+        top_p=float(values["top_p"]),
         max_tokens=int(settings.max_tokens) if settings.max_tokens else None,
-        top_k=int(settings.top_k),
-        min_p=float(settings.min_p),
-        repeat_penalty=float(settings.repeat_penalty),
+        top_k=int(values["top_k"]),
+        min_p=float(values["min_p"]),
+        repeat_penalty=float(values["repeat_penalty"]),
         seed=settings.seed,
         enable_thinking=settings.thinking,
     )

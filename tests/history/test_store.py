@@ -234,11 +234,46 @@ def test_a_version_1_database_gains_the_sampling_columns_with_their_defaults(tmp
     db.close()
     store = ConversationStore(path)
     try:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         settings = store.get(store.list()[0].id).settings
+        # schema 3: the values that differ from the defaults of the time were the user's choice
         assert settings == ConversationSettings("Be brief.", 0.2, 0.8, 64, top_k=40, min_p=0.05,
-                                                repeat_penalty=1.0, seed=None, thinking=None)
+                                                repeat_penalty=1.0, seed=None, thinking=None,
+                                                user_set=frozenset({"temperature", "top_p"}))
         store.update_settings(1, ConversationSettings(top_k=0, seed=7, thinking=True))
         assert store.get(1).settings == ConversationSettings(top_k=0, seed=7, thinking=True)
+    finally:
+        store.close()
+
+
+def test_a_version_2_chat_keeps_its_changed_values_as_its_own_and_its_preset_is_kept(tmp_path):
+    """Schema 3 adds the preset and the sampling settings the user chose: a chat saved before
+    keeps every value that differs from localchat's defaults as its own (the model's recommended
+    sampling fills in only the others); a preset and chosen settings are saved and read back."""
+    from localchat.history.migrations import MIGRATIONS, _statements
+
+    path = tmp_path / "v2.db"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:2]:
+        for statement in _statements(script):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO conversations(title, created_at, updated_at, system_prompt, "
+               "temperature, top_p, max_tokens, top_k, min_p, repeat_penalty) "
+               "VALUES ('Tuned', 1, 1, 'Hi.', 0.7, 0.95, 64, 0, 0.05, 1.1)")
+    db.execute("INSERT INTO conversations(title, created_at, updated_at, system_prompt, "
+               "temperature, top_p, max_tokens) VALUES ('Plain', 1, 1, 'Hi.', 0.7, 0.95, 64)")
+    db.commit()
+    db.close()
+    store = ConversationStore(path)
+    try:
+        assert store.get(1).settings.user_set == {"top_k", "repeat_penalty"}
+        assert store.get(2).settings.user_set == frozenset() and store.get(2).settings.preset == ""
+        chosen = ConversationSettings("Explain step by step.", preset="Tutor",
+                                      user_set=frozenset({"min_p"}), min_p=0.1)
+        store.update_settings(2, chosen)
+        assert store.get(2).settings == chosen
+        created = store.create("New", chosen)
+        assert store.get(created.id).settings == chosen
     finally:
         store.close()

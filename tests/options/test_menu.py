@@ -38,22 +38,23 @@ def test_local_files_are_matched_to_their_catalog_model_and_quant(inventory, smo
                                                                    smollm2_q8_path) -> None:
     rows = smol_rows(inventory, hypothetical_profile(8), MenuSettings(4096), loaded=smollm2_path)
     entry = load_catalog().get(SMOL)
-    # the catalog's quants, plus Q4_1 which only the file on disk has
-    assert set(rows) == set(entry.quants) | {"Q4_1"}
-    q4, q8, q6 = rows["Q4_1"], rows["Q8_0"], rows["Q6_K"]
+    # the catalog's quants (HuggingFaceTB's repository has Q8_0 and Q4_K_M), plus Q4_1 which
+    # only the file on disk has
+    assert set(rows) == set(entry.quants) | {"Q4_1"} == {"Q8_0", "Q4_K_M", "Q4_1"}
+    q4, q8, q4km = rows["Q4_1"], rows["Q8_0"], rows["Q4_K_M"]
     assert q4.downloaded and q4.path == str(smollm2_path) and q4.exact and q4.loaded
     assert q8.downloaded and q8.path == str(smollm2_q8_path) and q8.exact and not q8.loaded
     assert q8.candidate.file_bytes == smollm2_q8_path.stat().st_size  # exact, from the disk
     assert size_text(q8) == "138 MiB" and not memory_text(q8).startswith("~")
     # a quant not on disk is an estimate from the catalog, downloaded from its repository
-    assert not q6.downloaded and not q6.exact and q6.path is None
-    assert size_text(q6).startswith("~") and menu_status(q6) == "download"
-    assert q6.source == HubModel(entry.repo, "Q6_K")
+    assert not q4km.downloaded and not q4km.exact and q4km.path is None
+    assert size_text(q4km).startswith("~") and menu_status(q4km) == "download"
+    assert q4km.source == HubModel(entry.repo, "Q4_K_M")
     assert (menu_status(q4), menu_status(q8)) == ("● loaded", "on disk")
     # best quality first; the local models' group comes before the catalog's others
     quants = [r.quant for r in inventory.rows(hypothetical_profile(8), MenuSettings(4096),
                                               NO_CALIBRATION)][:len(rows)]
-    assert quants[0] == "Q8_0" and quants.index("Q4_K_M") < quants.index("Q2_K")
+    assert quants == ["Q8_0", "Q4_K_M", "Q4_1"]
 
 
 def test_memory_grows_with_context_and_shrinks_with_a_quantized_kv_cache(inventory) -> None:
@@ -80,7 +81,7 @@ def test_a_quantized_kv_cache_makes_a_long_context_fit_a_small_machine(inventory
     assert (at_q4.fit, at_q4.candidate.where(), risk(at_q4)) == ("cpu", "CPU", "")
     # SmolLM2 was trained for 8k tokens: a longer context is flagged, from the header or catalog
     assert at_q4.candidate.n_ctx_train == 8192 and "trained for 8192 tokens" in context_warning(at_q4)
-    estimated = smol_rows(inventory, small, MenuSettings(65536))["Q6_K"]
+    estimated = smol_rows(inventory, small, MenuSettings(65536))["Q4_K_M"]
     assert not estimated.downloaded and context_warning(estimated)
     assert not context_warning(smol_rows(inventory, small, MenuSettings(8192))["Q8_0"])
 
@@ -103,7 +104,9 @@ def test_gpu_layers_change_where_it_runs(inventory) -> None:
 
 
 def test_quality_cost_in_words(inventory) -> None:
-    rows = smol_rows(inventory, hypothetical_profile(8), MenuSettings(4096))
+    # SmolLM2-360M: bartowski's repository has the usual quants, Q2_K among them
+    rows = {r.quant: r for r in inventory.rows(hypothetical_profile(8), MenuSettings(4096),
+                                               NO_CALIBRATION, models=["SmolLM2-360M-Instruct"])}
     words = rows["Q4_K_M"].candidate.quality.words
     assert words.startswith("picks the same next word as the 16-bit model 92%")
     assert rows["Q4_K_M"].candidate.quality.short == "92%"

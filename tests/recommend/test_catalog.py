@@ -27,6 +27,30 @@ def test_every_entry_is_complete():
         assert e.n_head % e.n_head_kv == 0, f"{e.name}: query heads must group over KV heads"
 
 
+# the model makers whose own GGUF repositories the catalog uses, and the quantizers it trusts
+ORIGINAL_PUBLISHERS = {"Qwen", "HuggingFaceTB", "google", "meta-llama", "microsoft", "mistralai"}
+QUANTIZERS = {"bartowski", "unsloth", "lmstudio-community", "ggml-org"}
+
+
+def test_every_entry_points_at_the_original_publisher_or_a_well_known_quantizer():
+    for e in load_catalog():
+        owner = e.repo.split("/")[0]
+        if e.publisher == "original":
+            assert owner in ORIGINAL_PUBLISHERS, e.name
+        else:
+            assert e.publisher in QUANTIZERS and owner == e.publisher, e.name
+    smollm2 = load_catalog().get("SmolLM2-135M-Instruct")
+    assert smollm2.repo == "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF" and smollm2.publisher == "original"
+
+
+def test_an_entry_without_a_publisher_is_refused():
+    from localchat.errors import ConfigError
+    from localchat.recommend.catalog import parse_catalog
+
+    with pytest.raises(ConfigError, match="does not say who publishes its GGUF files"):
+        parse_catalog('[[model]]\nname = "X"\nrepo = "someone/X-GGUF"\n')
+
+
 def test_lookup_by_name_or_repo_as_the_downloader_does():
     catalog = load_catalog()
     entry = catalog.get("smollm2-135m-instruct")
@@ -48,8 +72,8 @@ def test_local_files_are_matched_to_entries(filename, name):
     assert (entry.name if entry else None) == name
 
 
-# File sizes (bytes) listed on the Hub pages of these repositories (bartowski, ggml-org,
-# DevQuasar, unsloth), made with llama.cpp's standard quantizer.
+# File sizes (bytes) listed on the Hub pages of bartowski's, ggml-org's, DevQuasar's and
+# unsloth's repositories, made with llama.cpp's standard quantizer (the same files' sizes).
 PUBLISHED = [
     ("Qwen2.5-14B-Instruct", "Q4_K_M", 8.99e9), ("Qwen2.5-14B-Instruct", "IQ4_XS", 8.12e9),
     ("phi-4", "Q4_K_M", 9.05e9), ("phi-4", "Q6_K", 12.0e9), ("phi-4", "Q8_0", 15.6e9),

@@ -117,15 +117,14 @@ def test_a_fixed_context_is_kept_and_layers_split_instead():
 
 def test_machine_too_small_gets_a_clear_answer():
     # 0.5 GiB RAM: 0.4 available - 0.08 headroom = 0.32 GiB (327.7 MiB). The smallest option,
-    # SmolLM2-135M Q3_K_M (the same size as Q2_K) at 2k with a q8_0 cache: its 576-wide rows are
-    # not a multiple of 256, so llama.cpp stores the layers of both as IQ4_NL (4.5 bpw), counted
-    # once (the engine reads repacked weights rather than mapping them): 106.7e6 × 4.5/8 = 60.0e6
-    # + tied head at Q6_K 28.3e6 × 6.5625/8 = 23.2e6 → 79.4 MiB weights + 23.9 MiB KV + 99.4 MiB
-    # compute + 256 MiB
+    # SmolLM2-135M Q4_K_M (the smaller of the two quants HuggingFaceTB's repository offers) at 2k
+    # with a q8_0 cache: its 576-wide rows are not a multiple of 256, so llama.cpp stores the
+    # K-quant layers in a fallback type; 92.1 MiB weights + 23.9 MiB KV + 99.4 MiB compute +
+    # 256 MiB
     rec = recommend(hypothetical_profile(0.5), calibration=NO_CALIBRATION)
     assert rec.choice is None and rec.alternatives == []
     assert rec.explanation.startswith("No model in the catalog fits this machine. The smallest, "
-                                      "SmolLM2-135M-Instruct Q3_K_M at 2k context, needs 458.8 MiB")
+                                      "SmolLM2-135M-Instruct Q4_K_M at 2k context, needs 471.6 MiB")
     assert "327.7 MiB of RAM to spare" in rec.explanation
     assert rec.to_dict()["choice"] is None
 

@@ -4,6 +4,7 @@ on a row downloads and switches; Enter on words searches the Hub; what goes wron
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -17,6 +18,7 @@ from localchat.config import ChatDefaults, Config, load_config, save_config
 from localchat.loadsettings import LoadSettings
 from localchat.options.option import FOUND_ON_HUB
 from localchat.options.words import memory_text, menu_status, size_text
+from localchat.recommend.catalog import Catalog
 from localchat.tui.screens.help import HelpScreen
 from localchat.tui.screens.hubhits import HubHitsScreen
 from localchat.tui.screens.models import ModelMenuScreen
@@ -50,6 +52,15 @@ def smol_hub(hub: HubServer, smollm2_path: Path, smollm2_q8_path: Path, smol_sha
 def menu_app(smollm2_path: Path, engines: dict[str, ScriptedEngine] | None = None):
     return scripted_app(engines or {str(smollm2_path): ScriptedEngine()}, smollm2_path,
                         fixed_sources([smollm2_path], vram_gib=4))
+
+
+def unknown_to_the_catalog(smollm2_path: Path):
+    """The menu's sources with a catalog that does not list REPO: every row for it comes from
+    the Hub, as for any repository (the real catalog's SmolLM2-135M is REPO, whose rows the
+    Hub's then replace quant by quant: tests/options/test_hub.py)."""
+    sources = fixed_sources([smollm2_path], vram_gib=4)
+    catalog = Catalog(tuple(e for e in sources.catalog() if e.repo != REPO))
+    return dataclasses.replace(sources, catalog=lambda: catalog)
 
 
 def message(menu: ModelMenuScreen) -> str:
@@ -102,7 +113,7 @@ async def test_org_name_lists_the_repository_then_enter_downloads_and_switches(
     def load(path: str, settings: LoadSettings) -> ScriptedEngine:
         return q8 if path.endswith("q8_0.gguf") else q4
 
-    app = scripted_app({}, smollm2_path, fixed_sources([smollm2_path], vram_gib=4))
+    app = scripted_app({}, smollm2_path, unknown_to_the_catalog(smollm2_path))
     app.engine_loader = load
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
@@ -146,7 +157,8 @@ async def test_org_name_lists_the_repository_then_enter_downloads_and_switches(
 
 async def test_words_search_the_hub_and_a_hit_lists_its_files(smol_hub: HubServer,
                                                               smollm2_path: Path) -> None:
-    app = menu_app(smollm2_path)
+    app = scripted_app({str(smollm2_path): ScriptedEngine()}, smollm2_path,
+                       unknown_to_the_catalog(smollm2_path))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         menu = await open_menu(pilot)

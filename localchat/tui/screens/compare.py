@@ -131,7 +131,8 @@ class CompareScreen(Screen[None]):
         self._current_path = app.loaded_file or ""
         self._current_settings = app.load_settings
         self._messages = messages_to_last_user(self.chat.current_messages(self.chat.conversation_id))
-        self._sampling = dataclasses.replace(sampling_for(self.chat.settings), seed=self.seed)
+        self._sampling = dataclasses.replace(sampling_for(self.chat.settings, app.engine.info),
+                                             seed=self.seed)
         for side, row in ((CURRENT, self.current), (OTHER, self.other)):
             view = MessageView("assistant", "", message_id=side, status="streaming",
                                model=f"{row.model} {row.quant}", continuable=False)

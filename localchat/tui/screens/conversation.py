@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Protocol
 from localchat.config import save_config
 from localchat.errors import LocalChatError
 from localchat.history import title_from_first_message
+from localchat.presets import all_presets
 from localchat.safetext import for_terminal
-from localchat.tui.convo import export_path, new_chat_settings
+from localchat.tui.convo import chosen_sampling, export_path, new_chat_settings
 from localchat.tui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from localchat.tui.screens.settings import SavedSettings, SettingsScreen
 
@@ -284,8 +285,7 @@ class Conversations:
                 except LocalChatError as exc:
                     await self.store_failed(exc, "save the settings")
                     if chat.conversation_id == conversation_id:
-                        app.push_screen(SettingsScreen(settings, chat.chat_title,
-                                                       thinking_switch=switch), saved)
+                        app.push_screen(dialog(settings), saved)
                     return
             chat.settings = settings
             if not result.as_default:
@@ -301,6 +301,11 @@ class Conversations:
             app.config = config
             self.notify(f"Settings saved for this chat and as the default for new chats ({path}).")
 
-        # the thinking switch only where the loaded model's template has one
-        switch = chat.engine is not None and chat.engine.info.thinking == "switchable"
-        app.push_screen(SettingsScreen(chat.settings, chat.chat_title, thinking_switch=switch), saved)
+        def dialog(settings: ConversationSettings) -> SettingsScreen:
+            info = chat.engine.info if chat.engine is not None else None
+            switch = info is not None and info.thinking == "switchable"  # where the template has one
+            return SettingsScreen(settings, chat.chat_title, thinking_switch=switch,
+                                  presets=all_presets(app.config.presets),
+                                  sampling=chosen_sampling(settings, info))
+
+        app.push_screen(dialog(chat.settings), saved)

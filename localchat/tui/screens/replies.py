@@ -119,7 +119,8 @@ class Replies:
         self._done = done = threading.Event()
         self._streaming = view
         self.chat.status.show_text("generating…")
-        sampling, ui_thread_id = sampling_for(self.chat.settings), threading.get_ident()
+        sampling = sampling_for(self.chat.settings, engine.info)  # the model's recommendation too
+        ui_thread_id = threading.get_ident()
         reply_id, prefix = view.message_id, view.content
 
         def generate() -> None:
