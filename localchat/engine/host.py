@@ -44,22 +44,27 @@ class PieceBatcher:
         self._interval_s = interval_s
         self._clock = clock
         self._held: list[str] = []
+        self._held_tokens = 0
         self._sent_at = float("-inf")
 
-    def add(self, text: str) -> str:
-        """The text to send now ("" while it is held)."""
-        self._held.append(text)
+    def add(self, chunk: TextChunk) -> TextChunk | None:
+        """The chunk to send now (None while it is held)."""
+        self._held.append(chunk.text)
+        self._held_tokens += chunk.tokens
         now = self._clock()
         if now - self._sent_at < self._interval_s:
-            return ""
+            return None
         self._sent_at = now
         return self.flush()
 
-    def flush(self) -> str:
-        """Whatever is held (the reply has ended)."""
-        text = "".join(self._held)
+    def flush(self) -> TextChunk | None:
+        """Whatever is held, as one chunk (the reply has ended)."""
+        if not self._held:
+            return None
+        chunk = TextChunk("".join(self._held), self._held_tokens)
         self._held.clear()
-        return text
+        self._held_tokens = 0
+        return chunk
 
 
 class Host:
@@ -135,9 +140,9 @@ class Host:
         cancel = self._cancels[request]
         batcher = PieceBatcher()
 
-        def send_text(text: str) -> None:
-            if text:
-                self.send((wire.TEXT, request, text))
+        def send_text(chunk: TextChunk | None) -> None:
+            if chunk is not None:
+                self.send((wire.TEXT, request, chunk.text, chunk.tokens))
 
         try:
             if self._engine is None:
@@ -146,7 +151,7 @@ class Host:
                 raise LocalChatError("no model is loaded", "load a model first")
             for event in self._engine.chat(messages, sampling, cancel):
                 if isinstance(event, TextChunk):
-                    send_text(batcher.add(event.text))
+                    send_text(batcher.add(event))
                 else:
                     send_text(batcher.flush())
                     self.send((wire.STATS, request, event))

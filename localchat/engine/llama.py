@@ -275,11 +275,11 @@ class LlamaEngine:
         elif self._thinking != "none" and prompt_opens_thinking(self.render_prompt(messages[-1:], switch)):
             parts.append(OPEN + "\n")  # the template opened the block: say so in the reply
             splitter.feed(parts[-1])
-            yield TextChunk(parts[-1])
+            yield TextChunk(parts[-1], tokens=0)
         ctx = llm._ctx.ctx
         llama_cpp.llama_perf_context_reset(ctx)
         loop.load_prompt(prompt_tokens)
-        completion = 0
+        completion = unsent = 0  # unsent: tokens whose text has not gone out yet
         finish: FinishReason = "stop"
         saw_eog = False
         t_first = t_last = 0.0
@@ -298,13 +298,15 @@ class LlamaEngine:
                         saw_eog = True
                         break
                     completion += 1
+                    unsent += 1
                     text = feed(piece)
                     if splitter.thinking:
                         thinking_tokens += 1
                         t_thought = t_last
                     if text:
                         parts.append(text)
-                        yield TextChunk(text)
+                        yield TextChunk(text, unsent)
+                        unsent = 0
                         if track_thinking:
                             splitter.feed(text)
                     if cancel is not None and cancel.is_set():
@@ -321,7 +323,7 @@ class LlamaEngine:
         tail = stream.flush()
         if tail:
             parts.append(tail)
-            yield TextChunk(tail)
+            yield TextChunk(tail, unsent)
         t_end = time.perf_counter()
         # llama.cpp's own counter of decoded tokens, minus the generated tokens fed back, is the
         # number of prompt tokens it evaluated now: the proof that the KV cache was reused

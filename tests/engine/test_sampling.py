@@ -80,6 +80,20 @@ def test_repeat_penalty_reaches_llama_cpp(smol):
     assert penalized.count("la") < plain.count("la")
 
 
+def test_text_chunks_count_every_generated_token(smol):
+    """A character split across tokens comes out whole in one chunk that counts them all."""
+    events = list(smol.chat([Message("user", "Write five emoji and the word 世界 ten times.")],
+                            Sampling(temperature=0.0, max_tokens=60)))
+    stats = events[-1]
+    assert isinstance(stats, ReplyStats)
+    chunks = [e for e in events if isinstance(e, TextChunk)]
+    assert any(c.tokens > 1 for c in chunks), "the vocabulary splits 世 or an emoji into bytes"
+    # all of them, but for the start of a character a cut-off reply ended in (at most 3 bytes)
+    held = stats.completion_tokens - sum(c.tokens for c in chunks)
+    assert 0 <= held <= 3 and (held == 0 or stats.finish_reason == "length")
+    assert "\ufffd" not in stats.text
+
+
 # ----------------------------------------------------------------- batching in the host
 class FakeClock:
     def __init__(self) -> None:
@@ -92,22 +106,23 @@ class FakeClock:
 def test_pieces_that_come_fast_travel_together_and_the_first_goes_at_once():
     clock = FakeClock()
     batcher = PieceBatcher(interval_s=0.02, clock=clock)
-    assert batcher.add("Once") == "Once"  # the first piece is never held
+    assert batcher.add(TextChunk("<think>\n", 0)) == TextChunk("<think>\n", 0)  # never held
     clock.now += 0.006
-    assert batcher.add(" upon") == ""
+    assert batcher.add(TextChunk(" upon")) is None
     clock.now += 0.006
-    assert batcher.add(" a") == ""
+    assert batcher.add(TextChunk(" 🙂", 2)) is None
     clock.now += 0.010  # 22 ms after the last send
-    assert batcher.add(" time") == " upon a time"
+    assert batcher.add(TextChunk(" time")) == TextChunk(" upon 🙂 time", 4)
     clock.now += 0.100  # a slow token goes alone, at once
-    assert batcher.add(",") == ","
+    assert batcher.add(TextChunk(",")) == TextChunk(",", 1)
     clock.now += 0.001
-    assert batcher.add(" a") == ""
-    assert batcher.flush() == " a" and batcher.flush() == ""
+    assert batcher.add(TextChunk(" a")) is None
+    assert batcher.flush() == TextChunk(" a", 1) and batcher.flush() is None
 
 
 @pytest.mark.slow
 def test_a_hosted_reply_arrives_in_fewer_messages_than_tokens(smollm2_path: Path):
+    """...and each message says how many tokens it carries, so the chat can count them."""
     from localchat.engine.process import EngineProcess
 
     hosted = EngineProcess(smollm2_path, LoadSettings(n_ctx=1024))
@@ -119,6 +134,7 @@ def test_a_hosted_reply_arrives_in_fewer_messages_than_tokens(smollm2_path: Path
     stats = events[-1]
     assert isinstance(stats, ReplyStats) and stats.completion_tokens == 200
     assert "".join(chunks) == stats.text
+    assert sum(e.tokens for e in events if isinstance(e, TextChunk)) == 200
     # one message at most every PIECE_INTERVAL_S after the first (SmolLM2 makes 100+ tokens a
     # second on a quiet 2-core machine: 200 tokens in under 2 s come in under 100 messages)
     assert 3 < len(chunks) <= (stats.total_s - stats.ttft_s) / PIECE_INTERVAL_S + 2
