@@ -37,8 +37,9 @@ PROMPT = "Write a very long story about a lighthouse keeper who finds a message 
 DEFAULT_BENCH = "/tmp/llama-build/build/bin/llama-bench"
 
 
-def run_ask(model: str, threads: int, ctx: int, tokens: int, seed: int, home: str) -> dict:
-    env = {**os.environ, "LOCALCHAT_HOME": home, "PYTHONPATH": str(ROOT)}
+def run_ask(tree: str, model: str, threads: int, ctx: int, tokens: int, seed: int,
+            home: str) -> dict:
+    env = {**os.environ, "LOCALCHAT_HOME": home, "PYTHONPATH": tree}
     cmd = [sys.executable, "-m", "localchat", "ask", "--model", model, "--threads", str(threads),
            "--ctx", str(ctx), "--max-tokens", str(tokens), "--seed", str(seed), "--json", PROMPT]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=True)
@@ -48,7 +49,7 @@ def run_ask(model: str, threads: int, ctx: int, tokens: int, seed: int, home: st
 def run_llama_bench(bench: str, model: str, threads: int, tokens: int, depth: int,
                     use_mmap: bool) -> float:
     cmd = [bench, "-m", model, "-t", str(threads), "-p", "0", "-n", str(tokens), "-d", str(depth),
-           "-r", "1", "-fa", "0", "-ctk", "f16", "-ctv", "f16", "-mmp", "1" if use_mmap else "0",
+           "-r", "1", "-fa", "off", "-ctk", "f16", "-ctv", "f16", "-lm", "mmap" if use_mmap else "none",
            "-o", "json"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
     return float(json.loads(out.stdout)[0]["avg_ts"])
@@ -80,6 +81,9 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=128, help="tokens generated per run")
     parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
     parser.add_argument("--ctx", type=int, default=4096)
+    parser.add_argument("--tree", default=str(ROOT),
+                        help="the localchat source tree `ask` runs from (default: this one; "
+                             "another checkout compares a change)")
     args = parser.parse_args()
     if not Path(args.llama_bench).exists():
         parser.error(f"no llama-bench at {args.llama_bench} (see this script's docstring)")
@@ -91,13 +95,13 @@ def main() -> int:
 
         args.model = [str(testmodels.smollm2()), str(testmodels.gemma())]
     threads = args.threads or default_generation_threads()
-    print(f"start: {uptime()}")
+    print(f"start: {uptime()}; ask from {args.tree}")
     results: dict[str, list[tuple[float, float]]] = {m: [] for m in args.model}
     depth: dict[str, int] = {}
     mmap: dict[str, bool] = {}
     with tempfile.TemporaryDirectory() as home:
         for model in args.model:  # warm-up (page cache), and ask's prompt length for the depth
-            depth[model] = int(run_ask(model, threads, args.ctx, 8, 0, home)["prompt_tokens"])
+            depth[model] = int(run_ask(args.tree, model, threads, args.ctx, 8, 0, home)["prompt_tokens"])
             mmap[model] = engine_uses_mmap(model, args.ctx)
             run_llama_bench(args.llama_bench, model, threads, 8, depth[model], mmap[model])
         for rep in range(args.reps):
@@ -107,7 +111,8 @@ def main() -> int:
                 made = 0
                 for side in order:
                     if side == "ask":
-                        record = run_ask(model, threads, args.ctx, args.tokens, rep + 1, home)
+                        record = run_ask(args.tree, model, threads, args.ctx, args.tokens, rep + 1,
+                                         home)
                         made = int(record["completion_tokens"])
                         pair["ask"] = float(record["gen_tps"])
                     else:
