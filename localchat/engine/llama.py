@@ -21,7 +21,7 @@ from typing import Any
 from localchat.engine import logcapture
 from localchat.engine.cache import reuse_cached_tokens
 from localchat.engine.fit import fit_messages
-from localchat.engine.loading import FileStamp, check_unchanged, choose_mmap, is_memory_failure, memory_error
+from localchat.engine.loading import FileStamp, check_unchanged, choose_mmap, load_error
 from localchat.engine.sampler import SamplerChain
 from localchat.engine.text import Utf8Stream, fallback_template
 from localchat.engine.thinking import (
@@ -41,9 +41,9 @@ from localchat.engine.types import (
     Sampling,
     TextChunk,
 )
-from localchat.errors import LocalChatError, ModelFileError
+from localchat.errors import LocalChatError
 from localchat.gguffile import check_complete
-from localchat.ggufmeta import GGUFHeader, quant_label_from_filename
+from localchat.ggufmeta import quant_label_from_filename
 from localchat.loadsettings import LoadSettings, ctx_problem
 
 
@@ -110,7 +110,7 @@ class LlamaEngine:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             on_gpu = gpu_offload and settings.n_gpu_layers != 0
-            raise self._load_error(header, settings, flash_attn, on_gpu, exc) from exc
+            raise load_error(self._path, header, settings, flash_attn, on_gpu, exc) from exc
         buffers = logcapture.parse_buffers(logcapture.buffer_lines())
         self._n_ctx = self._llm.n_ctx()
         template = header.chat_template or fallback_template(header.architecture)
@@ -141,27 +141,6 @@ class LlamaEngine:
         )
 
     # ----------------------------------------------------------------- loading helpers
-    def _load_error(self, header: GGUFHeader, settings: LoadSettings, flash_attn: bool, on_gpu: bool,
-                    exc: BaseException) -> LocalChatError:
-        import llama_cpp
-
-        lines = logcapture.snapshot()
-        detail = logcapture.last_error(lines)
-        if any(is_memory_failure(line) for line in lines):
-            return memory_error(header, settings, flash_attn, on_gpu, detail)
-        if "unknown model architecture" in detail:
-            return ModelFileError(
-                f"{self._path}: this llama.cpp build (llama-cpp-python {llama_cpp.__version__}) "
-                f"cannot load architecture '{header.architecture}'",
-                "upgrade it with `pip install -U llama-cpp-python`, or choose another model",
-            )
-        reason = detail or str(exc)
-        return ModelFileError(
-            f"llama.cpp could not load {self._path} ({reason})",
-            "check the file is a complete GGUF model (localchat pull downloads it again); "
-            "LOCALCHAT_DEBUG=1 shows llama.cpp's log",
-        )
-
     def _make_formatter(self, template: str) -> Any:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
