@@ -61,8 +61,8 @@ def engine_uses_mmap(model: str, ctx: int) -> bool:
     import llama_cpp
 
     from localchat.engine.loading import choose_mmap
-    from localchat.engine.types import LoadSettings
-    from localchat.ggufmeta import check_complete
+    from localchat.gguffile import check_complete
+    from localchat.loadsettings import LoadSettings
 
     return choose_mmap(check_complete(Path(model)), LoadSettings(n_ctx=ctx),
                        bool(llama_cpp.llama_supports_gpu_offload()))
