@@ -3,13 +3,14 @@
 Every load setting is explicit (llama-cpp-python would otherwise give n_ctx=512 and its own
 thread guess). Replies stream token by token with the GGUF's own chat template; the KV cache is
 kept between turns, so turn N evaluates only the tokens after the longest common prefix with what
-is already in the cache (llama-cpp-python's ``Llama.generate`` does the prefix match; the prompt
-keeps the cache's own tokens for text they already spell, engine/cache.py).
+is already in the cache (the prompt keeps the cache's own tokens for text they already spell,
+engine/cache.py). Tokens are drawn by llama.cpp's own sampler chain in a loop of two C calls per
+token (engine/sampler.py, engine/tokenloop.py); llama-cpp-python's ``Llama`` only loads the
+model, tokenizes and evaluates prompts.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 import time
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from localchat.engine import logcapture
-from localchat.engine.cache import common_prefix, reuse_cached_tokens
+from localchat.engine.cache import reuse_cached_tokens
 from localchat.engine.fit import fit_messages
-from localchat.engine.loading import FileStamp, check_unchanged, choose_mmap, is_memory_failure, memory_error
+from localchat.engine.loading import FileStamp, check_unchanged, choose_mmap, load_error
+from localchat.engine.sampler import SamplerChain
 from localchat.engine.text import Utf8Stream, fallback_template
 from localchat.engine.thinking import (
     OPEN,
@@ -29,6 +31,7 @@ from localchat.engine.thinking import (
     prompt_opens_thinking,
     template_thinking,
 )
+from localchat.engine.tokenloop import TokenLoop
 from localchat.engine.types import (
     FinishReason,
     Message,
@@ -38,9 +41,9 @@ from localchat.engine.types import (
     Sampling,
     TextChunk,
 )
-from localchat.errors import LocalChatError, ModelFileError
+from localchat.errors import LocalChatError
 from localchat.gguffile import check_complete
-from localchat.ggufmeta import GGUFHeader, quant_label_from_filename
+from localchat.ggufmeta import quant_label_from_filename
 from localchat.loadsettings import LoadSettings, ctx_problem
 
 
@@ -107,17 +110,15 @@ class LlamaEngine:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             on_gpu = gpu_offload and settings.n_gpu_layers != 0
-            raise self._load_error(header, settings, flash_attn, on_gpu, exc) from exc
+            raise load_error(self._path, header, settings, flash_attn, on_gpu, exc) from exc
         buffers = logcapture.parse_buffers(logcapture.buffer_lines())
         self._n_ctx = self._llm.n_ctx()
-        self._vocab = self._llm._model.vocab
-        self._piece_buf = ctypes.create_string_buffer(256)
         template = header.chat_template or fallback_template(header.architecture)
         self._formatter = self._make_formatter(template)
         self._thinking = template_thinking(template)
         self._busy = threading.Lock()
         swa = header.arch_value("attention.sliding_window")
-        self._n_swa = int(swa) if isinstance(swa, int) and swa > 0 else 0
+        self._loop = TokenLoop(self._llm, int(swa) if isinstance(swa, int) and swa > 0 else 0)
         self._info = ModelInfo(
             path=str(self._path),
             name=header.name or self._path.stem,
@@ -140,27 +141,6 @@ class LlamaEngine:
         )
 
     # ----------------------------------------------------------------- loading helpers
-    def _load_error(self, header: GGUFHeader, settings: LoadSettings, flash_attn: bool, on_gpu: bool,
-                    exc: BaseException) -> LocalChatError:
-        import llama_cpp
-
-        lines = logcapture.snapshot()
-        detail = logcapture.last_error(lines)
-        if any(is_memory_failure(line) for line in lines):
-            return memory_error(header, settings, flash_attn, on_gpu, detail)
-        if "unknown model architecture" in detail:
-            return ModelFileError(
-                f"{self._path}: this llama.cpp build (llama-cpp-python {llama_cpp.__version__}) "
-                f"cannot load architecture '{header.architecture}'",
-                "upgrade it with `pip install -U llama-cpp-python`, or choose another model",
-            )
-        reason = detail or str(exc)
-        return ModelFileError(
-            f"llama.cpp could not load {self._path} ({reason})",
-            "check the file is a complete GGUF model (localchat pull downloads it again); "
-            "LOCALCHAT_DEBUG=1 shows llama.cpp's log",
-        )
-
     def _make_formatter(self, template: str) -> Any:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -218,17 +198,13 @@ class LlamaEngine:
 
     def token_piece(self, token: int, special: bool = False) -> bytes:
         """The bytes of one token; ``special``: control tokens as their text (``<|im_end|>``)."""
-        import llama_cpp
-
-        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, 256, 0, special)
-        return self._piece_buf.raw[:n] if n > 0 else b""
+        return self._loop.piece(token, special)
 
     def _prompt_tokens(self, messages: Sequence[Message], tokens: list[int],
                        enable_thinking: bool | None) -> list[int]:
         """``tokens`` with the KV cache's own tokens standing for the text they already spell
         (the previous reply as generated, not as it tokenizes back): see engine/cache.py."""
-        llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens].tolist()
+        cached = self._loop.cached()
         prompt = self.render_prompt(messages, enable_thinking).encode("utf-8")
         return reuse_cached_tokens(cached, tokens, prompt, lambda t: self.token_piece(t, special=True),
                                    self.tokenize)
@@ -249,27 +225,11 @@ class LlamaEngine:
     def close(self) -> None:
         llama = getattr(self, "_llama", None)
         if llama is not None:
+            self._loop.close()
             self._llama = None
             llama.close()
 
     # ----------------------------------------------------------------- generation
-    def _guard_swa_rollback(self, tokens: list[int]) -> None:
-        """With a window-sized SWA cache, positions older than the window are gone, so rolling
-        the cache back to a shorter prefix would attend to missing tokens. Then start over
-        (llama.cpp's server applies the same rule: pos_min > n_past - n_swa)."""
-        import llama_cpp
-
-        llm = self._llm
-        if not self._n_swa or llm.n_tokens == 0:
-            return
-        prefix = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
-        n_past = min(prefix, len(tokens) - 1)  # llama-cpp-python re-evaluates >= 1 token
-        if n_past >= llm.n_tokens:
-            return
-        pos_min = llama_cpp.llama_memory_seq_pos_min(llama_cpp.llama_get_memory(llm._ctx.ctx), 0)
-        if pos_min > max(0, n_past - self._n_swa):
-            llm.reset()
-
     def _generate(
         self, messages: Sequence[Message], sampling: Sampling, cancel: threading.Event | None
     ) -> Iterator[ReplyEvent]:
@@ -282,13 +242,8 @@ class LlamaEngine:
         fitted = fit_messages(messages, lambda ms: self.tokenize_messages(ms, switch), self._n_ctx,
                               sampling.max_tokens)
         prompt_tokens = self._prompt_tokens(fitted.messages, fitted.tokens, switch)
-        llm = self._llm
-        if sampling.seed is not None:
-            llm.set_seed(sampling.seed)
-        ctx = llm._ctx.ctx
-        self._guard_swa_rollback(prompt_tokens)
-        llama_cpp.llama_perf_context_reset(ctx)
-        max_new = sampling.max_tokens or self._n_ctx
+        llm, loop, n_ctx = self._llm, self._loop, self._n_ctx
+        max_new = sampling.max_tokens or n_ctx
         stream = Utf8Stream()
         parts: list[str] = []
         splitter = ThinkingSplitter()
@@ -299,52 +254,55 @@ class LlamaEngine:
         elif self._thinking != "none" and prompt_opens_thinking(self.render_prompt(messages[-1:], switch)):
             parts.append(OPEN + "\n")  # the template opened the block: say so in the reply
             splitter.feed(parts[-1])
-            yield TextChunk(parts[-1])
-        completion = 0
+            yield TextChunk(parts[-1], tokens=0)
+        ctx = llm._ctx.ctx
+        llama_cpp.llama_perf_context_reset(ctx)
+        loop.load_prompt(prompt_tokens)
+        completion = unsent = 0  # unsent: tokens whose text has not gone out yet
         finish: FinishReason = "stop"
         saw_eog = False
         t_first = t_last = 0.0
-        tokens = llm.generate(
-            prompt_tokens,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
-            min_p=sampling.min_p,
-            temp=sampling.temperature,
-            repeat_penalty=sampling.repeat_penalty,
-        )
-        try:
-            for token in tokens:
-                t_last = time.perf_counter()
-                if completion == 0 and not t_first:
-                    t_first = t_last
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    saw_eog = True
-                    break
-                completion += 1
-                text = stream.feed(self.token_piece(token))
-                if splitter.thinking:
-                    thinking_tokens += 1
-                    t_thought = t_last
-                if text:
-                    parts.append(text)
-                    yield TextChunk(text)
-                    if self._thinking != "none":
-                        splitter.feed(text)
-                if cancel is not None and cancel.is_set():
-                    finish = "cancelled"
-                    break
-                if completion >= max_new:
-                    finish = "length"
-                    break
-                if llm.n_tokens + 1 >= self._n_ctx:
-                    finish = "context"
-                    break
-        finally:
-            tokens.close()
+        clock, output, feed = time.perf_counter, loop.output, stream.feed
+        track_thinking = self._thinking != "none"
+        with SamplerChain(sampling, llm.n_vocab()) as chain:
+            chain.accept(prompt_tokens)
+            tokens = loop.sample(chain.pointer)
+            try:
+                for token in tokens:
+                    t_last = clock()
+                    if not t_first:
+                        t_first = t_last
+                    piece = output(token)
+                    if piece is None:  # end of generation (EOS, end of turn)
+                        saw_eog = True
+                        break
+                    completion += 1
+                    unsent += 1
+                    text = feed(piece)
+                    if splitter.thinking:
+                        thinking_tokens += 1
+                        t_thought = t_last
+                    if text:
+                        parts.append(text)
+                        yield TextChunk(text, unsent)
+                        unsent = 0
+                        if track_thinking:
+                            splitter.feed(text)
+                    if cancel is not None and cancel.is_set():
+                        finish = "cancelled"
+                        break
+                    if completion >= max_new:
+                        finish = "length"
+                        break
+                    if llm.n_tokens + 1 >= n_ctx:
+                        finish = "context"
+                        break
+            finally:
+                tokens.close()
         tail = stream.flush()
         if tail:
             parts.append(tail)
-            yield TextChunk(tail)
+            yield TextChunk(tail, unsent)
         t_end = time.perf_counter()
         # llama.cpp's own counter of decoded tokens, minus the generated tokens fed back, is the
         # number of prompt tokens it evaluated now: the proof that the KV cache was reused
@@ -363,7 +321,7 @@ class LlamaEngine:
             total_s=t_end - t_start,
             finish_reason=finish,
             ctx_used=llm.n_tokens,
-            n_ctx=self._n_ctx,
+            n_ctx=n_ctx,
             dropped_messages=fitted.dropped_messages,
             text="".join(parts),
             thinking_tokens=thinking_tokens,

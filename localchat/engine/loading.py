@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from localchat.engine import logcapture
 from localchat.errors import InsufficientMemoryError, LocalChatError, ModelFileError
 from localchat.ggufmeta import GGUFHeader
 from localchat.loadsettings import MIN_CTX, LoadSettings
@@ -119,3 +120,27 @@ def memory_error(header: GGUFHeader, settings: LoadSettings, flash_attn: bool, o
                                        "was trained for) or less")
     return InsufficientMemoryError(message, f"use --ctx {fits} or less (--kv-type q8_0 about halves "
                                    "the cache)")
+
+
+def load_error(path: Path, header: GGUFHeader, settings: LoadSettings, flash_attn: bool,
+               on_gpu: bool, exc: BaseException) -> LocalChatError:
+    """What a failed ``llama_cpp.Llama(...)`` means, from llama.cpp's log lines: memory, an
+    architecture this build does not know, or a file it could not read."""
+    import llama_cpp
+
+    lines = logcapture.snapshot()
+    detail = logcapture.last_error(lines)
+    if any(is_memory_failure(line) for line in lines):
+        return memory_error(header, settings, flash_attn, on_gpu, detail)
+    if "unknown model architecture" in detail:
+        return ModelFileError(
+            f"{path}: this llama.cpp build (llama-cpp-python {llama_cpp.__version__}) "
+            f"cannot load architecture '{header.architecture}'",
+            "upgrade it with `pip install -U llama-cpp-python`, or choose another model",
+        )
+    reason = detail or str(exc)
+    return ModelFileError(
+        f"llama.cpp could not load {path} ({reason})",
+        "check the file is a complete GGUF model (localchat pull downloads it again); "
+        "LOCALCHAT_DEBUG=1 shows llama.cpp's log",
+    )

@@ -142,7 +142,7 @@ class EngineProcess:
                 except queue.Empty:
                     continue
                 if answer[0] == wire.TEXT:
-                    yield TextChunk(answer[2])
+                    yield TextChunk(answer[2], answer[3])
                 elif answer[0] == wire.STATS:
                     finished = True
                     stats: ReplyStats = answer[2]

@@ -66,6 +66,10 @@ class TextChunk:
     """A piece of reply text; always whole characters (never half a UTF-8 sequence)."""
 
     text: str
+    # the generated tokens this text came from: 1 mostly; more where a character took several
+    # tokens or the engine process sent several tokens' text at once; 0 for text the engine
+    # adds itself (the ``<think>`` a template opened)
+    tokens: int = 1
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ Both ends are this package, run by the same user: pickling the engine's dataclas
 
 app → host                               host → app
   (LOAD, path, LoadSettings)               (LOADED, ModelInfo) | (ERROR, None, ErrorRecord)
-  (CHAT, id, [Message], Sampling)          (TEXT, id, str)... then (STATS, id, ReplyStats)
-                                           or (ERROR, id, ErrorRecord)
+  (CHAT, id, [Message], Sampling)          (TEXT, id, str, tokens)... then (STATS, id,
+                                           ReplyStats) or (ERROR, id, ErrorRecord); a TEXT
+                                           holds the text of one or more generated tokens
+                                           (host.PieceBatcher), ``tokens`` says how many
   (COUNT, id, [Message])                   (COUNT, id, int) | (ERROR, id, ErrorRecord)
   (CANCEL, id)                             the reply ends with finish_reason "cancelled"
   (CLOSE,)                                 the host unloads the model and exits

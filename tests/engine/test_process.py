@@ -57,7 +57,7 @@ def test_a_greedy_reply_is_the_same_as_in_process(hosted, smollm2_path):
     events = list(hosted.chat(STORY, GREEDY))
     chunks = [e.text for e in events if isinstance(e, TextChunk)]
     stats = events[-1]
-    assert isinstance(stats, ReplyStats) and len(chunks) == len(events) - 1 > 10
+    assert isinstance(stats, ReplyStats) and len(chunks) == len(events) - 1 > 3  # batched pieces
     assert "".join(chunks) == stats.text == expected[-1].text
     assert stats.completion_tokens == expected[-1].completion_tokens == 48
     assert stats.gen_tps > 0 and stats.finish_reason == "length"
