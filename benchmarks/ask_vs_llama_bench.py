@@ -7,6 +7,10 @@ figure; `llama-bench -p 0 -n TOKENS -d DEPTH` decodes as many tokens after DEPTH
 (DEPTH: ask's prompt length) with no sampling at all. The ratio is ask / llama-bench per rep,
 and of the medians. Target (issue 15): >= 0.95 for both test models.
 
+On a shared machine speeds swing by 2x from run to run (llama.cpp's threads wait on each other
+when another program takes a core): run it on a quiet one; the load average is printed before
+and after.
+
 llama-bench comes from the llama.cpp that llama-cpp-python vendors, built in a scratch folder
 (never committed), e.g. for llama-cpp-python 0.3.36 on a CPU that reports AMX it cannot run:
 
@@ -17,6 +21,7 @@ llama-bench comes from the llama.cpp that llama-cpp-python vendors, built in a s
     ninja -C /tmp/llama-build/build llama-bench
 
     python benchmarks/ask_vs_llama_bench.py [--llama-bench PATH] [--model PATH ...] [--reps 5]
+                                            [--tree OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,22 +43,41 @@ PROMPT = "Write a very long story about a lighthouse keeper who finds a message 
 DEFAULT_BENCH = "/tmp/llama-build/build/bin/llama-bench"
 
 
-def run_ask(tree: str, model: str, threads: int, ctx: int, tokens: int, seed: int,
-            home: str) -> dict:
-    env = {**os.environ, "LOCALCHAT_HOME": home, "PYTHONPATH": tree}
-    cmd = [sys.executable, "-m", "localchat", "ask", "--model", model, "--threads", str(threads),
-           "--ctx", str(ctx), "--max-tokens", str(tokens), "--seed", str(seed), "--json", PROMPT]
+@dataclass(frozen=True)
+class Setup:
+    bench: str  # the llama-bench executable
+    tree: str  # the localchat source tree ask runs from
+    threads: int
+    ctx: int
+    tokens: int
+    home: str  # LOCALCHAT_HOME for ask: its calibration records stay out of yours
+
+
+def run_ask(setup: Setup, model: str, tokens: int, seed: int) -> dict:
+    env = {**os.environ, "LOCALCHAT_HOME": setup.home, "PYTHONPATH": setup.tree}
+    cmd = [sys.executable, "-m", "localchat", "ask", "--model", model,
+           "--threads", str(setup.threads), "--ctx", str(setup.ctx), "--max-tokens", str(tokens),
+           "--seed", str(seed), "--json", PROMPT]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_llama_bench(bench: str, model: str, threads: int, tokens: int, depth: int,
-                    use_mmap: bool) -> float:
-    cmd = [bench, "-m", model, "-t", str(threads), "-p", "0", "-n", str(tokens), "-d", str(depth),
-           "-r", "1", "-fa", "off", "-ctk", "f16", "-ctv", "f16", "-lm", "mmap" if use_mmap else "none",
-           "-o", "json"]
+def run_llama_bench(setup: Setup, model: str, tokens: int, depth: int, use_mmap: bool) -> float:
+    cmd = [setup.bench, "-m", model, "-t", str(setup.threads), "-p", "0", "-n", str(tokens),
+           "-d", str(depth), "-r", "1", "-fa", "off", "-ctk", "f16", "-ctv", "f16",
+           "-lm", "mmap" if use_mmap else "none", "-o", "json"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
     return float(json.loads(out.stdout)[0]["avg_ts"])
+
+
+def measure_ask(setup: Setup, model: str, seed: int) -> tuple[float, int]:
+    """ask's generation speed, and the tokens its reply had."""
+    record = run_ask(setup, model, setup.tokens, seed)
+    return float(record["gen_tps"]), int(record["completion_tokens"])
+
+
+def measure_bench(setup: Setup, model: str, depth: int, use_mmap: bool) -> float:
+    return run_llama_bench(setup, model, setup.tokens, depth, use_mmap)
 
 
 def engine_uses_mmap(model: str, ctx: int) -> bool:
@@ -100,37 +125,36 @@ def main() -> int:
     depth: dict[str, int] = {}
     mmap: dict[str, bool] = {}
     with tempfile.TemporaryDirectory() as home:
+        setup = Setup(args.llama_bench, args.tree, threads, args.ctx, args.tokens, home)
         for model in args.model:  # warm-up (page cache), and ask's prompt length for the depth
-            depth[model] = int(run_ask(args.tree, model, threads, args.ctx, 8, 0, home)["prompt_tokens"])
+            depth[model] = int(run_ask(setup, model, 8, 0)["prompt_tokens"])
             mmap[model] = engine_uses_mmap(model, args.ctx)
-            run_llama_bench(args.llama_bench, model, threads, 8, depth[model], mmap[model])
+            run_llama_bench(setup, model, 8, depth[model], mmap[model])
         for rep in range(args.reps):
             for model in args.model:
-                pair: dict[str, float] = {}
-                order = ("ask", "bench") if rep % 2 == 0 else ("bench", "ask")
-                made = 0
-                for side in order:
-                    if side == "ask":
-                        record = run_ask(args.tree, model, threads, args.ctx, args.tokens, rep + 1,
-                                         home)
-                        made = int(record["completion_tokens"])
-                        pair["ask"] = float(record["gen_tps"])
-                    else:
-                        pair["bench"] = run_llama_bench(args.llama_bench, model, threads,
-                                                        args.tokens, depth[model], mmap[model])
-                results[model].append((pair["ask"], pair["bench"]))
-                print(f"rep {rep + 1} {Path(model).name:34s} ask {pair['ask']:6.1f} ({made} tokens)  "
-                      f"llama-bench {pair['bench']:6.1f}  ratio {pair['ask'] / pair['bench']:.3f}  "
-                      f"({order[0]} first)", flush=True)
+                ask_first = rep % 2 == 0
+                if not ask_first:
+                    bench = measure_bench(setup, model, depth[model], mmap[model])
+                ask, made = measure_ask(setup, model, rep + 1)
+                if ask_first:
+                    bench = measure_bench(setup, model, depth[model], mmap[model])
+                results[model].append((ask, bench))
+                print(f"rep {rep + 1} {Path(model).name:34s} ask {ask:6.1f} ({made} tokens)  "
+                      f"llama-bench {bench:6.1f}  ratio {ask / bench:.3f}  "
+                      f"({'ask' if ask_first else 'llama-bench'} first)", flush=True)
     print(f"end:   {uptime()}")
-    print(f"\n{threads} threads, ctx {args.ctx}, {args.tokens} tokens, f16 KV, {args.reps} reps; "
-          "target ask / llama-bench >= 0.95")
+    print(f"\ntokens/s: {threads} threads, ctx {args.ctx}, {args.tokens} tokens, f16 KV, "
+          f"{args.reps} reps; target ask / llama-bench >= 0.95")
     for model, pairs in results.items():
         ask = statistics.median(a for a, _ in pairs)
         bench = statistics.median(b for _, b in pairs)
         ratios = sorted(a / b for a, b in pairs)
-        print(f"{Path(model).name:34s} (depth {depth[model]}) ask {ask:6.1f}  llama-bench {bench:6.1f}  "
-              f"ratio of medians {ask / bench:.3f}  per rep {', '.join(f'{r:.3f}' for r in ratios)}")
+        print(f"{Path(model).name:34s} (depth {depth[model]}) ask {ask:6.1f}  "
+              f"llama-bench {bench:6.1f}  ratio of medians {ask / bench:.3f}, median ratio "
+              f"{statistics.median(ratios):.3f}  (per rep, sorted: {', '.join(f'{r:.3f}' for r in ratios)})")
+        best_ask, best_bench = max(a for a, _ in pairs), max(b for _, b in pairs)
+        print(f"{'':34s} best of each: ask {best_ask:6.1f}  llama-bench {best_bench:6.1f}  "
+              f"ratio {best_ask / best_bench:.3f}")
     return 0
 
 
