@@ -15,6 +15,8 @@ from localchat.recommend.catalog import Catalog, load_catalog
 from tests.download.test_store import SHA_A, put_in_hf_cache
 
 SMOL = next(e for e in load_catalog() if e.name == "SmolLM2-135M-Instruct")
+# a catalog name that is not the name its repository gives (bartowski/Qwen_Qwen3-8B-GGUF)
+QWEN = next(e for e in load_catalog() if e.name == "Qwen3-8B")
 
 
 def one_line(error: BaseException) -> str:
@@ -90,11 +92,12 @@ def test_a_catalog_name_is_pulled_from_its_repository(hub, smollm2_path):
 
 
 def test_rm_finds_a_model_by_its_catalog_name_only_through_the_lookup_it_is_given(fake_home, capsys):
-    put_in_hf_cache(SMOL.repo, "Model-Q4_K_M.gguf", SHA_A)
+    put_in_hf_cache(QWEN.repo, "Model-Q4_K_M.gguf", SHA_A)
     models = list_local_models(include_config_dirs=False)
-    assert find_models("SmolLM2-135M-Instruct", models) == []  # the store knows no catalog
-    [found] = find_models("SmolLM2-135M-Instruct:q4_k_m", models, repo_for_name=catalog_repo)
-    assert found.repo == SMOL.repo
-    assert main(["rm", "SmolLM2-135M-Instruct"]) == 0
-    assert capsys.readouterr().out.startswith("removed SmolLM2-135M-Instruct: ")
-    assert not hfcache.repo_folder(SMOL.repo).exists()
+    # the store knows no catalog: the repository alone names it Qwen_Qwen3-8B
+    assert find_models("Qwen3-8B", models) == []
+    [found] = find_models("Qwen3-8B:q4_k_m", models, repo_for_name=catalog_repo)
+    assert found.repo == QWEN.repo
+    assert main(["rm", "Qwen3-8B"]) == 0
+    assert capsys.readouterr().out.startswith("removed Qwen3-8B: ")
+    assert not hfcache.repo_folder(QWEN.repo).exists()
