@@ -1,0 +1,172 @@
+"""Markdown for chat messages: a whole message rendered at once, and a reply streamed at a cost
+that does not grow with it.
+
+Where a streamed update's time went (about 34 ms of UI-thread CPU at 256 tokens on this
+project's 2-core test machine, growing with the reply): Textual's ``Markdown.append`` re-parses
+only the last block, but then every block was restyled whenever one was mounted (a
+``:last-child`` rule gives every sibling an order style), and every update laid out the screen,
+which Textual follows with a repaint of the whole chat as it scrolls. So here:
+
+- no order-style rule: a message's last block is marked with a class (``MessageMarkdown``);
+- the text after the last finished block is the only text parsed again (``StreamingMarkdown``),
+  and a finished block is never touched again;
+- consecutive paragraphs stream into one widget (``ParagraphRun``), drawn exactly as separate
+  paragraphs are (their text joined by a blank line, which is what the one-line margin between
+  two paragraph widgets draws), so a new paragraph mounts no widget;
+- that widget keeps a few blank lines below its text, so a new line of text is a repaint of this
+  widget alone; a layout comes only when the text outgrows them, or another kind of block
+  (a list, a code block) starts.
+
+When the reply ends, the message renders its whole text once (``MessageView.finish``).
+"""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from textual import events
+from textual.await_complete import AwaitComplete
+from textual.content import Content
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Markdown
+from textual.widgets._markdown import MarkdownParagraph  # Textual does not export it
+from textual.widgets.markdown import MarkdownBlock
+
+NO_SIZE = Size(0, 0)
+PARAGRAPH_GAP = Content("\n\n")  # the blank line a paragraph's bottom margin draws
+
+
+class MessageMarkdown(Markdown):
+    """A message's whole Markdown, rendered at once. Its last block has no bottom margin (no
+    blank line ends a message): a class set here rather than a ``:last-child`` rule, because
+    Textual restyles every sibling of a widget with such a rule each time a widget is mounted
+    beside them."""
+
+    def update(self, markdown: str) -> AwaitComplete:
+        updating = super().update(markdown)
+
+        async def update_then_mark_the_last_block() -> None:
+            with self.app.batch_update():  # no frame between the two
+                await updating
+                blocks = self.query_children(MarkdownBlock)
+                if blocks:
+                    blocks.last().add_class("last-block")
+
+        return AwaitComplete(update_then_mark_the_last_block())
+
+
+class ParagraphRun(MarkdownParagraph):
+    """Consecutive paragraphs in one widget, the last of them still growing, with
+    ``reserve_lines`` blank lines kept below them while they do."""
+
+    def __init__(self, markdown: Markdown, first: MarkdownBlock, reserve_lines: int) -> None:
+        super().__init__(markdown, first._token)
+        self.reserve_lines = reserve_lines
+        self.reserved_lines = 0  # the height it has, text and blank lines
+        self.lines = 0  # the lines its text takes
+
+    def show(self, paragraphs: list[Content]) -> None:
+        content = PARAGRAPH_GAP.join(paragraphs)
+        self._content = content  # as MarkdownBlock.set_content keeps it
+        self.update(content, layout=False)  # a repaint
+        # not laid out yet, it will be as wide as the document
+        width = self.content_size.width or self._markdown.content_size.width
+        self.lines = self.get_content_height(NO_SIZE, NO_SIZE, width) if width else 1
+        if self.lines > self.reserved_lines:
+            self.reserved_lines = self.lines + self.reserve_lines
+            self.styles.height = self.reserved_lines  # a layout
+
+    def settle(self, paragraphs: list[Content]) -> None:
+        """Finished: these paragraphs, and no blank lines below them."""
+        self.show(paragraphs)
+        self.styles.height = None  # its text's height
+        self.reserved_lines = 0
+
+
+def is_paragraph(block: Widget) -> bool:
+    return isinstance(block, MarkdownParagraph)
+
+
+class StreamingMarkdown(Markdown):
+    """Markdown that only grows: ``append`` adds text (see the module docstring). The text after
+    the last finished block is parsed again on each append; the blocks before it are mounted once
+    and never touched, but for the paragraphs of the run still open."""
+
+    RESERVE_LINES = 4
+    RUN_LINES = 24  # a run of paragraphs longer than this (re-wrapped on each update) is closed
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self._open_line = 0  # the source line the text parsed again starts at
+        self._run: ParagraphRun | None = None
+        self._run_done: list[Content] = []  # the run's finished paragraphs
+        self._open_block: MarkdownBlock | None = None  # a last block of another kind
+        self._parser = MarkdownIt("gfm-like")  # as Markdown parses
+
+    async def _on_mount(self, _: events.Mount) -> None:
+        """Nothing to render yet (``Markdown`` would render its empty text, after an append)."""
+
+    @property
+    def blocks(self) -> list[MarkdownBlock]:
+        return list(self.query_children(MarkdownBlock))
+
+    def append(self, markdown: str) -> AwaitComplete:
+        return AwaitComplete(self._append(markdown))
+
+    async def _append(self, markdown: str) -> None:
+        if not markdown:
+            return
+        self._markdown = source = self._markdown + markdown
+        open_line = self._open_line
+        tail = "".join(source.splitlines(keepends=True)[open_line:])
+        blocks = list(self._parse_markdown(self._parser.parse(tail)))
+        if not blocks:
+            return
+        for block in blocks:
+            start, end = block.source_range
+            block.source_range = (start + open_line, end + open_line)
+        mount: list[Widget] = []
+        remove: list[Widget] = []
+        if self._open_block is not None:  # parsed again: its new version replaces it
+            remove.append(self._open_block)
+            self._open_block = None
+        *finished, last = blocks
+        for block in finished:
+            if is_paragraph(block):
+                self._run_done.append(block._content)
+                if self._run is None:
+                    self._run = self._new_run(block, mount)
+            else:
+                self._close_run(remove)
+                mount.append(block)
+        if is_paragraph(last):
+            if self._run is not None and self._run.lines > self.RUN_LINES and self._run_done:
+                self._close_run(remove)
+            if self._run is None:
+                self._run = self._new_run(last, mount)
+            self._run.show([*self._run_done, last._content])
+        else:
+            self._close_run(remove)
+            self._open_block = last
+            mount.append(last)
+        self._open_line = last.source_range[0]
+        with self.app.batch_update():
+            if remove:
+                await self.remove_children(remove)
+            if mount:
+                await self.mount_all(mount)
+
+    def _new_run(self, first: MarkdownBlock, mount: list[Widget]) -> ParagraphRun:
+        run = ParagraphRun(self, first, self.RESERVE_LINES)
+        mount.append(run)
+        return run
+
+    def _close_run(self, remove: list[Widget]) -> None:
+        """The open run of paragraphs ends with its finished ones; with none (its one paragraph
+        turned out to be a heading's or a table's first line), it goes."""
+        if self._run is not None:
+            if self._run_done:
+                self._run.settle(self._run_done)
+            else:
+                remove.append(self._run)
+        self._run, self._run_done = None, []
