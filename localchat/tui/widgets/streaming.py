@@ -114,8 +114,11 @@ class StreamingMarkdown(Markdown):
         return AwaitComplete(self._append(markdown))
 
     async def _append(self, markdown: str) -> None:
-        if not markdown:
-            return
+        if markdown:
+            async with self.lock:  # one append at a time, in order
+                await self._append_locked(markdown)
+
+    async def _append_locked(self, markdown: str) -> None:
         self._markdown = source = self._markdown + markdown
         open_line = self._open_line
         tail = "".join(source.splitlines(keepends=True)[open_line:])
