@@ -3,11 +3,19 @@ costs the screen no more per update at its end than at its start."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Markdown
 
+from localchat.tui import generation
+from localchat.tui.messages import ReplyFinished, ReplyProgress
 from localchat.tui.widgets.streaming import MessageMarkdown, StreamingMarkdown
+from tests.tui.conftest import SIZE, make_app, ready, send
+from tests.tui.scripted import ScriptedEngine
 
 pytestmark = pytest.mark.anyio
 
@@ -157,3 +165,39 @@ async def test_a_long_run_of_paragraphs_is_closed_and_a_new_one_started() -> Non
         assert stream.source == text
     # and it still ends as the whole render
     assert await streamed(text, 97, (60, 200)) == await whole(text, (60, 200))
+
+
+async def test_screen_updates_a_second_do_not_fall_as_a_reply_grows(monkeypatch) -> None:
+    """A 2,000-token reply at a steady pace, screen updates paced by what they cost the UI
+    thread (as in use, with a larger share so that the test is short): the updates a second
+    while its last 400 tokens stream are as many as while its first 400 did. (A rate, not a
+    count per token: on a busy machine the scripted engine's pace drifts, the UI's CPU less.)"""
+    monkeypatch.setattr(generation, "UI_CPU_SHARE", 0.3)
+    monkeypatch.setattr(generation, "UI_CPU_SHARE_SPARE_CORE", 0.3)
+    monkeypatch.setattr(generation, "SHOW_MIN_INTERVAL_S", 0.0)
+    tokens, fifth = 2000, 400
+    story = (STORY + "\n\n") * 10
+    engine = ScriptedEngine([story[: tokens * 4]], piece_chars=4, delay_s=1 / 300)
+    shown: list[tuple[float, int]] = []  # (when, tokens so far) of each screen update
+    finished = asyncio.Event()
+
+    def watch(message: Any) -> None:
+        if isinstance(message, ReplyProgress):
+            shown.append((time.perf_counter(), message.tokens))
+        elif isinstance(message, ReplyFinished):
+            finished.set()
+
+    app = make_app(engine)
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        await ready(pilot)
+        await send(pilot, "Tell me a story")
+        # an event, not polling: the Pilot's polling would cost the UI thread, and so the pacing
+        await asyncio.wait_for(finished.wait(), timeout=120)
+
+    def updates_a_second(first_token: int, last_token: int) -> float:
+        times = [when for when, n in shown if first_token <= n <= last_token]
+        assert len(times) >= 10, shown
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    early, late = updates_a_second(0, fifth), updates_a_second(tokens - fifth, tokens)
+    assert late >= 0.75 * early, (early, late)
