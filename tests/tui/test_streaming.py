@@ -13,7 +13,8 @@ from textual.widgets import Markdown
 
 from localchat.tui import generation
 from localchat.tui.messages import ReplyFinished, ReplyProgress
-from localchat.tui.widgets.streaming import MessageMarkdown, StreamingMarkdown
+from localchat.tui.widgets.plain import PlainStatic
+from localchat.tui.widgets.streaming import GrowingText, MessageMarkdown, StreamingMarkdown
 from tests.tui.conftest import SIZE, make_app, ready, send
 from tests.tui.scripted import ScriptedEngine
 
@@ -63,14 +64,14 @@ PIECES = [1, 3, 17, 10_000]
 
 
 class Page(App[None]):
-    """One Markdown widget on a page styled as the chat styles a message's."""
+    """One widget on a page styled as the chat styles a message's Markdown."""
 
     CSS = """
     Markdown { margin: 0; padding: 0; }
     Markdown > .last-block { margin-bottom: 0; }
     """
 
-    def __init__(self, widget: Markdown) -> None:
+    def __init__(self, widget: Markdown | GrowingText | PlainStatic) -> None:
         super().__init__()
         self.widget = widget
 
@@ -165,6 +166,30 @@ async def test_a_long_run_of_paragraphs_is_closed_and_a_new_one_started() -> Non
         assert stream.source == text
     # and it still ends as the whole render
     assert await streamed(text, 97, (60, 200)) == await whole(text, (60, 200))
+
+
+class SmallPieces(GrowingText):
+    RESERVE_LINES = 0
+    PIECE_LINES = 3
+
+
+async def test_thinking_streams_in_pieces_that_look_like_one_text() -> None:
+    text = "\n".join(f"Step {n}: " + "consider the options " * (n % 4 + 1) for n in range(12))
+    growing = SmallPieces()
+    app = Page(growing)
+    async with app.run_test(size=(40, 60)) as pilot:
+        for i in range(0, len(text), 11):
+            await growing.append(text[i:i + 11])
+        await pilot.pause()
+        assert len(growing.children) > 3 and growing.text == text
+        streamed_screen = screen(app)
+        await growing.reset(text)
+        await pilot.pause()
+        assert len(growing.children) == 1 and screen(app) == streamed_screen
+    whole_app = Page(PlainStatic(text))
+    async with whole_app.run_test(size=(40, 60)) as pilot:
+        await pilot.pause()
+        assert screen(whole_app) == streamed_screen
 
 
 async def test_screen_updates_a_second_do_not_fall_as_a_reply_grows(monkeypatch) -> None:

@@ -18,13 +18,14 @@ from textual.widgets import Collapsible, Markdown
 
 from localchat.engine.thinking import ThinkingSplitter, split_reply
 from localchat.safetext import for_terminal
-from localchat.tui.widgets.plain import PlainLabel, PlainStatic
-from localchat.tui.widgets.streaming import MessageMarkdown, StreamingMarkdown
+from localchat.tui.widgets.plain import PlainLabel
+from localchat.tui.widgets.streaming import GrowingText, MessageMarkdown, StreamingMarkdown
 
 ROLE_LABEL = {"user": "You", "assistant": "Assistant", "system": "System"}
 STATUS_LABEL = {"stopped": "stopped", "partial": "interrupted", "cut": "cut off"}
 CUT_NOTE = {"length": "✂ cut off at max tokens", "context": "✂ cut off: the context is full"}
 CONTINUE_HINT = " — Ctrl+E continues this reply"
+TITLE_INTERVAL_S = 0.5  # the thinking title's token count changes that often at most
 
 
 def thought_title(stats: dict[str, Any] | None, tokens: int = 0, seconds: float = 0.0) -> str:
@@ -66,6 +67,7 @@ class MessageView(Vertical):
         self._splitter: ThinkingSplitter | None = None
         self._thinking_started = 0.0
         self._thinking_tokens = 0
+        self._title_shown_at = 0.0
         self._answer_started = False
 
     def compose(self) -> ComposeResult:
@@ -74,7 +76,7 @@ class MessageView(Vertical):
             yield MessageMarkdown(for_terminal(self.content), classes="body")
             return
         split = split_reply(self.content)
-        section = Collapsible(PlainStatic(split.thinking, classes="thinking-text"),
+        section = Collapsible(GrowingText(split.thinking, piece_classes="thinking-text"),
                               title=Content(self._stored_title(split.thinking_done)),  # type: ignore[arg-type]
                               collapsed=True, classes="thinking")
         section.display = split.has_thinking
@@ -138,8 +140,11 @@ class MessageView(Vertical):
             section.display = True
             section.collapsed = False
         self._thinking_tokens = tokens
-        section.query_one(".thinking-text", PlainStatic).update(split_reply(self.content).thinking)
-        self._set_title(f"Thinking… {tokens} tokens" if tokens else "Thinking…")
+        await section.query_one(GrowingText).append(text)
+        now = time.monotonic()
+        if now - self._title_shown_at >= TITLE_INTERVAL_S:
+            self._title_shown_at = now
+            self._set_title(f"Thinking… {tokens} tokens" if tokens else "Thinking…")
 
     async def _answer(self, text: str) -> None:
         if not self._answer_started:
@@ -171,7 +176,7 @@ class MessageView(Vertical):
         section = self.thinking_section
         section.display = split.has_thinking
         if split.has_thinking:
-            section.query_one(".thinking-text", PlainStatic).update(split.thinking)
+            await section.query_one(GrowingText).reset(split.thinking)
             section.collapsed = True
             if (self.stats and self.stats.get("thinking_tokens")) or not split.thinking_done:
                 self._set_title(self._stored_title(split.thinking_done))

@@ -24,13 +24,18 @@ from __future__ import annotations
 
 from markdown_it import MarkdownIt
 from textual import events
+from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
+from textual.containers import Vertical
 from textual.content import Content
 from textual.geometry import Size
+from textual.visual import VisualType
 from textual.widget import Widget
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownParagraph  # Textual does not export it
 from textual.widgets.markdown import MarkdownBlock
+
+from localchat.tui.widgets.plain import PlainStatic
 
 NO_SIZE = Size(0, 0)
 PARAGRAPH_GAP = Content("\n\n")  # the blank line a paragraph's bottom margin draws
@@ -55,32 +60,95 @@ class MessageMarkdown(Markdown):
         return AwaitComplete(update_then_mark_the_last_block())
 
 
-class ParagraphRun(MarkdownParagraph):
-    """Consecutive paragraphs in one widget, the last of them still growing, with
-    ``reserve_lines`` blank lines kept below them while they do."""
+class GrowingStatic(Static):
+    """A ``Static`` whose text grows, with ``reserve_lines`` blank lines kept below the text so
+    that a new line of text is a repaint of this widget alone, not a layout."""
 
-    def __init__(self, markdown: Markdown, first: MarkdownBlock, reserve_lines: int) -> None:
-        super().__init__(markdown, first._token)
-        self.reserve_lines = reserve_lines
-        self.reserved_lines = 0  # the height it has, text and blank lines
-        self.lines = 0  # the lines its text takes
+    reserve_lines = 4
+    reserved_lines = 0  # the height it has, text and blank lines (0: its text's height)
+    lines = 0  # the lines its text takes
 
-    def show(self, paragraphs: list[Content]) -> None:
-        content = PARAGRAPH_GAP.join(paragraphs)
-        self._content = content  # as MarkdownBlock.set_content keeps it
+    def grow(self, content: VisualType, width_before_layout: int) -> None:
         self.update(content, layout=False)  # a repaint
-        # not laid out yet, it will be as wide as the document
-        width = self.content_size.width or self._markdown.content_size.width
+        width = self.content_size.width or width_before_layout
         self.lines = self.get_content_height(NO_SIZE, NO_SIZE, width) if width else 1
         if self.lines > self.reserved_lines:
             self.reserved_lines = self.lines + self.reserve_lines
             self.styles.height = self.reserved_lines  # a layout
 
+    def stop_growing(self) -> None:
+        """No more blank lines below the text."""
+        self.styles.height = None  # its text's height
+        self.reserved_lines = 0
+
+
+# (the widget class first among the bases: Textual takes a widget's CSS type names, which its
+# styles hang on, from the first base alone)
+class ParagraphRun(MarkdownParagraph, GrowingStatic):
+    """Consecutive paragraphs in one widget, the last of them still growing."""
+
+    def __init__(self, markdown: Markdown, first: MarkdownBlock, reserve_lines: int) -> None:
+        super().__init__(markdown, first._token)
+        self.reserve_lines = reserve_lines
+
+    def show(self, paragraphs: list[Content]) -> None:
+        self._content = content = PARAGRAPH_GAP.join(paragraphs)  # as MarkdownBlock keeps it
+        # not laid out yet, it will be as wide as the document
+        self.grow(content, self._markdown.content_size.width)
+
     def settle(self, paragraphs: list[Content]) -> None:
         """Finished: these paragraphs, and no blank lines below them."""
         self.show(paragraphs)
-        self.styles.height = None  # its text's height
-        self.reserved_lines = 0
+        self.stop_growing()
+
+
+class GrowingPiece(PlainStatic, GrowingStatic):
+    """A piece of a ``GrowingText``."""
+
+
+class GrowingText(Vertical):
+    """Plain text that only grows (a reply's thinking, as it streams), in pieces of at most
+    about ``PIECE_LINES`` lines: an update wraps the last piece's text again, never the whole."""
+
+    DEFAULT_CSS = "GrowingText { height: auto; }"
+    RESERVE_LINES = 4
+    PIECE_LINES = 24
+
+    def __init__(self, text: str = "", *, piece_classes: str = "") -> None:
+        super().__init__()
+        self.text = text
+        self._open = text  # the last piece's text
+        self._piece_classes = piece_classes
+
+    def compose(self) -> ComposeResult:
+        yield self._piece(self.text)
+
+    def _piece(self, text: str) -> GrowingPiece:
+        piece = GrowingPiece(text, classes=self._piece_classes)
+        piece.reserve_lines = self.RESERVE_LINES
+        return piece
+
+    async def append(self, text: str) -> None:
+        """Add ``text`` (already safe for the terminal) to the end."""
+        self.text += text
+        self._open += text
+        piece = self.query_children(GrowingPiece).last()
+        if piece.lines > self.PIECE_LINES and "\n" in self._open:
+            done, _, self._open = self._open.rpartition("\n")
+            piece.grow(done, self.content_size.width)
+            piece.stop_growing()
+            piece = self._piece("")
+            await self.mount(piece)
+        piece.grow(self._open, self.content_size.width)
+
+    async def reset(self, text: str) -> None:
+        """All of the text at once, in one piece with no blank lines below it."""
+        first, *rest = self.query_children(GrowingPiece)
+        if rest:
+            await self.remove_children(rest)
+        self.text = self._open = text
+        first.update(text)
+        first.stop_growing()
 
 
 def is_paragraph(block: Widget) -> bool:
@@ -103,8 +171,10 @@ class StreamingMarkdown(Markdown):
         self._open_block: MarkdownBlock | None = None  # a last block of another kind
         self._parser = MarkdownIt("gfm-like")  # as Markdown parses
 
-    async def _on_mount(self, _: events.Mount) -> None:
-        """Nothing to render yet (``Markdown`` would render its empty text, after an append)."""
+    async def _on_mount(self, event: events.Mount) -> None:  # type: ignore[override]  # as Markdown's
+        # nothing to render: skip Markdown's render of its (empty) text on mount, which takes
+        # the lock an append waits for and clears the blocks
+        event.prevent_default()
 
     @property
     def blocks(self) -> list[MarkdownBlock]:
