@@ -31,7 +31,7 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.visual import VisualType
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Markdown
 from textual.widgets._markdown import MarkdownParagraph  # Textual does not export it
 from textual.widgets.markdown import MarkdownBlock
 
@@ -60,9 +60,9 @@ class MessageMarkdown(Markdown):
         return AwaitComplete(update_then_mark_the_last_block())
 
 
-class GrowingStatic(Static):
-    """A ``Static`` whose text grows, with ``reserve_lines`` blank lines kept below the text so
-    that a new line of text is a repaint of this widget alone, not a layout."""
+class GrowingStatic(PlainStatic):
+    """A static text that grows, with ``reserve_lines`` blank lines kept below the text so that
+    a new line of text is a repaint of this widget alone, not a layout."""
 
     reserve_lines = 4
     reserved_lines = 0  # the height it has, text and blank lines (0: its text's height)
@@ -102,10 +102,6 @@ class ParagraphRun(MarkdownParagraph, GrowingStatic):
         self.stop_growing()
 
 
-class GrowingPiece(PlainStatic, GrowingStatic):
-    """A piece of a ``GrowingText``."""
-
-
 class GrowingText(Vertical):
     """Plain text that only grows (a reply's thinking, as it streams), in pieces of at most
     about ``PIECE_LINES`` lines: an update wraps the last piece's text again, never the whole."""
@@ -123,8 +119,8 @@ class GrowingText(Vertical):
     def compose(self) -> ComposeResult:
         yield self._piece(self.text)
 
-    def _piece(self, text: str) -> GrowingPiece:
-        piece = GrowingPiece(text, classes=self._piece_classes)
+    def _piece(self, text: str) -> GrowingStatic:
+        piece = GrowingStatic(text, classes=self._piece_classes)
         piece.reserve_lines = self.RESERVE_LINES
         return piece
 
@@ -132,7 +128,7 @@ class GrowingText(Vertical):
         """Add ``text`` (already safe for the terminal) to the end."""
         self.text += text
         self._open += text
-        piece = self.query_children(GrowingPiece).last()
+        piece = self.query_children(GrowingStatic).last()
         if piece.lines > self.PIECE_LINES and "\n" in self._open:
             done, _, self._open = self._open.rpartition("\n")
             piece.grow(done, self.content_size.width)
@@ -143,7 +139,7 @@ class GrowingText(Vertical):
 
     async def reset(self, text: str) -> None:
         """All of the text at once, in one piece with no blank lines below it."""
-        first, *rest = self.query_children(GrowingPiece)
+        first, *rest = self.query_children(GrowingStatic)
         if rest:
             await self.remove_children(rest)
         self.text = self._open = text
