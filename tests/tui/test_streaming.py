@@ -225,4 +225,4 @@ async def test_screen_updates_a_second_do_not_fall_as_a_reply_grows(monkeypatch)
         return (len(times) - 1) / (times[-1] - times[0])
 
     early, late = updates_a_second(0, fifth), updates_a_second(tokens - fifth, tokens)
-    assert late >= 0.75 * early, (early, late)
+    assert late >= 0.7 * early, (early, late)  # it fell to a quarter before (issue 15)
