@@ -5,13 +5,14 @@ displays it is posted, so nothing seen on screen can be lost by a crash. The sto
 reply as "partial" until ``finish_reply``; a ``kill -9`` leaves it partial, with the text of the
 last checkpoint (at most ``CHECKPOINT_MAX_INTERVAL_S`` behind the model).
 
-Screen updates are paced by what they cost. Each one lays out and repaints the growing reply on
-the UI thread (10-25 ms on this project's 2-core test machine), and when the model's threads take
-every core each of those milliseconds is taken from them (the cores, and the GIL between tokens):
-at a fixed ten updates a second the TUI generated 20% slower than the bare engine. So after an
-update that cost the UI thread X seconds of CPU, the next one waits until X is at most a share of
-the time passed (``ui_cpu_share``) and at least ``SHOW_MIN_INTERVAL_S``: with a core to spare
-the text streams at several updates a second; on a machine the model fills, about one.
+Screen updates are paced by what they cost. Each one repaints the growing reply on the UI thread
+(about 10 ms of CPU on this project's 2-core test machine, whatever the reply's length: see
+widgets/streaming.py), and when the model's threads take every core each of those milliseconds
+is taken from them: at a fixed ten updates a second of the older, costlier updates the TUI
+generated 20% slower than the bare engine. So after an update that cost the UI thread X seconds
+of CPU, the next one waits until X is at most a share of the time passed (``ui_cpu_share``) and
+at least ``SHOW_MIN_INTERVAL_S``: with a core to spare the text streams at up to 20 updates a
+second; on a machine the model fills, at several.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from localchat.tui.messages import ReplyFinished, ReplyProgress
 
 # a checkpoint is one committed, fsynced UPDATE (~0.36 ms, tests/history::test_checkpoint_cost)
 CHECKPOINT_MAX_INTERVAL_S = 0.5
-SHOW_MIN_INTERVAL_S = 0.1
+SHOW_MIN_INTERVAL_S = 0.05
 # When the model's threads take every core, each UI millisecond is taken from them: the TUI ran
 # at about 1 - 1.1 x (UI share) of the bare engine's tokens/s (benchmarks/tui_speed.py, 2 cores:
-# 3% -> 0.94-0.96, 10% -> 0.87). With a core to spare the UI costs the model less (the GIL
-# between tokens, memory bandwidth), so it may stream more smoothly.
-UI_CPU_SHARE = 0.03
-UI_CPU_SHARE_SPARE_CORE = 0.15
+# 3% -> 0.94-0.96, 10% -> 0.87). With a core to spare the UI costs the model less (memory
+# bandwidth, the engine process's reader), so it may stream more smoothly.
+UI_CPU_SHARE = 0.04
+UI_CPU_SHARE_SPARE_CORE = 0.25
 
 
 def ui_cpu_share(model_threads: int) -> float:

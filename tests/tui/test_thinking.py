@@ -32,9 +32,9 @@ async def test_thinking_streams_in_its_section_then_collapses_when_the_answer_st
         await wait_until(pilot, lambda: view.thinking_section.display
                          and section_title(view).startswith("Thinking… "), what="thinking to show")
         assert not view.thinking_section.collapsed
-        assert view.body.source == ""
+        assert view.shown_answer == ""
         # the answer starts: the section closes, the answer streams below it
-        await wait_until(pilot, lambda: "Hello" in view.body.source, what="the answer to start")
+        await wait_until(pilot, lambda: "Hello" in view.shown_answer, what="the answer to start")
         assert view.thinking_section.collapsed
         assert section_title(view).startswith("Thought")
         await wait_until(pilot, lambda: not screen.generating, what="the reply to end")

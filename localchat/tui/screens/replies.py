@@ -76,6 +76,7 @@ class Replies:
         self._done = threading.Event()
         self._done.set()
         self._streaming: MessageView | None = None
+        self._prompt_blinked = True  # the prompt's cursor blinked before the reply (restored after)
 
     def notify(self, message: str, *, severity: SeverityLevel = "information",
                timeout: float | None = None) -> None:
@@ -119,6 +120,9 @@ class Replies:
         self._done = done = threading.Event()
         self._streaming = view
         self.chat.status.show_text("generating…")
+        # each blink repaints the screen, CPU the model could use: a steady cursor meanwhile
+        self._prompt_blinked = self.chat.prompt.cursor_blink
+        self.chat.prompt.cursor_blink = False
         sampling = sampling_for(self.chat.settings, engine.info)  # the model's recommendation too
         ui_thread_id = threading.get_ident()
         reply_id, prefix = view.message_id, view.content
@@ -151,6 +155,7 @@ class Replies:
     async def finished(self, event: ReplyFinished) -> None:
         chat, status = self.chat, self.chat.status
         view, self._streaming = self._streaming, None
+        chat.prompt.cursor_blink = self._prompt_blinked
         if view is not None and view.message_id == event.reply_id:
             if event.status == "failed":
                 await view.remove()

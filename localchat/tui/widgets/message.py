@@ -1,5 +1,5 @@
 """One chat message: a role line, the reply's thinking (a collapsible section, when the model
-thought), and the answer rendered as Markdown (streamed for replies).
+thought), and the answer rendered as Markdown (streamed for replies: widgets/streaming.py).
 
 The stored text keeps a reply whole, ``<think>…</think>`` block included (engine/thinking.py);
 this view splits it. Markdown would hide a ``<think>`` tag as unknown HTML, so the thinking is
@@ -15,16 +15,17 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Collapsible, Markdown
-from textual.widgets.markdown import MarkdownStream
 
 from localchat.engine.thinking import ThinkingSplitter, split_reply
 from localchat.safetext import for_terminal
-from localchat.tui.widgets.plain import PlainLabel, PlainStatic
+from localchat.tui.widgets.plain import PlainLabel
+from localchat.tui.widgets.streaming import GrowingText, MessageMarkdown, StreamingMarkdown
 
 ROLE_LABEL = {"user": "You", "assistant": "Assistant", "system": "System"}
 STATUS_LABEL = {"stopped": "stopped", "partial": "interrupted", "cut": "cut off"}
 CUT_NOTE = {"length": "✂ cut off at max tokens", "context": "✂ cut off: the context is full"}
 CONTINUE_HINT = " — Ctrl+E continues this reply"
+TITLE_INTERVAL_S = 0.5  # the thinking title's token count changes that often at most
 
 
 def thought_title(stats: dict[str, Any] | None, tokens: int = 0, seconds: float = 0.0) -> str:
@@ -45,9 +46,9 @@ def cut_note(stats: dict[str, Any] | None, continuable: bool = True) -> str:
 
 
 class MessageView(Vertical):
-    """A user or assistant message. Replies stream through ``MarkdownStream`` (appending only
-    the new answer text) and get one full render when they end; thinking streams into its own
-    section, collapsed once the answer starts."""
+    """A user or assistant message. A reply's answer streams into a ``StreamingMarkdown`` in
+    place of the body (appending only the new text) and gets one full render in the body when
+    it ends; thinking streams into its own section, collapsed once the answer starts."""
 
     def __init__(
         self, role: str, content: str, *, message_id: int, status: str = "complete",
@@ -62,24 +63,25 @@ class MessageView(Vertical):
         self.model = model
         self.stats = stats
         self.continuable = continuable
-        self._stream: MarkdownStream | None = None
+        self._stream: StreamingMarkdown | None = None
         self._splitter: ThinkingSplitter | None = None
         self._thinking_started = 0.0
         self._thinking_tokens = 0
+        self._title_shown_at = 0.0
         self._answer_started = False
 
     def compose(self) -> ComposeResult:
         yield PlainLabel(self._role_line(), classes="role")
         if self.role != "assistant":
-            yield Markdown(for_terminal(self.content), classes="body")
+            yield MessageMarkdown(for_terminal(self.content), classes="body")
             return
         split = split_reply(self.content)
-        section = Collapsible(PlainStatic(split.thinking, classes="thinking-text"),
+        section = Collapsible(GrowingText(split.thinking, piece_classes="thinking-text"),
                               title=Content(self._stored_title(split.thinking_done)),  # type: ignore[arg-type]
                               collapsed=True, classes="thinking")
         section.display = split.has_thinking
         yield section
-        yield Markdown(for_terminal(split.answer), classes="body")
+        yield MessageMarkdown(for_terminal(split.answer), classes="body")
         note = PlainLabel(cut_note(self.stats, self.continuable), classes="cut-note")
         note.display = self.status == "cut"
         yield note
@@ -97,6 +99,11 @@ class MessageView(Vertical):
     @property
     def body(self) -> Markdown:
         return self.query_one(".body", Markdown)
+
+    @property
+    def shown_answer(self) -> str:
+        """The answer's Markdown as shown now (while streaming too)."""
+        return self._stream.source if self._stream is not None else self.body.source
 
     @property
     def thinking_section(self) -> Collapsible:
@@ -133,8 +140,11 @@ class MessageView(Vertical):
             section.display = True
             section.collapsed = False
         self._thinking_tokens = tokens
-        section.query_one(".thinking-text", PlainStatic).update(split_reply(self.content).thinking)
-        self._set_title(f"Thinking… {tokens} tokens" if tokens else "Thinking…")
+        await section.query_one(GrowingText).append(text)
+        now = time.monotonic()
+        if now - self._title_shown_at >= TITLE_INTERVAL_S:
+            self._title_shown_at = now
+            self._set_title(f"Thinking… {tokens} tokens" if tokens else "Thinking…")
 
     async def _answer(self, text: str) -> None:
         if not self._answer_started:
@@ -144,13 +154,19 @@ class MessageView(Vertical):
                 self.thinking_section.collapsed = True
                 self._set_title(thought_title(None, self._thinking_tokens, seconds))
         if self._stream is None:
-            self._stream = Markdown.get_stream(self.body)
-        await self._stream.write(for_terminal(text))
+            # the answer so far (a continued reply's) streams on from the body's text
+            self._stream = StreamingMarkdown(classes="stream")
+            with self.app.batch_update():
+                await self.mount(self._stream, after=self.body)
+                await self._stream.append(self.body.source)
+                self.body.display = False
+        await self._stream.append(for_terminal(text))
 
     async def finish(self, text: str, status: str, stats: dict[str, Any] | None = None) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        with self.app.batch_update():  # the streamed answer gives way to the full render at once
+            await self._finish(text, status, stats)
+
+    async def _finish(self, text: str, status: str, stats: dict[str, Any] | None) -> None:
         self._splitter = None
         self.content = text
         self.status = status
@@ -160,7 +176,7 @@ class MessageView(Vertical):
         section = self.thinking_section
         section.display = split.has_thinking
         if split.has_thinking:
-            section.query_one(".thinking-text", PlainStatic).update(split.thinking)
+            await section.query_one(GrowingText).reset(split.thinking)
             section.collapsed = True
             if (self.stats and self.stats.get("thinking_tokens")) or not split.thinking_done:
                 self._set_title(self._stored_title(split.thinking_done))
@@ -170,3 +186,7 @@ class MessageView(Vertical):
         note.update(cut_note(self.stats, self.continuable))
         note.display = status == "cut"
         await self.body.update(for_terminal(split.answer))
+        if self._stream is not None:
+            self.body.display = True
+            await self._stream.remove()
+            self._stream = None

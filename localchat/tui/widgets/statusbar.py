@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -14,6 +16,9 @@ from localchat.tui.words import model_name
 
 METER_CELLS = 12
 BARS = "▁▂▃▄▅▆▇█"
+# the live speed changes with every screen update; redrawn that often, the status line (below
+# the prompt) widens each repaint of the reply to most of the screen
+LIVE_SPEED_INTERVAL_S = 0.5
 
 
 def context_meter(used: int, size: int) -> str:
@@ -74,6 +79,8 @@ class StatusBar(Vertical):
     """Two lines: the model and its context use; then the speed of the current or last reply
     and a sparkline of tokens/s per reply in this conversation."""
 
+    _live_shown_at = 0.0
+
     def compose(self) -> ComposeResult:
         with Horizontal(classes="status-row"):
             yield PlainLabel("no model", id="status-model")
@@ -102,9 +109,14 @@ class StatusBar(Vertical):
         self.query_one("#status-ctx", PlainLabel).update(f"context {context_meter(used, size)}")
 
     def show_live(self, tps: float) -> None:
-        self.query_one("#status-speed", LiveText).text = f"generating · {tps:.1f} t/s"
+        """The speed of the reply streaming now (every ``LIVE_SPEED_INTERVAL_S`` at most)."""
+        now = time.monotonic()
+        if now - self._live_shown_at >= LIVE_SPEED_INTERVAL_S:
+            self._live_shown_at = now
+            self.query_one("#status-speed", LiveText).text = f"generating · {tps:.1f} t/s"
 
     def show_text(self, text: str) -> None:
+        self._live_shown_at = 0.0  # the next live speed shows at once
         self.query_one("#status-speed", LiveText).text = text
 
     def show_reply(self, stats: ReplyStats) -> None:
