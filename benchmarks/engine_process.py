@@ -5,7 +5,7 @@ which: loads the model (cold: for the in-process engine that includes importing 
 the TUI's first load does), asks one greedy reply, unloads, loads again (warm: llama_cpp already
 imported in-process; a new engine process every time on the other side) and asks again. Timed
 from the caller's side: load time, time to the first text piece (TTFT), generation tokens/s
-(pieces after the first / time from the first piece to the last). Resident memory (RSS) of the
+(tokens after the first piece / time from the first piece to the last). Resident memory (RSS) of the
 caller is read before the first load, with the model loaded, and after unloading.
 A third side starts the engine process ahead (``spawn.prestart``, as the chat does while it
 opens and while the model menu is open) and loads into it. Targets: process / in-process load
@@ -41,16 +41,22 @@ def rss_bytes() -> int:
 
 
 def one_reply(engine, max_tokens: int) -> tuple[float, float, int]:
-    """(TTFT s, generation tokens/s, pieces) of one greedy reply, timed by the caller."""
+    """(TTFT s, generation tokens/s, tokens) of one greedy reply, timed by the caller. The engine
+    process sends a fast reply's text in batches, each with its token count: tokens/s is the
+    tokens after the first piece over the time from the first piece to the last."""
     from localchat.engine import Message, Sampling, TextChunk
 
     start = time.perf_counter()
-    times = []
+    first_at = last_at = 0.0
+    first_tokens = tokens = 0
     for event in engine.chat([Message("user", PROMPT)], Sampling(temperature=0.0, max_tokens=max_tokens)):
         if isinstance(event, TextChunk):
-            times.append(time.perf_counter())
-    gen_tps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    return times[0] - start, gen_tps, len(times)
+            last_at = time.perf_counter()
+            tokens += event.tokens
+            if not first_at:
+                first_at, first_tokens = last_at, tokens
+    gen_tps = (tokens - first_tokens) / (last_at - first_at) if last_at > first_at else 0.0
+    return first_at - start, gen_tps, tokens
 
 
 def worker(side: str, model: str, ctx: int, threads: int | None, max_tokens: int) -> None:
@@ -71,7 +77,7 @@ def worker(side: str, model: str, ctx: int, threads: int | None, max_tokens: int
         engine = load(model, settings)
         result[f"load_{phase}_s"] = time.perf_counter() - start
         ttft, tps, pieces = one_reply(engine, max_tokens)
-        result.update({f"ttft_{phase}_s": ttft, f"gen_tps_{phase}": tps, "pieces": pieces})
+        result.update({f"ttft_{phase}_s": ttft, f"gen_tps_{phase}": tps, "tokens": pieces})
         if phase == "cold":
             result["rss_loaded"] = rss_bytes()
         engine.close()

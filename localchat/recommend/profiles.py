@@ -38,6 +38,13 @@ DEFAULT_BANDWIDTH_WORDS = {"cpu": "dual-channel DDR4-3200", "cuda": "an RTX 3060
 # Share of that bandwidth llama.cpp's decode achieves: ~0.7 in llama.cpp's Apple Silicon
 # benchmark thread (discussion #4167: M1 68 GB/s → 7B Q4_0 (3.56 GiB) at ~14 t/s ≈ 53 GB/s)
 DECODE_EFFICIENCY = 0.7
+# ...of a bandwidth this machine measured (hardware/bandwidth.py: one thread summing a buffer):
+# that is already a figure achieved, not a spec, and llama.cpp's threads read at least as fast.
+# benchmarks/estimate_vs_bench.py on this project's 2-core test machines (quiet, the new token
+# loop): probe 10.2 / 9.0 GB/s, SmolLM2-135M Q4_1 and gemma-3-270m Q4_K_M measured 71.0 / 36.8
+# tok/s, estimated at 1.0 as 72 / 32 (at 0.7: 56 / 23, 0.79 / 0.63); on a faster one (probe
+# 35 GB/s, 110–139 / 72–82 measured) 1.0 gives 141 / 88.
+MEASURED_DECODE_EFFICIENCY = 1.0
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 
 from localchat.recommend.footprint import ModelShape, bytes_per_token
-from localchat.recommend.profiles import DECODE_EFFICIENCY, Budget
+from localchat.recommend.profiles import DECODE_EFFICIENCY, MEASURED_DECODE_EFFICIENCY, Budget
 
 # Per-token costs that are not weight reading (seconds). Fitted to `localchat bench` (tg128) on
-# SmolLM2-135M Q4_1 (30 layers, 49k vocabulary) and gemma-3-270m Q4_K_M (18 layers, 262k) on a
-# 2-core Xeon (measured 110–139 and 72–82 tokens/s at 35 GB/s probed bandwidth; these constants
-# give 121 and 69; benchmarks/estimate_vs_bench.py); GPU_LAYER_S from llama.cpp's CUDA figures for
-# 1B models (llama-bench tg128 on an RTX 4090 runs ~40 µs per layer above the bandwidth bound).
+# SmolLM2-135M Q4_1 (30 layers, 49k vocabulary) and gemma-3-270m Q4_K_M (18 layers, 262k) on
+# 2-core Xeons (benchmarks/estimate_vs_bench.py: at a measured 10.0 / 8.4 GB/s, 72 / 30 estimated
+# against 79 / 36 measured; at 35 GB/s, 141 / 88 against 110–139 / 72–82); GPU_LAYER_S from
+# llama.cpp's CUDA figures for 1B models (llama-bench tg128 on an RTX 4090 runs ~40 µs per layer
+# above the bandwidth bound).
 TOKEN_OVERHEAD_S = 1.0e-3
 CPU_LAYER_S = 0.10e-3
 GPU_LAYER_S = 0.04e-3
@@ -42,7 +43,9 @@ def seconds_per_token(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> f
     gpu_layers = min(max(ngl, 0), shape.n_layers)
     seconds = TOKEN_OVERHEAD_S + shape.n_vocab * VOCAB_ENTRY_S
     seconds += (shape.n_layers - gpu_layers) * CPU_LAYER_S
-    seconds += cpu_bytes / (budget.ram_bandwidth_gbps * 1e9 * DECODE_EFFICIENCY)
+    ram_efficiency = (MEASURED_DECODE_EFFICIENCY if budget.ram_bandwidth_source == "measured"
+                      else DECODE_EFFICIENCY)
+    seconds += cpu_bytes / (budget.ram_bandwidth_gbps * 1e9 * ram_efficiency)
     if gpu_bytes or gpu_layers:
         seconds += gpu_layers * GPU_LAYER_S
         seconds += gpu_bytes / (budget.gpu_bandwidth_gbps * 1e9 * DECODE_EFFICIENCY)
