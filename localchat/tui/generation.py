@@ -107,7 +107,7 @@ def stream_reply(
     engine sends only what follows it."""
     pacer = UiPacer(ui_thread_id, share=ui_cpu_share(engine.info.n_threads))
     parts: list[str] = [prefix] if prefix else []
-    pieces = 0
+    tokens = first_tokens = 0  # generated tokens so far; with the first text
     t_first = 0.0
     written_at = time.perf_counter()
     stats: ReplyStats | None = None
@@ -118,8 +118,9 @@ def stream_reply(
                 stats = event
                 continue
             now = time.perf_counter()
-            t_first = t_first or now
-            pieces += 1
+            tokens += event.tokens  # the engine process sends a fast reply's text in batches
+            if not t_first:
+                t_first, first_tokens = now, tokens
             parts.append(event.text)
             show = pacer.may_show(now)
             if show or now - written_at >= CHECKPOINT_MAX_INTERVAL_S:
@@ -127,8 +128,8 @@ def stream_reply(
                 store.update_reply(reply_id, text)  # written first...
                 written_at = now
                 if show:
-                    live_tps = (pieces - 1) / (now - t_first) if now > t_first else 0.0
-                    post(ReplyProgress(reply_id, text, pieces, live_tps))  # ...then shown
+                    live_tps = (tokens - first_tokens) / (now - t_first) if now > t_first else 0.0
+                    post(ReplyProgress(reply_id, text, tokens, live_tps))  # ...then shown
                     pacer.shown(now)
         text = "".join(parts)
         stopped = cancel.is_set() or (stats is not None and stats.finish_reason == "cancelled")

@@ -53,7 +53,7 @@ class ReplyProgress(Message, bubble=False):
         super().__init__()
         self.reply_id = reply_id
         self.text = text
-        self.tokens = tokens  # text pieces so far (about one per token)
+        self.tokens = tokens  # generated tokens so far (the engine's count)
         self.live_tps = live_tps
 
     def can_replace(self, message: Message) -> bool:

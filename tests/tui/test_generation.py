@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from localchat.engine.types import Message, Sampling
+import pytest
+
+from localchat.engine.types import Message, Sampling, TextChunk
 from localchat.tui import generation
 from localchat.tui.generation import UiPacer, stream_reply
 from localchat.tui.messages import ReplyFinished, ReplyProgress
@@ -84,3 +86,30 @@ def test_a_backlog_of_progress_collapses_into_the_newest() -> None:
     assert older.can_replace(newer)  # the newer one holds all of the older one's text
     assert not older.can_replace(ReplyProgress(8, "Other", 1, 0.0))
     assert not older.can_replace(ReplyFinished(7, "Hello!", "complete", None))
+
+
+class BatchedEngine(ScriptedEngine):
+    """Sends each piece as the engine process sends a fast reply: several tokens' text at once."""
+
+    def chat(self, messages, sampling, cancel=None):
+        for event in super().chat(messages, sampling, cancel):
+            if isinstance(event, TextChunk):
+                event = TextChunk(event.text, tokens=3)
+            yield event
+
+
+def test_progress_counts_the_engines_tokens_not_the_messages(monkeypatch) -> None:
+    monkeypatch.setattr(generation, "SHOW_MIN_INTERVAL_S", 0.0)  # every batch shown
+    shown: list[tuple[float, ReplyProgress]] = []
+
+    def post(message) -> None:
+        if isinstance(message, ReplyProgress):
+            shown.append((time.perf_counter(), message))
+
+    engine = BatchedEngine(["abcdefgh" * 10], piece_chars=4, delay_s=0.005)  # 20 batches
+    stream_reply(engine, RecordingStore(), 1, [Message("user", "hi")], Sampling(),
+                 threading.Event(), post, ui_thread_id=None)
+    assert [p.tokens for _, p in shown] == [3 * (i + 1) for i in range(20)]
+    # the live speed: the 57 tokens after the first batch over the time they took
+    seconds = shown[-1][0] - shown[0][0]
+    assert shown[-1][1].live_tps == pytest.approx(57 / seconds, rel=0.2)

@@ -109,7 +109,7 @@ class GrowingText(Vertical):
     about ``PIECE_LINES`` lines: an update wraps the last piece's text again, never the whole."""
 
     DEFAULT_CSS = "GrowingText { height: auto; }"
-    RESERVE_LINES = 4
+    RESERVE_LINES = 10
     PIECE_LINES = 24
 
     def __init__(self, text: str = "", *, piece_classes: str = "") -> None:
@@ -158,7 +158,7 @@ class StreamingMarkdown(Markdown):
     the last finished block is parsed again on each append; the blocks before it are mounted once
     and never touched, but for the paragraphs of the run still open."""
 
-    RESERVE_LINES = 4
+    RESERVE_LINES = 10
     RUN_LINES = 24  # a run of paragraphs longer than this (re-wrapped on each update) is closed
 
     def __init__(self, *, classes: str | None = None) -> None:
