@@ -160,6 +160,9 @@ def name_from_repo(repo_or_file: str) -> str:
     return re.sub(r"[-_.]gguf$", "", last, flags=re.IGNORECASE)
 
 
+_U64 = struct.Struct("<Q")
+
+
 class _Cursor:
     def __init__(self, data: bytes | memoryview) -> None:
         self.data = memoryview(data)
@@ -181,6 +184,19 @@ class _Cursor:
         length = self.unpack("<Q")
         return bytes(self.take(length)).decode("utf-8", errors="replace")
 
+    def skip_strings(self, count: int) -> None:
+        """Step over ``count`` strings (a vocabulary: 262k of them for gemma-3) without making
+        them: a tight loop, as this runs before every load."""
+        data, pos, end = self.data, self.pos, len(self.data)
+        length_at = _U64.unpack_from
+        for _ in range(count):
+            if pos + 8 > end:
+                raise NeedMoreData(pos + 8)
+            pos += 8 + length_at(data, pos)[0]
+        if pos > end:
+            raise NeedMoreData(pos)
+        self.pos = pos
+
     def value(self, vtype: int) -> Any:
         if vtype in _SCALAR_FORMATS:
             return self.unpack(_SCALAR_FORMATS[vtype])
@@ -198,8 +214,7 @@ class _Cursor:
                 return list(struct.unpack(fmt, raw))
             if item_type == _STRING:
                 if length > _KEEP_ARRAY_MAX:
-                    for _ in range(length):
-                        self.take(self.unpack("<Q"))
+                    self.skip_strings(length)
                     return ArraySummary(item_type, length)
                 return [self.string() for _ in range(length)]
             if item_type == _ARRAY:

@@ -46,6 +46,17 @@ def test_prefix_reading_grows_until_the_header_is_whole(gemma_path):
     assert len(asked) > 1  # the 262k-token vocabulary does not fit in the first 64 KiB
 
 
+def test_a_prefix_cut_inside_the_vocabulary_asks_for_more_than_it_has(smollm2_path):
+    data = smollm2_path.read_bytes()[:4 << 20]
+    whole = parse_header(data)
+    # cuts inside the 49k-token vocabulary (skipped, not kept) and around its strings' lengths
+    for cut in (200, 1_000, 100_000, 100_003, 500_000, 1_000_007, whole.header_bytes - 5_000):
+        with pytest.raises(NeedMoreData) as more:
+            parse_header(data[:cut])
+        assert cut < more.value.needed <= whole.header_bytes
+    assert parse_header(data[:whole.header_bytes]).tensors == whole.tensors
+
+
 def test_truncated_file_says_how_much_is_missing(tmp_path, smollm2_path):
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(smollm2_path.read_bytes()[:40_000_000])

@@ -87,7 +87,10 @@ class Host:
     def run(self) -> int:
         threading.Thread(target=self._read, name="engine-commands", daemon=True).start()
         from localchat.engine import logcapture
-        from localchat.engine.llama import LlamaEngine  # imports llama_cpp
+        from localchat.engine.llama import LlamaEngine
+        from localchat.engine.loading import import_ahead
+
+        import_ahead()  # before a load is asked for: a spare process waits with it done
 
         logcapture.add_listener(lambda line: self.send((wire.LOG, line)))
         while True:

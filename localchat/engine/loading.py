@@ -57,6 +57,18 @@ def check_unchanged(path: Path, loaded: FileStamp) -> None:
         )
 
 
+def import_ahead() -> None:
+    """Import what a first load needs (llama_cpp with its Jinja chat formatter: about a quarter
+    of a second; the sizing ``choose_mmap`` asks) and probe the CPU once. The engine process does
+    it while it waits for a model (spawn.prestart), so the load the user waits for does not."""
+    import llama_cpp  # noqa: F401
+
+    from localchat.hardware.cpu import probe_cpu
+    from localchat.recommend import footprint, profiles, shape  # noqa: F401
+
+    probe_cpu()
+
+
 def choose_mmap(header: GGUFHeader, settings: LoadSettings, gpu_offload: bool) -> bool:
     """``settings.use_mmap`` when given, else map the file unless this CPU repacks weights of
     the layers it runs."""

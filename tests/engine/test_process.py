@@ -221,3 +221,20 @@ def test_a_process_started_ahead_is_the_one_that_loads(smollm2_path):
     waiting = spawn._spare.proc.pid
     spawn.discard_spare()  # the app exits without loading again
     assert gone(waiting, timeout_s=0.5)
+
+
+def test_a_process_started_ahead_has_llama_cpp_loaded_before_a_model_is_chosen():
+    from localchat.engine import spawn
+
+    spawn.prestart()
+    pid = spawn._spare.proc.pid
+    try:
+        maps = Path(f"/proc/{pid}/maps")
+        if not maps.exists():
+            pytest.skip("needs /proc")
+        deadline = time.monotonic() + 30
+        while "libllama" not in maps.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "libllama" in maps.read_text()  # imported while waiting, not when the load comes
+    finally:
+        spawn.discard_spare()
