@@ -55,10 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open the chat on a model of a server with an OpenAI-compatible API "
                              "(llama-server, vLLM, Ollama, LM Studio): an [[endpoints]] name from "
                              "the config, or the server's URL; its first model unless --model names one")
-    from localchat.commands._common import context_length
+    from localchat.commands._common import add_rpc_option, context_length
 
     parser.add_argument("--ctx", type=context_length, metavar="N",
                         help="context length (for --model, the configured model, or the first-run setup)")
+    add_rpc_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.add_parser(sub)
@@ -103,12 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from localchat.loadsettings import LoadOverrides
             from localchat.tui import run_tui
 
-            if args.endpoint is not None and args.ctx is not None:
-                raise LocalChatError("--ctx sizes a model on this machine; a server sets its own "
-                                     "context", "drop --ctx, or set the context on the server")
+            for flag in ("ctx", "rpc"):
+                if args.endpoint is not None and getattr(args, flag) is not None:
+                    raise LocalChatError(f"--{flag} is for a model on this machine; a server runs "
+                                         "its own", f"drop --{flag}, or set it on the server")
             # the TUI shows the config's notice itself
             return run_tui(model=args.model, overrides=LoadOverrides(n_ctx=args.ctx),
-                           endpoint=args.endpoint)
+                           endpoint=args.endpoint, rpc=args.rpc)
         _warn_about_config()
         return _run_command(args)
     except LocalChatError as exc:

@@ -14,9 +14,12 @@ def llama_build_info() -> LlamaBuildInfo:
 
     info = llama_cpp.llama_print_system_info()
     text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    from localchat.engine.rpc import local_gpu, supports_rpc
+
     return LlamaBuildInfo(
         version=llama_cpp.__version__,
-        gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
+        gpu_offload=local_gpu(),
+        rpc=supports_rpc(),
         system_info=text.strip(),
         backends=backends_from_system_info(text),
     )

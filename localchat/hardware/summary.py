@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from localchat.hardware.build import rpc_reinstall_command
 from localchat.hardware.profile import HardwareProfile
 from localchat.units import fmt_bytes
 
@@ -30,6 +31,12 @@ def summary(profile: HardwareProfile) -> str:
     if build.reinstall_command:
         lines.append("           this build cannot use the GPU above; rebuild it with:")
         lines.append(f"           {build.reinstall_command}")
+    if build.version:
+        lines.append("RPC        " + ("yes: `localchat worker` serves, `--rpc` pools" if build.rpc else
+                                      f"not in this build; to pool machines: {rpc_reinstall_command()}"))
+    for worker in profile.rpc_workers:
+        lines.append(f"Worker     {worker.endpoint}: {fmt_bytes(worker.free_bytes)} free of "
+                     f"{fmt_bytes(worker.total_bytes)}")
     if profile.disk:
         lines.append(f"Disk       {fmt_bytes(profile.disk.free_bytes)} free in {profile.disk.path}")
     for note in profile.notes:
