@@ -104,10 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from localchat.loadsettings import LoadOverrides
             from localchat.tui import run_tui
 
-            for flag in ("ctx", "rpc"):
-                if args.endpoint is not None and getattr(args, flag) is not None:
-                    raise LocalChatError(f"--{flag} is for a model on this machine; a server runs "
-                                         "its own", f"drop --{flag}, or set it on the server")
+            if args.endpoint is not None and args.ctx is not None:
+                raise LocalChatError("--ctx sizes a model on this machine; a server sets its own "
+                                     "context", "drop --ctx, or set the context on the server")
+            if args.endpoint is not None and args.rpc is not None:
+                raise LocalChatError("--rpc pools memory for a model on this machine; a server "
+                                     "runs its own", "drop --rpc")
             # the TUI shows the config's notice itself
             return run_tui(model=args.model, overrides=LoadOverrides(n_ctx=args.ctx),
                            endpoint=args.endpoint, rpc=args.rpc)

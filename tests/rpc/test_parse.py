@@ -66,6 +66,6 @@ def test_a_wrong_rpc_flag_is_one_line_before_anything_loads(command):
 
 def test_rpc_is_for_a_model_on_this_machine():
     assert_one_line_error(localchat("--endpoint", "http://127.0.0.1:9/v1", "--rpc", "h:1"),
-                          "--rpc is for a model on this machine")
+                          "--rpc pools memory for a model on this machine")
     assert_one_line_error(localchat("ask", "--endpoint", "http://127.0.0.1:9/v1", "--rpc", "h:1", "hi"),
                           "--rpc")
