@@ -37,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
 
         require_rpc()
         profile = replace(profile, rpc_workers=workers_memory(args.rpc))
-    print(json.dumps(profile.to_dict(), indent=2) if args.json else summary(profile))
+    print(json.dumps(profile.to_dict(), indent=2) if args.json else summary(profile, rpc=True))
     return 0

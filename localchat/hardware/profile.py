@@ -56,6 +56,7 @@ class LlamaBuildInfo:
     # set when the machine has a GPU this build cannot use
     reinstall_command: str | None = None
     rpc: bool = False  # built with llama.cpp's RPC backend (pooled memory, `localchat worker`)
+    rpc_reinstall_command: str | None = None  # set when it was not: how to rebuild it with RPC
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from localchat.hardware.profile import HardwareProfile
 from localchat.units import fmt_bytes
 
 
-def summary(profile: HardwareProfile) -> str:
-    """The profile in a few aligned lines: `localchat probe` prints it, the setup screen shows it."""
+def summary(profile: HardwareProfile, *, rpc: bool = False) -> str:
+    """The profile in a few aligned lines: `localchat probe` prints it, the setup screen shows it
+    (``rpc``: with whether the build has RPC, and the workers asked; `localchat probe` only)."""
     cpu, mem = profile.cpu, profile.memory
     lines = [f"CPU        {cpu.brand} ({cpu.arch}), {cpu.physical_cores} physical / "
              f"{cpu.logical_cores} logical cores; {' '.join(cpu.flags) or 'no SIMD features found'}"]
@@ -31,9 +32,10 @@ def summary(profile: HardwareProfile) -> str:
     if build.reinstall_command:
         lines.append("           this build cannot use the GPU above; rebuild it with:")
         lines.append(f"           {build.reinstall_command}")
-    if build.version:
+    if rpc and build.version:
         lines.append("RPC        " + ("yes: `localchat worker` serves, `--rpc` pools" if build.rpc else
-                                      f"not in this build; to pool machines: {rpc_reinstall_command()}"))
+                                      "not in this build; to pool machines, rebuild it with: "
+                                      f"{build.rpc_reinstall_command or rpc_reinstall_command()}"))
     for worker in profile.rpc_workers:
         lines.append(f"Worker     {worker.endpoint}: {fmt_bytes(worker.free_bytes)} free of "
                      f"{fmt_bytes(worker.total_bytes)}")

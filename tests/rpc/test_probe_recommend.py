@@ -58,3 +58,16 @@ def test_recommend_sizes_for_the_pool_with_each_machines_share(workers, smollm2_
                                 "--rpc", pool).stdout)
     assert [w["endpoint"] for w in data["pool"]["workers"]] == [first.endpoint, second.endpoint]
     assert data["pool"]["round_trip_s"] > 0 and data["choice"]["fit"] == "gpu"
+
+
+def test_probe_says_whether_the_build_has_rpc_and_how_to_get_it():
+    from tests.rpc.conftest import build_has_rpc
+
+    out = localchat("probe", "--no-bandwidth")
+    data = json.loads(localchat("probe", "--no-bandwidth", "--json").stdout)
+    assert out.returncode == 0, out.stderr
+    if build_has_rpc():
+        assert "RPC        yes" in out.stdout and data["llama_cpp"]["rpc_reinstall_command"] is None
+    else:
+        assert "RPC        not in this build" in out.stdout and "-DGGML_RPC=on" in out.stdout
+        assert "-DGGML_RPC=on" in data["llama_cpp"]["rpc_reinstall_command"]
