@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +41,30 @@ def require_rpc() -> None:
                              f"reinstall it with RPC: {rpc_reinstall_command()}")
 
 
+def _loaded(stem: str) -> Any:
+    """The copy of ``lib<stem>`` that llama_cpp's libllama loaded. A wheel holds its libraries as
+    copies, not symlinks (libggml.so, libggml.so.0, …): opening another name would load a second
+    libggml with a registry of its own, whose workers llama.cpp never sees. So each name in the
+    folder is asked for with RTLD_NOLOAD, which answers only for a library already loaded."""
+    import llama_cpp
+
+    folder = Path(llama_cpp.__file__).parent / "lib"
+    mode = getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL
+    for path in sorted(folder.glob(f"lib{stem}.*"), key=lambda p: len(p.name), reverse=True):
+        try:
+            return ctypes.CDLL(path.name, mode=mode)  # by name: matched against the loaded sonames
+        except OSError:
+            continue
+    raise LocalChatError(f"lib{stem} of llama-cpp-python is not loaded", "reinstall llama-cpp-python")
+
+
 @functools.cache
 def _ggml() -> Any:
     """libggml with the prototypes used here (its dependencies' symbols, libggml-base's and
     libggml-rpc's, are found through it)."""
-    import llama_cpp
-
-    folder = Path(llama_cpp.__file__).parent / "lib"
-    lib = ctypes.CDLL(str(folder / "libggml.so"))
+    lib = _loaded("ggml")
     if not hasattr(lib, "ggml_backend_rpc_add_server"):  # not linked into libggml: its own library
-        rpc = ctypes.CDLL(str(folder / "libggml-rpc.so"))
+        rpc = _loaded("ggml-rpc")
         for name in ("ggml_backend_rpc_add_server", "ggml_backend_rpc_get_device_memory",
                      "ggml_backend_rpc_start_server"):
             setattr(lib, name, getattr(rpc, name))
