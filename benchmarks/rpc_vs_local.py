@@ -8,6 +8,7 @@ swapped every round; tok/s is the engine's own figure (ReplyStats.gen_tps). On l
 network costs little: what the pool loses is the RPC round trips and the graph split.
 
     python benchmarks/rpc_vs_local.py [--model PATH] [--rounds 3] [--max-tokens 128] [--ctx 2048]
+                                      [--threads N]
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--ctx", type=int, default=2048)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads locally and on each worker (default: physical cores)")
     args = parser.parse_args()
     if args.model is None:
         from tests.testmodels import smollm2
@@ -49,7 +52,7 @@ def main() -> int:
     from localchat.recommend.calibration import Calibration
     from tests.rpc.workers import Worker
 
-    threads = default_generation_threads()
+    threads = args.threads or default_generation_threads()
     print(f"{Path(args.model).name}, ctx {args.ctx}, {args.max_tokens} tokens, {args.rounds} rounds, "
           f"{threads} threads locally and on each worker")
     sampling = Sampling(temperature=0.0, max_tokens=args.max_tokens)

@@ -7,7 +7,8 @@ the rest, and the token embeddings, stay on this machine. A token passes through
 turn: each worker gets the activations (``n_embd`` floats, sent without waiting), runs its
 layers, and is asked for its result (one round trip, the only wait); the last one sends back the
 logits (``n_vocab`` floats) when it holds the output layer. So the network adds, per token, a
-round trip per worker and those bytes at the link's bandwidth. The link is not measured: it is
+round trip per worker and those bytes at the link's bandwidth, and each worker a fixed cost
+(``RPC_WORKER_S``, measured). The link is not measured: it is
 assumed from the workers' addresses (network.py), and said.
 """
 
@@ -20,6 +21,10 @@ from localchat.recommend.footprint import ModelShape, gpu_layer_count
 from localchat.recommend.profiles import Budget
 
 ROUND_TRIPS_PER_WORKER = 1  # the result of its layers; the rest is sent without waiting
+# What each worker costs a token beyond the link: the commands serialized, sent and run, its graph
+# started. Measured here on loopback (benchmarks/rpc_vs_local.py, SmolLM2 at 1 thread, load ~3.5 on
+# 2 cores): two workers added 4.7 ms a token (38.0 → 32.3 tokens/s).
+RPC_WORKER_S = 2.3e-3
 FLOAT_BYTES = 4  # activations and logits cross as f32
 
 
@@ -34,7 +39,8 @@ def network_seconds(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> flo
     sent = used * 2 * shape.n_embd * FLOAT_BYTES
     if ngl > shape.n_layers:  # the output layer too: the logits come back
         sent += shape.n_vocab * FLOAT_BYTES
-    return used * ROUND_TRIPS_PER_WORKER * budget.link_round_trip_s + sent / (budget.link_gbps * 1e9)
+    per_worker = ROUND_TRIPS_PER_WORKER * budget.link_round_trip_s + RPC_WORKER_S
+    return used * per_worker + sent / (budget.link_gbps * 1e9)
 
 
 @dataclass(frozen=True)
