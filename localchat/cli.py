@@ -55,10 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open the chat on a model of a server with an OpenAI-compatible API "
                              "(llama-server, vLLM, Ollama, LM Studio): an [[endpoints]] name from "
                              "the config, or the server's URL; its first model unless --model names one")
-    from localchat.commands._common import context_length
+    from localchat.commands._common import add_rpc_option, context_length
 
     parser.add_argument("--ctx", type=context_length, metavar="N",
                         help="context length (for --model, the configured model, or the first-run setup)")
+    add_rpc_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.add_parser(sub)
@@ -106,9 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.endpoint is not None and args.ctx is not None:
                 raise LocalChatError("--ctx sizes a model on this machine; a server sets its own "
                                      "context", "drop --ctx, or set the context on the server")
+            if args.endpoint is not None and args.rpc is not None:
+                raise LocalChatError("--rpc pools memory for a model on this machine; a server "
+                                     "runs its own", "drop --rpc")
             # the TUI shows the config's notice itself
             return run_tui(model=args.model, overrides=LoadOverrides(n_ctx=args.ctx),
-                           endpoint=args.endpoint)
+                           endpoint=args.endpoint, rpc=args.rpc)
         _warn_about_config()
         return _run_command(args)
     except LocalChatError as exc:

@@ -34,6 +34,7 @@ from localchat.loadsettings import (
     kv_type,
 )
 from localchat.presets import DEFAULT_SYSTEM_PROMPT, Preset, find_preset, parse_presets
+from localchat.rpcpool import parse_rpc_table
 from localchat.safetext import quoted
 
 
@@ -108,6 +109,8 @@ class Config:
     model_dirs: tuple[str, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()  # [[endpoints]]: never written by localchat
     presets: tuple[Preset, ...] = ()  # the user's own system-prompt presets ([[chat.presets]])
+    # [rpc] workers: llama.cpp RPC workers ("host:port") whose memory local models pool
+    rpc_workers: tuple[str, ...] = ()
     # what is wrong in the file on disk (one line; the defaults stand in): shown once
     notice: str = ""
 
@@ -213,6 +216,7 @@ def parse_config(raw: dict[str, Any]) -> tuple[Config, list[str]]:
         else:
             kwargs[name] = _SECTIONS[name](**values)
     kwargs["endpoints"] = parse_endpoints(raw.get("endpoints", []), problems)
+    kwargs["rpc_workers"] = parse_rpc_table(raw.get("rpc", {}), problems)
     return Config(**kwargs), problems
 
 

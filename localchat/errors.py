@@ -58,13 +58,16 @@ class StoreError(LocalChatError):
 class EngineCrashed(LocalChatError):
     """The process running the model ended on its own (killed, aborted by llama.cpp, out of
     memory). ``reason`` says how (``"killed by SIGKILL"``), ``last_log`` is the last line
-    llama.cpp (or the process) wrote before it ended, "" when there was none."""
+    llama.cpp (or the process) wrote before it ended, "" when there was none; ``lost_workers``
+    the llama.cpp RPC workers (host:port) that stopped accepting connections, when a pool's
+    worker went away."""
 
     def __init__(self, message: str, hint: str | None = None, *, reason: str = "",
-                 last_log: str = "") -> None:
+                 last_log: str = "", lost_workers: tuple[str, ...] = ()) -> None:
         super().__init__(message, hint)
         self.reason = reason
         self.last_log = last_log
+        self.lost_workers = lost_workers
 
 
 class EndpointError(LocalChatError):

@@ -43,6 +43,9 @@ class LoadSettings:
     # None: the engine decides (no mmap when llama.cpp repacks weights on the CPU, which would
     # otherwise keep the mapped file and the repacked copy both resident)
     use_mmap: bool | None = None
+    # llama.cpp RPC workers ("host:port", rpcpool.py) that take layers beside this machine;
+    # with workers, n_gpu_layers 0 means all (0 would leave them idle)
+    rpc_workers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

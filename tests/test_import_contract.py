@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("recommend",), True),
     (("hardware",), True),
     (("config",), True),
-    (("endpoints",), True),
+    (("endpoints", "rpcpool"), True),
     (("gguffile",), True),
     (("loadsettings", "presets", "ggufmeta", "safetext"), True),
     (("paths", "units", "errors", "assets"), True),

@@ -84,6 +84,38 @@ def context_length(text: str) -> int:
     return value
 
 
+def rpc_workers(text: str) -> tuple[str, ...]:
+    """``--rpc h1:p1,h2:p2`` (``off``: none, not even the config's ``[rpc] workers``)."""
+    from localchat.errors import LocalChatError
+    from localchat.rpcpool import parse_workers
+
+    if text.strip().lower() == "off":
+        return ()
+    try:
+        return parse_workers(text)
+    except LocalChatError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--rpc: ")) from None
+
+
+def add_rpc_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rpc", type=rpc_workers, metavar="HOST:PORT,...",
+                        help="spread the model's layers over these llama.cpp RPC workers (`localchat "
+                             "worker` on each) and this machine; default: the config's [rpc] workers; "
+                             "off: none")
+
+
+def pooled(settings: LoadSettings, args: argparse.Namespace, config: Config | None = None) -> LoadSettings:
+    """``settings`` with the pool's workers: ``--rpc``, else the config's ``[rpc] workers``."""
+    import dataclasses
+
+    workers = getattr(args, "rpc", None)
+    if workers is None:
+        from localchat.config import load_config
+
+        workers = (config or load_config()).rpc_workers
+    return dataclasses.replace(settings, rpc_workers=workers)
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model and the load settings; a setting not given is the configured model's (or, with
     --model, the default), never a hidden per-command default."""
@@ -99,6 +131,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="KV cache type (default: the configured model's, else f16; "
                              "quantized types turn on flash attention)")
     parser.add_argument("--flash-attn", action="store_true", default=None, help="use flash attention")
+    add_rpc_option(parser)
 
 
 def overrides(args: argparse.Namespace) -> LoadOverrides:
@@ -115,9 +148,9 @@ def model_and_settings(args: argparse.Namespace, config: Config | None = None) -
     from localchat.errors import LocalChatError
 
     asked = overrides(args)
-    if args.model:
-        return Path(args.model).expanduser(), asked.apply(LoadSettings())
     config = config or load_config()
+    if args.model:
+        return Path(args.model).expanduser(), pooled(asked.apply(LoadSettings()), args, config)
     configured = config.model.path
     if configured:
         path = Path(configured).expanduser()
@@ -126,7 +159,7 @@ def model_and_settings(args: argparse.Namespace, config: Config | None = None) -
                 f"the configured model {path} is no longer on disk",
                 "run `localchat` to choose another (it opens the setup), `localchat pull` it again, "
                 "or pass --model PATH")
-        return path, config.model.load_settings(asked)
+        return path, pooled(config.model.load_settings(asked), args, config)
     raise LocalChatError(
         "no model given and none configured",
         "pass --model PATH, or run `localchat` once to set one up",

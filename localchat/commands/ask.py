@@ -152,8 +152,8 @@ def ask_target(args: argparse.Namespace, config: Config) -> tuple[LoadTarget, Lo
     if not remote:
         path, settings = model_and_settings(args, config)
         return str(path), settings
-    given = [f"--{name.replace('_', '-')}" for name in ("ctx", "threads", "gpu_layers", "kv_type",
-                                                         "flash_attn") if getattr(args, name) is not None]
+    local_only = ("ctx", "threads", "gpu_layers", "kv_type", "flash_attn", "rpc")
+    given = [f"--{name.replace('_', '-')}" for name in local_only if getattr(args, name) is not None]
     if given:
         raise LocalChatError(f"{', '.join(given)} load a model on this machine; the server "
                              "loads its own", "set them on the server, or pass --model PATH")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from localchat.commands._common import rpc_workers
+
 ORDER = 30
 
 
@@ -14,6 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the profile as JSON")
     p.add_argument("--no-bandwidth", action="store_true",
                    help="skip the memory bandwidth measurement (0.1 s)")
+    p.add_argument("--rpc", type=rpc_workers, metavar="HOST:PORT,...",
+                   help="also ask these llama.cpp RPC workers (`localchat worker`) for their memory")
     p.set_defaults(func=run)
 
 
@@ -25,5 +29,13 @@ def run(args: argparse.Namespace) -> int:
     from localchat.hardware.summary import summary
 
     profile = probe(build_info=llama_build_info, measure_bandwidth=not args.no_bandwidth)
-    print(json.dumps(profile.to_dict(), indent=2) if args.json else summary(profile))
+    if args.rpc:
+        from dataclasses import replace
+
+        from localchat.engine.rpc import require_rpc
+        from localchat.engine.rpcprobe import workers_memory
+
+        require_rpc()
+        profile = replace(profile, rpc_workers=workers_memory(args.rpc))
+    print(json.dumps(profile.to_dict(), indent=2) if args.json else summary(profile, rpc=True))
     return 0

@@ -7,7 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from localchat.commands._common import context_length, gpu_layers
+from localchat.commands._common import context_length, gpu_layers, rpc_workers
 from localchat.loadsettings import DEFAULT_CTX
 
 ORDER = 35
@@ -34,10 +34,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="KV cache type for --model (default f16)")
     p.add_argument("--gpu-layers", type=gpu_layers, metavar="N",
                    help="GPU layers for --model (default: the most that fit)")
+    p.add_argument("--rpc", type=rpc_workers, metavar="HOST:PORT,...",
+                   help="plan for this machine pooled with these llama.cpp RPC workers (`localchat "
+                        "worker` on each): their free memory is asked for now")
     p.set_defaults(func=run)
 
 
 def _profile(args: argparse.Namespace):  # -> HardwareProfile
+    """The machine (probed or described), with the pool's workers as they report themselves."""
+    profile = _machine(args)
+    if not args.rpc:
+        return profile
+    from dataclasses import replace
+
+    from localchat.engine.rpcprobe import workers_memory
+
+    return replace(profile, rpc_workers=workers_memory(args.rpc))
+
+
+def _machine(args: argparse.Namespace):  # -> HardwareProfile
     from localchat.errors import LocalChatError
 
     if args.ram is None and args.vram is None and args.gpu is None:
@@ -123,6 +138,22 @@ def _wrap(text: str) -> str:
     return textwrap.fill(text, width=100)
 
 
+def _print_pool(c, budget) -> None:  # (Candidate, Budget): each machine's share, with --rpc
+    from localchat.recommend.explain import pool_lines
+
+    lines = pool_lines(c, budget)
+    if lines:
+        print()
+        print("\n".join(lines))
+
+
+def _pool_json(budget) -> dict:  # Budget -> the pool's part of --json
+    return {"workers": [{"endpoint": w.endpoint, "free_bytes": w.free_bytes, "total_bytes": w.total_bytes}
+                        for w in budget.rpc_workers],
+            "network": budget.link_words, "round_trip_s": budget.link_round_trip_s,
+            "bandwidth_gbps": budget.link_gbps}
+
+
 def run(args: argparse.Namespace) -> int:
     from localchat import paths
     from localchat.recommend import Calibration, CalibrationStore, budget_for, recommend
@@ -133,13 +164,16 @@ def run(args: argparse.Namespace) -> int:
     if args.model:
         c = _model_candidate(args, profile, calibration)
         if args.json:
-            print(json.dumps({"choice": c.to_dict(), "alternatives": [], "explanation": c.summary(),
-                              "warnings": [w for w in (c.context_warning(),) if w] + list(budget.warnings)},
-                             indent=2))
+            data = {"choice": c.to_dict(), "alternatives": [], "explanation": c.summary(),
+                    "warnings": [w for w in (c.context_warning(),) if w] + list(budget.warnings)}
+            if budget.rpc_workers:
+                data["pool"] = _pool_json(budget)
+            print(json.dumps(data, indent=2))
             return 0
         print(table([c], [""]))
         print()
         print(_wrap(c.summary() + "."))
+        _print_pool(c, budget)
         for line in [c.quality.warning, c.context_warning(), *budget.warnings]:
             if line:
                 print(_wrap(f"warning: {line}"))
@@ -157,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
                            "ram_bandwidth_source": budget.ram_bandwidth_source,
                            "gpu_bandwidth_gbps": budget.gpu_bandwidth_gbps,
                            "gpu_bandwidth_source": budget.gpu_bandwidth_source}
+        if budget.rpc_workers:
+            data["pool"] = _pool_json(budget)
         data["prefer"] = args.prefer or _configured_preference()
         print(json.dumps(data, indent=2))
         return 0
@@ -164,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         print(table([rec.choice, *rec.alternatives], ["→"] + [""] * len(rec.alternatives)))
         print()
     print(_wrap(rec.explanation))
+    if rec.choice is not None:
+        _print_pool(rec.choice, budget)
     for line in rec.warnings:
         print(_wrap(f"warning: {line}"))
     return 0

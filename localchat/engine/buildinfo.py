@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from localchat.hardware.build import backends_from_system_info
+from localchat.hardware.build import backends_from_system_info, rpc_reinstall_command
 from localchat.hardware.profile import LlamaBuildInfo
 
 
@@ -14,9 +14,13 @@ def llama_build_info() -> LlamaBuildInfo:
 
     info = llama_cpp.llama_print_system_info()
     text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    from localchat.engine.rpc import local_gpu, supports_rpc
+
     return LlamaBuildInfo(
         version=llama_cpp.__version__,
-        gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
+        gpu_offload=local_gpu(),
+        rpc=supports_rpc(),
+        rpc_reinstall_command=None if supports_rpc() else rpc_reinstall_command(),
         system_info=text.strip(),
         backends=backends_from_system_info(text),
     )

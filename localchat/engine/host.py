@@ -9,7 +9,8 @@ Text pieces that come faster than one per ``PIECE_INTERVAL_S`` travel together
 (``PieceBatcher``): one message for several tokens, the first piece always at once.
 
 ``python -m localchat.engine.host --build-info`` prints what this llama.cpp build can do as JSON
-(the app's hardware probe asks it here, so the app itself never imports llama_cpp).
+(the app's hardware probe asks it here, so the app itself never imports llama_cpp);
+``--rpc-memory HOST:PORT`` a llama.cpp RPC worker's memory (engine/rpcprobe.py).
 """
 
 from __future__ import annotations
@@ -182,10 +183,27 @@ def print_build_info() -> int:
     return 0
 
 
+def print_rpc_memory(worker: str) -> int:
+    """``--rpc-memory HOST:PORT``: the worker's free and total bytes as JSON, or one line on
+    stderr and status 2 (engine/rpcprobe.py reads either)."""
+    from localchat.engine.rpc import worker_memory
+    from localchat.errors import LocalChatError
+
+    try:
+        free, total = worker_memory(worker)
+    except LocalChatError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(json.dumps({"free_bytes": free, "total_bytes": total}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--build-info"]:
         return print_build_info()
+    if len(args) == 2 and args[0] == "--rpc-memory":
+        return print_rpc_memory(args[1])
     # Ctrl-C belongs to the app (it stops a reply with a cancel); this process ends when the app
     # closes the command pipe, so it never outlives it
     signal.signal(signal.SIGINT, signal.SIG_IGN)

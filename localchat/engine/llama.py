@@ -11,6 +11,7 @@ model, tokenizes and evaluates prompts.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -73,7 +74,16 @@ class LlamaEngine:
         import llama_cpp
 
         self._stamp = FileStamp.of(self._path)
-        gpu_offload = bool(llama_cpp.llama_supports_gpu_offload())
+        from localchat.engine.rpc import add_workers, local_gpu
+
+        gpu_offload = local_gpu()
+        n_gpu_layers = settings.n_gpu_layers
+        if settings.rpc_workers:
+            add_workers(settings.rpc_workers)  # unreachable, or no RPC in this build: one line
+            # the workers are GPU-type devices to llama.cpp: with none of the layers they idle
+            n_gpu_layers = n_gpu_layers or -1
+            gpu_offload = True
+            settings = dataclasses.replace(settings, n_gpu_layers=n_gpu_layers)
         use_mmap = choose_mmap(header, settings, gpu_offload)
 
         logcapture.install()
@@ -96,7 +106,7 @@ class LlamaEngine:
                 n_ctx=settings.n_ctx,
                 n_batch=settings.n_batch,
                 n_ubatch=settings.n_ubatch,
-                n_gpu_layers=settings.n_gpu_layers,
+                n_gpu_layers=n_gpu_layers,
                 n_threads=n_threads,
                 n_threads_batch=n_threads_batch,
                 flash_attn=flash_attn,
@@ -109,7 +119,7 @@ class LlamaEngine:
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            on_gpu = gpu_offload and settings.n_gpu_layers != 0
+            on_gpu = gpu_offload and n_gpu_layers != 0
             raise load_error(self._path, header, settings, flash_attn, on_gpu, exc) from exc
         buffers = logcapture.parse_buffers(logcapture.buffer_lines())
         self._n_ctx = self._llm.n_ctx()
@@ -128,7 +138,7 @@ class LlamaEngine:
             n_ctx=self._n_ctx,
             n_ctx_train=int(header.arch_value("context_length", 0) or 0),
             n_layers=int(header.arch_value("block_count", 0) or 0),
-            n_gpu_layers=settings.n_gpu_layers,
+            n_gpu_layers=n_gpu_layers,
             kv_type=settings.kv_type,
             flash_attn=flash_attn,
             n_threads=n_threads,
@@ -138,6 +148,7 @@ class LlamaEngine:
             allocated_kv_bytes=buffers.kv_bytes,
             allocated_compute_bytes=buffers.compute_bytes,
             thinking=self._thinking,
+            rpc_workers=settings.rpc_workers,
         )
 
     # ----------------------------------------------------------------- loading helpers

@@ -41,6 +41,7 @@ from localchat.engine.types import (
 )
 from localchat.errors import EngineCrashed
 from localchat.loadsettings import LoadSettings
+from localchat.rpcpool import lost_workers
 
 CLOSE_TIMEOUT_S = 5.0  # a host that has not exited this long after CLOSE is killed
 CANCEL_POLL_S = 0.05  # how often a waiting reply looks at its cancel event
@@ -271,6 +272,12 @@ class EngineProcess:
         lines = self.log_lines()
         last = lines[-1].strip() if lines else ""
         reason = ended_reason(returncode)
+        lost = lost_workers(self._settings.rpc_workers) if self._settings.rpc_workers else []
+        if lost:  # llama.cpp aborts when a worker goes: say which one
+            reason = (f"lost the RPC worker{'s' if len(lost) > 1 else ''} {', '.join(lost)} "
+                      f"(no longer accepting connections), {reason}")
         said = f"; llama.cpp's last line: {last}" if last else ""
-        return EngineCrashed(f"the model process ended: {reason}{said}",
-                             "load the model again to go on", reason=reason, last_log=last)
+        hint = ("start the worker again (or drop it from --rpc), then load the model again" if lost
+                else "load the model again to go on")
+        return EngineCrashed(f"the model process ended: {reason}{said}", hint, reason=reason,
+                             last_log=last, lost_workers=tuple(lost))

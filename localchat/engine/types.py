@@ -59,6 +59,8 @@ class ModelInfo:
     # where it runs: "" on this machine, else the server's endpoint name ("home", "10.0.0.5:8080");
     # its size, layers and threads are then 0 (the server's business) and n_ctx 0 when unknown
     host: str = ""
+    # llama.cpp RPC workers that hold some of its layers (host:port); () when all is here
+    rpc_workers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

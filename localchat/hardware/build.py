@@ -22,6 +22,13 @@ def reinstall_command(backend: str) -> str:
             "--no-cache-dir llama-cpp-python")
 
 
+def rpc_reinstall_command() -> str:
+    """llama-cpp-python rebuilt with llama.cpp's RPC backend (pooled memory, ``localchat
+    worker``); ``--no-cache-dir`` because pip caches the wheel by version, not by CMAKE_ARGS."""
+    return ('CMAKE_ARGS="-DGGML_RPC=on" pip install --force-reinstall --no-cache-dir --no-deps '
+            "llama-cpp-python")
+
+
 def backends_from_system_info(info: str) -> tuple[str, ...]:
     """Backends named in llama_print_system_info(), e.g. "CUDA : ARCHS = 890 | ..."."""
     found = []

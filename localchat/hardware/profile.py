@@ -55,6 +55,17 @@ class LlamaBuildInfo:
     backends: tuple[str, ...] = ()  # e.g. ("cpu",), ("cuda", "cpu")
     # set when the machine has a GPU this build cannot use
     reinstall_command: str | None = None
+    rpc: bool = False  # built with llama.cpp's RPC backend (pooled memory, `localchat worker`)
+    rpc_reinstall_command: str | None = None  # set when it was not: how to rebuild it with RPC
+
+
+@dataclass(frozen=True)
+class RpcWorkerInfo:
+    """A llama.cpp RPC worker's memory, as it reports it (``localchat probe --rpc``)."""
+
+    endpoint: str  # host:port
+    free_bytes: int
+    total_bytes: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class HardwareProfile:
     os: str = ""
     notes: tuple[str, ...] = ()  # parts that degraded to "unknown", and why
     hypothetical: bool = False  # built from --ram/--vram/--gpu, not probed
+    rpc_workers: tuple[RpcWorkerInfo, ...] = ()  # the pool's other machines (--rpc)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -81,6 +93,7 @@ class HardwareProfile:
         data["gpus"] = [dataclasses.asdict(g) for g in self.gpus]
         data["llama_cpp"]["backends"] = list(self.llama_cpp.backends)
         data["notes"] = list(self.notes)
+        data["rpc_workers"] = [dataclasses.asdict(w) for w in self.rpc_workers]
         return data
 
     @classmethod
@@ -99,4 +112,5 @@ class HardwareProfile:
             os=data.get("os", ""),
             notes=tuple(data.get("notes", ())),
             hypothetical=bool(data.get("hypothetical", False)),
+            rpc_workers=tuple(RpcWorkerInfo(**w) for w in data.get("rpc_workers", ())),
         )

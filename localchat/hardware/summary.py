@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from localchat.hardware.build import rpc_reinstall_command
 from localchat.hardware.profile import HardwareProfile
 from localchat.units import fmt_bytes
 
 
-def summary(profile: HardwareProfile) -> str:
-    """The profile in a few aligned lines: `localchat probe` prints it, the setup screen shows it."""
+def summary(profile: HardwareProfile, *, rpc: bool = False) -> str:
+    """The profile in a few aligned lines: `localchat probe` prints it, the setup screen shows it
+    (``rpc``: with whether the build has RPC, and the workers asked; `localchat probe` only)."""
     cpu, mem = profile.cpu, profile.memory
     lines = [f"CPU        {cpu.brand} ({cpu.arch}), {cpu.physical_cores} physical / "
              f"{cpu.logical_cores} logical cores; {' '.join(cpu.flags) or 'no SIMD features found'}"]
@@ -30,6 +32,13 @@ def summary(profile: HardwareProfile) -> str:
     if build.reinstall_command:
         lines.append("           this build cannot use the GPU above; rebuild it with:")
         lines.append(f"           {build.reinstall_command}")
+    if rpc and build.version:
+        lines.append("RPC        " + ("yes: `localchat worker` serves, `--rpc` pools" if build.rpc else
+                                      "not in this build; to pool machines, rebuild it with: "
+                                      f"{build.rpc_reinstall_command or rpc_reinstall_command()}"))
+    for worker in profile.rpc_workers:
+        lines.append(f"Worker     {worker.endpoint}: {fmt_bytes(worker.free_bytes)} free of "
+                     f"{fmt_bytes(worker.total_bytes)}")
     if profile.disk:
         lines.append(f"Disk       {fmt_bytes(profile.disk.free_bytes)} free in {profile.disk.path}")
     for note in profile.notes:

@@ -54,7 +54,10 @@ class CalibrationStore:
     def record_from_info(self, info: Any, *, gpu_backend: str | None = None) -> Correction:
         """Calibrate from a loaded model's ``ModelInfo`` (plain numbers; the engine is not
         imported): the prediction is recomputed from the model file for the settings it was
-        loaded with."""
+        loaded with. A model pooled over RPC workers is not (its buffers are on the workers):
+        the correction is returned unrecorded."""
+        if getattr(info, "rpc_workers", ()):
+            return Correction()
         keys, shape = _model_keys(info)
         predicted = footprint(shape, int(info.n_ctx), kv_type=info.kv_type, flash_attn=bool(info.flash_attn),
                               n_gpu_layers=int(info.n_gpu_layers), gpu_backend=gpu_backend)
@@ -83,8 +86,8 @@ class CalibrationStore:
         """``record_speed`` of a reply's ``ReplyStats`` for the chat and ``localchat ask``, best
         effort: a model file it cannot read (a scripted test engine) or a read-only data folder
         only loses the figure. A reply from a model on a server measures that server, not this
-        machine: it is not kept."""
-        if getattr(info, "host", ""):
+        machine: it is not kept, nor one pooled over RPC workers (it measures the pool)."""
+        if getattr(info, "host", "") or getattr(info, "rpc_workers", ()):
             return
         with contextlib.suppress(LocalChatError, OSError, ValueError):
             self.record_speed(info, stats.gen_tps, stats.completion_tokens,

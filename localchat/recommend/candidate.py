@@ -77,11 +77,16 @@ class Candidate:
             return min(self.gpu_budget_bytes - fp.gpu.total_bytes, ram_left)
         return ram_left
 
+    @property
+    def device(self) -> str:
+        """Where offloaded layers go: "GPU", or "workers" for a pool of llama.cpp RPC workers."""
+        return "workers" if self.gpu_backend == "rpc" else "GPU"
+
     def where(self) -> str:
         if self.fit == "gpu":
-            return "GPU"
+            return self.device
         if self.fit == "partial":
-            return f"GPU {self.n_gpu_layers}/{self.n_layers + 1} layers + CPU"
+            return f"{self.device} {self.n_gpu_layers}/{self.n_layers + 1} layers + CPU"
         if self.fit == "cpu":
             return "CPU"
         if self.fit == "remote":
@@ -91,7 +96,7 @@ class Candidate:
     def where_short(self) -> str:
         """``where()`` for a table column: "GPU 22/29 + CPU"."""
         if self.fit == "partial":
-            return f"GPU {self.n_gpu_layers}/{self.n_layers + 1} + CPU"
+            return f"{self.device} {self.n_gpu_layers}/{self.n_layers + 1} + CPU"
         return self.where()
 
     @property
@@ -116,14 +121,14 @@ class Candidate:
                  f"{fmt_bytes(fp.compute_bytes)} compute + {fmt_bytes(fp.overhead_bytes)} overhead "
                  f"= {fmt_bytes(fp.total_bytes)}")
         if self.fit == "partial":
-            return (f"{head}: {parts}, split {fmt_bytes(fp.gpu.total_bytes)} on the GPU (of "
+            return (f"{head}: {parts}, split {fmt_bytes(fp.gpu.total_bytes)} on the {self.device} (of "
                     f"{fmt_bytes(self.gpu_budget_bytes)} free, {self.n_gpu_layers} of "
                     f"{self.n_layers + 1} layers) + {fmt_bytes(fp.cpu.total_bytes)} in RAM (of "
                     f"{fmt_bytes(self.ram_budget_bytes)} available)")
         if self.unified:
             return f"{head}: {parts} of {fmt_bytes(self.ram_budget_bytes)} available (unified memory)"
         if self.n_gpu_layers > 0:
-            return (f"{head}: {parts}: {fmt_bytes(fp.gpu.total_bytes)} on the GPU (of "
+            return (f"{head}: {parts}: {fmt_bytes(fp.gpu.total_bytes)} on the {self.device} (of "
                     f"{fmt_bytes(self.gpu_budget_bytes)} free) + {fmt_bytes(fp.cpu.total_bytes)} in RAM")
         return f"{head}: {parts} of {fmt_bytes(self.ram_budget_bytes)} RAM available"
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from localchat.loadsettings import DEFAULT_CTX
 from localchat.recommend.candidate import Candidate, ctx_words
+from localchat.recommend.pool import shares
 from localchat.recommend.profiles import Budget
 from localchat.units import fmt_bytes
 
@@ -44,10 +45,10 @@ def where_words(c: Candidate) -> str:
     if c.fit == "gpu":
         if c.unified:
             return "Runs entirely on the GPU (unified memory)"
-        return (f"Runs all {c.n_layers} layers and the output on the GPU; "
+        return (f"Runs all {c.n_layers} layers and the output on the {c.device}; "
                 f"{fmt_bytes(in_ram)} stays in RAM (the token embeddings and llama.cpp's buffers)")
     if c.fit == "partial":
-        return (f"Runs {c.n_gpu_layers} of {c.n_layers + 1} layers on the GPU and the rest on the "
+        return (f"Runs {c.n_gpu_layers} of {c.n_layers + 1} layers on the {c.device} and the rest on the "
                 f"CPU ({fmt_bytes(in_ram)} in RAM)")
     return "Runs on the CPU"
 
@@ -58,7 +59,10 @@ def speed_words(c: Candidate, budget: Budget) -> str:
 
     if c.tps_measured:
         return f"at about {c.est_tps:.0f} tokens/s (as measured on this machine)"
-    if c.n_gpu_layers > 0 and budget.has_gpu:
+    if c.n_gpu_layers > 0 and budget.gpu_backend == "rpc":
+        source = (f"{budget.gpu_bandwidth_gbps:.0f} GB/s memory bandwidth, "
+                  f"{budget.gpu_bandwidth_source}; network: {budget.link_words}")
+    elif c.n_gpu_layers > 0 and budget.has_gpu:
         source = f"{budget.gpu_bandwidth_gbps:.0f} GB/s GPU bandwidth, {budget.gpu_bandwidth_source}"
     else:
         source = f"{budget.ram_bandwidth_gbps:.0f} GB/s RAM bandwidth, {budget.ram_bandwidth_source}"
@@ -112,3 +116,18 @@ def no_fit_explanation(budget: Budget, candidates: list[Candidate]) -> str:
             f"{fmt_bytes(smallest.footprint.overhead_bytes)} overhead), but there is only {have} "
             "(available memory minus headroom for the system). Close other programs, or run "
             "localchat on a machine with more memory.")
+
+
+def pool_lines(c: Candidate, budget: Budget) -> list[str]:
+    """Each machine's share of ``c`` on the pool, and the network assumed, for people."""
+    if budget.gpu_backend != "rpc" or not c.fits:
+        return []
+    fp = c.footprint
+    n_offloaded = min(c.n_gpu_layers, c.n_layers + 1)
+    rows = shares(fp.gpu.total_bytes, fp.cpu.total_bytes, n_offloaded, c.n_layers, budget.rpc_workers)
+    width = max(len(r.machine) for r in rows)
+    lines = [f"Each machine's share of {c.label} (network: {budget.link_words}):"]
+    for r in rows:
+        extra = " + the token embeddings" if r.machine == "this machine" else ""
+        lines.append(f"  {r.machine.ljust(width)}  {fmt_bytes(r.bytes):>10}  {r.layers} layers{extra}")
+    return lines

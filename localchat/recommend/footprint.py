@@ -210,7 +210,9 @@ def footprint(shape: ModelShape, n_ctx: int, *, kv_type: str = "f16", flash_attn
     gpu_weights = sum(shape.layer_bytes[i] for i in gpu_layers)
     if output_on_gpu:
         gpu_weights += shape.output_bytes  # a tied head is copied from the embeddings
-    overhead = METAL_OVERHEAD_BYTES if gpu_backend == "metal" else GPU_OVERHEAD_BYTES
+    # an RPC worker is a CPU process like this one (localchat worker), with no GPU context
+    overhead = {"metal": METAL_OVERHEAD_BYTES, "rpc": CPU_OVERHEAD_BYTES}.get(gpu_backend or "",
+                                                                             GPU_OVERHEAD_BYTES)
     gpu = DevicePart(gpu_weights, kv_bytes(shape, n_ctx, kv_type, gpu_layers), compute, overhead)
     # the host keeps a staging compute buffer: the whole graph while it still runs layers,
     # otherwise only the input embeddings of a micro-batch

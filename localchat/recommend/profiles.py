@@ -18,6 +18,7 @@ from localchat.hardware.profile import (
     HardwareProfile,
     LlamaBuildInfo,
     MemoryInfo,
+    RpcWorkerInfo,
 )
 from localchat.units import GIB
 
@@ -64,6 +65,12 @@ class Budget:
     ram_bandwidth_source: str = "assumed"
     gpu_bandwidth_source: str = ""
     warnings: tuple[str, ...] = ()
+    # a pool (gpu_backend "rpc"): the llama.cpp RPC workers that take the offloaded layers, and
+    # the network to them as assumed (recommend/network.py)
+    rpc_workers: tuple[RpcWorkerInfo, ...] = ()
+    link_round_trip_s: float = 0.0
+    link_gbps: float = 0.0
+    link_words: str = ""
 
     @property
     def has_gpu(self) -> bool:
@@ -113,6 +120,8 @@ def budget_for(profile: HardwareProfile) -> Budget:
         ram_source = f"assumed: {DEFAULT_BANDWIDTH_WORDS['cpu']}"
     base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, headroom_bytes=headroom,
                   ram_total_bytes=mem.total_bytes, ram_bandwidth_source=ram_source, warnings=tuple(warnings))
+    if profile.rpc_workers:
+        return pooled_budget(base, profile.rpc_workers, bool(usable))
     if not usable:
         return base
     gpu = max(usable, key=lambda g: g.free_bytes)
@@ -124,6 +133,29 @@ def budget_for(profile: HardwareProfile) -> Budget:
     return replace(base, gpu_bytes=gpu_bytes, gpu_backend=gpu.backend, gpu_name=gpu.name,
                    unified=gpu.unified_memory, gpu_bandwidth_gbps=gpu_bw, gpu_bandwidth_source=gpu_source,
                    warnings=tuple(warnings))
+
+
+def pooled_budget(base: Budget, workers: tuple[RpcWorkerInfo, ...], local_gpu: bool) -> Budget:
+    """This machine's RAM for the first layers and the token embeddings, and the workers' free
+    memory (each less the same headroom as here) for the offloaded layers, read at this
+    machine's RAM bandwidth (the workers' is not known) over the assumed link."""
+    from localchat.recommend.network import LOOPBACK, assumed_link
+
+    link = assumed_link(workers)
+    warnings = list(base.warnings)
+    if local_gpu:
+        warnings.append("with RPC workers the plan puts the offloaded layers on the workers and "
+                        "the rest on this machine's CPU; its GPU is left out of the estimate")
+    if link is LOOPBACK:
+        warnings.append("the workers run on this machine and share its memory: the pool is no "
+                        "bigger than the machine (a test setup)")
+    offload = sum(max(0, w.free_bytes - ram_headroom(w.free_bytes)) for w in workers)
+    return replace(base, gpu_bytes=offload, gpu_backend="rpc",
+                   gpu_name=f"{len(workers)} RPC worker{'s' if len(workers) > 1 else ''}",
+                   gpu_bandwidth_gbps=base.ram_bandwidth_gbps,
+                   gpu_bandwidth_source="assumed: like this machine's RAM", rpc_workers=workers,
+                   link_round_trip_s=link.round_trip_s, link_gbps=link.bandwidth_gbps,
+                   link_words=link.words, warnings=tuple(warnings))
 
 
 def gpu_bandwidth(gpu: GpuDevice, hypothetical: bool) -> tuple[float, str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 from localchat.recommend.footprint import ModelShape, bytes_per_token
+from localchat.recommend.pool import network_seconds
 from localchat.recommend.profiles import DECODE_EFFICIENCY, MEASURED_DECODE_EFFICIENCY, Budget
 
 # Per-token costs that are not weight reading (seconds). Fitted to `localchat bench` (tg128) on
@@ -47,8 +48,12 @@ def seconds_per_token(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> f
                       else DECODE_EFFICIENCY)
     seconds += cpu_bytes / (budget.ram_bandwidth_gbps * 1e9 * ram_efficiency)
     if gpu_bytes or gpu_layers:
-        seconds += gpu_layers * GPU_LAYER_S
-        seconds += gpu_bytes / (budget.gpu_bandwidth_gbps * 1e9 * DECODE_EFFICIENCY)
+        # a pool's workers run their layers on CPUs, as far as is known here (recommend/pool.py)
+        seconds += gpu_layers * (CPU_LAYER_S if budget.gpu_backend == "rpc" else GPU_LAYER_S)
+        # a pool's workers are assumed to read their memory as this machine reads its own
+        gpu_efficiency = ram_efficiency if budget.gpu_backend == "rpc" else DECODE_EFFICIENCY
+        seconds += gpu_bytes / (budget.gpu_bandwidth_gbps * 1e9 * gpu_efficiency)
+        seconds += network_seconds(shape, ngl, budget)
     return seconds
 
 

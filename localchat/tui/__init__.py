@@ -12,9 +12,10 @@ if TYPE_CHECKING:
     from localchat.tui.app import LocalChatApp
 
 
-def run_tui(model: str | None, overrides: LoadOverrides | None = None, endpoint: str | None = None) -> int:
+def run_tui(model: str | None, overrides: LoadOverrides | None = None, endpoint: str | None = None,
+            rpc: tuple[str, ...] | None = None) -> int:
     """Open the chat on ``model`` (or the configured model); returns the exit status."""
-    app = build_app(model, overrides, endpoint)
+    app = build_app(model, overrides, endpoint, rpc)
     try:
         app.run()
     finally:
@@ -23,12 +24,13 @@ def run_tui(model: str | None, overrides: LoadOverrides | None = None, endpoint:
 
 
 def build_app(model: str | None, overrides: LoadOverrides | None = None,
-              endpoint: str | None = None) -> LocalChatApp:
+              endpoint: str | None = None, rpc: tuple[str, ...] | None = None) -> LocalChatApp:
     """The app for ``localchat [--model PATH] [--ctx N]``: on ``model`` (default settings), else
     on the configured model (its saved settings), else (none configured, or its file is gone) on
     the first-run setup, which says why; ``overrides`` (``--ctx``) on top of each.
     ``localchat --endpoint NAME|URL [--model MODEL]``: on that server's model (``model`` is then
-    its name there; without it, the first one the server lists)."""
+    its name there; without it, the first one the server lists). ``rpc`` (``--rpc``): the llama.cpp
+    RPC workers every local model loads over, instead of the config's ``[rpc] workers``."""
     from pathlib import Path
 
     from localchat import paths
@@ -39,6 +41,10 @@ def build_app(model: str | None, overrides: LoadOverrides | None = None,
     from localchat.tui.app import LocalChatApp
 
     config = load_config()
+    if rpc is not None:
+        import dataclasses
+
+        config = dataclasses.replace(config, rpc_workers=rpc)
     path: LoadTarget = ""
     setup_reason = ""
     if endpoint is not None or (not model and config.model.endpoint):

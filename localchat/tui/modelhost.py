@@ -103,13 +103,21 @@ class ModelHost(App[int]):
         """Unload the current model (after stopping a streaming reply) and load ``path``;
         ``remember``: saved as the model the next start opens once this load succeeds (a load
         that fails, or that a newer switch replaces, is not remembered)."""
-        settings = settings or self.load_settings
+        settings = self.pooled(path, settings or self.load_settings)
         reply_done = self.stop_replies()
         old, self.engine = self.engine, None
         self.model_path, self.load_settings, self.loading = path, settings, True
         self._remember = remember
         self.broadcast(lambda: ModelLoading(path))
         return self._load_worker(path, settings, old, reply_done)
+
+    def pooled(self, path: LoadTarget, settings: LoadSettings) -> LoadSettings:
+        """A model on this machine loads over the config's (or ``--rpc``'s) RPC workers."""
+        if isinstance(path, RemoteModel) or settings.rpc_workers == self.config.rpc_workers:
+            return settings
+        import dataclasses
+
+        return dataclasses.replace(settings, rpc_workers=self.config.rpc_workers)
 
     def prepare_load(self) -> None:
         """A load is likely soon (the app opens on a model, the model menu opened): the real
@@ -181,8 +189,11 @@ class ModelHost(App[int]):
     def model_beside(self, path: str, settings: LoadSettings) -> Iterator[ChatEngine]:
         """A second model loaded beside the app's (compare quants), marked in use while it is
         open and closed at the end of the ``with`` (or when the app ends first). Call it from a
-        worker thread: loading is slow."""
-        engine = self.engine_loader(path, settings)
+        worker thread: loading is slow. It runs on this machine alone: an RPC worker serves one
+        client at a time, the app's model."""
+        import dataclasses
+
+        engine = self.engine_loader(path, dataclasses.replace(settings, rpc_workers=()))
         marker = mark_in_use(path)  # `localchat rm` must not delete it meanwhile
         with self._beside_lock:
             self._beside.add(engine)

@@ -1,0 +1,68 @@
+"""A model pooled over llama.cpp RPC workers (``localchat recommend --rpc``): the network's cost
+per token, and each machine's share.
+
+How llama.cpp runs it (ggml-rpc.cpp, llama.cpp's layer split): the workers are GPU-type devices
+that take the offloaded layers (the last ``n_gpu_layers``) in proportion to their free memory;
+the rest, and the token embeddings, stay on this machine. A token passes through the machines in
+turn: each worker gets the activations (``n_embd`` floats, sent without waiting), runs its
+layers, and is asked for its result (one round trip, the only wait); the last one sends back the
+logits (``n_vocab`` floats) when it holds the output layer. So the network adds, per token, a
+round trip per worker and those bytes at the link's bandwidth, and each worker a fixed cost
+(``RPC_WORKER_S``, measured). The link is not measured: it is
+assumed from the workers' addresses (network.py), and said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from localchat.hardware.profile import RpcWorkerInfo
+from localchat.recommend.footprint import ModelShape, gpu_layer_count
+from localchat.recommend.profiles import Budget
+
+ROUND_TRIPS_PER_WORKER = 1  # the result of its layers; the rest is sent without waiting
+# What each worker costs a token beyond the link: the commands serialized, sent and run, its graph
+# started. Measured here on loopback (benchmarks/rpc_vs_local.py, SmolLM2 at 1 thread, load ~3.5 on
+# 2 cores): two workers added 4.7 ms a token (38.0 → 32.3 tokens/s).
+RPC_WORKER_S = 2.3e-3
+FLOAT_BYTES = 4  # activations and logits cross as f32
+
+
+def network_seconds(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> float:
+    """What the network adds to one token when ``n_gpu_layers`` run on the pool's workers."""
+    if budget.gpu_backend != "rpc" or not budget.rpc_workers:
+        return 0.0
+    ngl = gpu_layer_count(shape, n_gpu_layers, "rpc")
+    if ngl <= 0:
+        return 0.0
+    used = min(len(budget.rpc_workers), ngl)  # each worker gets at least a layer
+    sent = used * 2 * shape.n_embd * FLOAT_BYTES
+    if ngl > shape.n_layers:  # the output layer too: the logits come back
+        sent += shape.n_vocab * FLOAT_BYTES
+    per_worker = ROUND_TRIPS_PER_WORKER * budget.link_round_trip_s + RPC_WORKER_S
+    return used * per_worker + sent / (budget.link_gbps * 1e9)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One machine's part of a pooled model."""
+
+    machine: str  # "this machine", or a worker's host:port
+    bytes: int
+    layers: int
+
+
+def shares(offloaded_bytes: int, local_bytes: int, n_offloaded: int, n_layers: int,
+           workers: tuple[RpcWorkerInfo, ...]) -> list[Share]:
+    """This machine's part and each worker's, split as llama.cpp splits by default: in
+    proportion to the workers' free memory (``n_offloaded`` counts the output layer as one)."""
+    result = [Share("this machine", local_bytes, max(0, n_layers + 1 - n_offloaded))]
+    free_total = sum(w.free_bytes for w in workers) or 1
+    given = 0
+    for i, worker in enumerate(workers):
+        part = worker.free_bytes / free_total
+        layers = (n_offloaded - given if i == len(workers) - 1 else round(n_offloaded * part))
+        given += layers
+        result.append(Share(worker.endpoint, int(offloaded_bytes * part), layers))
+    return result
+
