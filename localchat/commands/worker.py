@@ -20,7 +20,7 @@ ORDER = 40
 UNSAFE_FLAG = "--i-understand-this-is-unauthenticated"
 WARNING = ("llama.cpp's RPC worker has no authentication and no encryption: anyone who can reach "
            "{where} can use this machine's memory and CPU and see the model's data. Use it only "
-           "on a network you trust, or through an SSH tunnel; never on an open network.")
+           "on a network you trust, or through an SSH tunnel; never on an open network")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +61,7 @@ def check_address(host: str, unauthenticated: bool) -> None:
     if not unauthenticated:
         raise LocalChatError(WARNING.format(where=host),
                              f"add {UNSAFE_FLAG} to listen on {host} anyway")
-    print(f"localchat: warning: {WARNING.format(where=host)}", file=sys.stderr, flush=True)
+    print(f"localchat: warning: {WARNING.format(where=host)}.", file=sys.stderr, flush=True)
 
 
 def check_port_free(host: str, port: int) -> None:
