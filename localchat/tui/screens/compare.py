@@ -327,7 +327,7 @@ class CompareScreen(Screen[None]):
     def action_switch(self) -> None:
         app = self.app
         settings = self._current_settings or app.load_settings
-        if self.other.remote:  # the one way a server's model is used (and remembered)
+        if not isinstance(self.other_target, str):  # a server's: used (and kept) as the menu does
             use_model(app, self.other)
         else:
             choice = self.other.choice(self.other_target, settings)
