@@ -106,7 +106,8 @@ async def test_a_server_that_does_not_answer_is_one_line_and_the_local_options_s
         problem = screen.query_one("#setup-remote")
         line = text(screen, "#setup-remote")
         assert not problem.has_class("hidden") and "cannot reach gone" in line and "\n" not in line
-        assert problem.region.height == 1 and problem.region.y < screen.query_one("#setup-table").region.y
+        await wait_until(pilot, lambda: problem.region.height == 1, what="the line laid out")
+        assert problem.region.y < screen.query_one("#setup-table").region.y  # above the table
         await pilot.press("enter")  # the local recommendation is used as ever
         await ready(pilot)
         assert app.engine is local and app.model_path == str(smollm2_path)
