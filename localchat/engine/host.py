@@ -2,8 +2,9 @@
 
 ``process.EngineProcess`` starts it with two pipes (file descriptors CMD and EVT) and talks to it
 in ``wire``'s messages. The main thread loads the model and runs replies one at a time; a reader
-thread takes the app's commands as they come, so a cancel reaches the running reply at the next
-token (it sets the reply's cancel event), and token counts are answered while a reply streams.
+thread takes the app's commands as they come, so a cancel reaches the running reply at once (it
+sets the reply's cancel event, and the engine's ``interrupt`` stops the decode in progress part
+way, be it a token or a long prompt), and token counts are answered while a reply streams.
 When the app goes away (its end of the pipe closes) the host stops the reply and exits.
 Text pieces that come faster than one per ``PIECE_INTERVAL_S`` travel together
 (``PieceBatcher``): one message for several tokens, the first piece always at once.
@@ -76,14 +77,16 @@ class Host:
         self._work: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._cancels: dict[int, threading.Event] = {}
         self._engine: ChatEngine | None = None
+        # the reply running now: a late cancel for one that has ended must not stop the next
+        self._replying: int | None = None
+        self._replying_lock = threading.Lock()
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
             try:
                 self._events.send(message)
             except OSError:  # the app has gone: the reader sees its pipe close and stops us
-                for cancel in list(self._cancels.values()):
-                    cancel.set()
+                self._cancel_all()
 
     def run(self) -> int:
         threading.Thread(target=self._read, name="engine-commands", daemon=True).start()
@@ -115,20 +118,35 @@ class Host:
                 message = (wire.CLOSE,)
             kind = message[0]
             if kind == wire.CANCEL:
-                cancel = self._cancels.get(message[1])
-                if cancel is not None:
-                    cancel.set()
+                self._cancel(message[1])
             elif kind == wire.COUNT:
                 self._count(message[1], message[2])
             elif kind == wire.CLOSE:
-                for cancel in list(self._cancels.values()):
-                    cancel.set()
+                self._cancel_all()
                 self._work.put(message)
                 return
             else:
                 if kind == wire.CHAT:  # registered before its CANCEL can arrive
                     self._cancels[message[1]] = threading.Event()
                 self._work.put(message)
+
+    def _cancel(self, request: int) -> None:
+        cancel = self._cancels.get(request)
+        if cancel is None:
+            return
+        cancel.set()
+        interrupt = getattr(self._engine, "interrupt", None)  # LlamaEngine.interrupt
+        with self._replying_lock:
+            if request == self._replying and interrupt is not None:
+                interrupt()
+
+    def _cancel_all(self) -> None:
+        for request in list(self._cancels):
+            self._cancel(request)
+
+    def _replying_to(self, request: int | None) -> None:
+        with self._replying_lock:
+            self._replying = request
 
     # The handlers below send any exception back to the app, where ``wire.rebuild_error``
     # raises it again (a LocalChatError as itself): nothing is swallowed here.
@@ -148,6 +166,7 @@ class Host:
             if chunk is not None:
                 self.send((wire.TEXT, request, chunk.text, chunk.tokens))
 
+        self._replying_to(request)
         try:
             if self._engine is None:
                 from localchat.errors import LocalChatError
@@ -163,6 +182,7 @@ class Host:
             send_text(batcher.flush())  # the text before the failure is the partial reply
             self.send((wire.ERROR, request, wire.error_record(exc)))
         finally:
+            self._replying_to(None)
             self._cancels.pop(request, None)
 
     def _count(self, request: int, messages: list[Message]) -> None:

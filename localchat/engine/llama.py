@@ -11,6 +11,7 @@ model, tokenizes and evaluates prompts.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -32,7 +33,7 @@ from localchat.engine.thinking import (
     prompt_opens_thinking,
     template_thinking,
 )
-from localchat.engine.tokenloop import TokenLoop
+from localchat.engine.tokenloop import Stopped, TokenLoop
 from localchat.engine.types import (
     FinishReason,
     Message,
@@ -233,6 +234,14 @@ class LlamaEngine:
         finally:
             self._busy.release()
 
+    def interrupt(self) -> None:
+        """Stop the reply under way at once, part way through the decode in progress (a token,
+        or the prompt), rather than after it; call it after setting the reply's cancel event
+        (which alone stops it at the next token). Safe from any thread."""
+        loop = getattr(self, "_loop", None)
+        if loop is not None:
+            loop.stop()
+
     def close(self) -> None:
         llama = getattr(self, "_llama", None)
         if llama is not None:
@@ -247,6 +256,9 @@ class LlamaEngine:
         import llama_cpp
 
         t_start = time.perf_counter()
+        self._loop.go()  # a stop meant for an earlier reply is not this one's
+        if cancel is not None and cancel.is_set():
+            self._loop.stop()  # stopped before it began: not even the prompt is evaluated
         if self._info.use_mmap:  # a mapped file that changed would fault (SIGBUS) mid-reply
             check_unchanged(self._path, self._stamp)
         switch = sampling.enable_thinking if self._thinking == "switchable" else None
@@ -268,7 +280,8 @@ class LlamaEngine:
             yield TextChunk(parts[-1], tokens=0)
         ctx = llm._ctx.ctx
         llama_cpp.llama_perf_context_reset(ctx)
-        loop.load_prompt(prompt_tokens)
+        with contextlib.suppress(Stopped):  # then ``sample`` draws nothing: cancelled, empty
+            loop.load_prompt(prompt_tokens)
         completion = unsent = 0  # unsent: tokens whose text has not gone out yet
         finish: FinishReason = "stop"
         saw_eog = False
@@ -308,6 +321,8 @@ class LlamaEngine:
                     if llm.n_tokens + 1 >= n_ctx:
                         finish = "context"
                         break
+                else:  # the tokens ran out: ``interrupt`` stopped a decode part way
+                    finish = "cancelled"
             finally:
                 tokens.close()
         tail = stream.flush()

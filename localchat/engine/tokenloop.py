@@ -6,6 +6,9 @@ trims the cache, refills a batch in a Python loop and wraps each call); here the
 is two C calls and a little bookkeeping. The ``Llama`` object stays the owner of the model and
 context, and its ``input_ids``/``n_tokens`` stay the record of what the cache holds, so the
 prefix match of the next turn (engine/cache.py) reads them as before.
+
+``TokenLoop.stop`` ends the decode under way part way (``AbortSignal``): a stop need not wait
+for the token being computed, nor for the rest of a long prompt.
 """
 
 from __future__ import annotations
@@ -18,6 +21,38 @@ from localchat.engine.cache import common_prefix
 from localchat.errors import LocalChatError
 
 PIECE_BYTES = 256  # longer than any token's text in the vocabularies llama.cpp ships
+DECODE_ABORTED = 2  # llama_decode's status when the abort callback said stop
+
+
+class Stopped(Exception):
+    """A prompt's evaluation was stopped part way (``TokenLoop.stop``)."""
+
+
+class AbortSignal:
+    """A flag llama.cpp reads after every node of a graph (``llama_set_abort_callback``): once
+    set, the decode under way stops part way and returns ``DECODE_ABORTED``; llama.cpp drops
+    what that batch had put in the KV cache (llama_context::decode).
+
+    llama.cpp calls the callback after each of the graph's hundreds of nodes, every token, from
+    its compute thread, so it must not be Python (each call would take the GIL). It is
+    libc's ``strlen`` over a two-byte buffer: 0 ("go on") while the first byte is NUL, 1 ("stop")
+    once it is set; a size_t of 0 or 1 reads as the C ``bool`` the callback returns (its low
+    byte, in the return register, on the x86-64 and AArch64 calling conventions)."""
+
+    def __init__(self, lib: Any, ctx: Any) -> None:
+        self._flag = ctypes.create_string_buffer(2)
+        strlen = ctypes.CDLL(None).strlen
+        self._callback = lib.ggml_abort_callback(ctypes.cast(strlen, ctypes.c_void_p).value)
+        lib.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
+
+    def set(self) -> None:
+        self._flag[0] = b"\x01"
+
+    def clear(self) -> None:
+        self._flag[0] = b"\x00"
+
+    def is_set(self) -> bool:
+        return self._flag[0] != b"\x00"
 
 
 class TokenLoop:
@@ -40,6 +75,19 @@ class TokenLoop:
         self._batch.seq_id[0][0] = 0
         self._batch.n_seq_id[0] = 1
         self._batch.logits[0] = True
+        self._abort = AbortSignal(llama_cpp, self._ctx)
+
+    def stop(self) -> None:
+        """Stop the decode under way within a graph node (safe from any thread): ``sample``
+        ends, ``load_prompt`` raises ``Stopped``. ``go`` clears it for the next reply."""
+        self._abort.set()
+
+    def go(self) -> None:
+        self._abort.clear()
+
+    @property
+    def stopped(self) -> bool:
+        return self._abort.is_set()
 
     def close(self) -> None:
         if self._batch is not None:
@@ -82,6 +130,9 @@ class TokenLoop:
         try:
             llm.eval(list(tokens[keep:]))
         except RuntimeError as exc:  # llama_decode's status
+            if self.stopped and str(exc).endswith(f" {DECODE_ABORTED}"):
+                # the batches before the stopped one are in the cache, and n_tokens says so
+                raise Stopped() from exc
             raise decode_error(str(exc)) from exc
 
     def _can_roll_back(self, n_past: int) -> bool:
@@ -97,10 +148,13 @@ class TokenLoop:
     def sample(self, sampler: Any) -> Generator[int, None, None]:
         """Tokens drawn by ``sampler`` (a llama.cpp chain) after ``load_prompt``. Each token is
         decoded into the cache when the next one is asked for, so a caller that stops after a
-        token leaves it out of the cache (as ``Llama.generate`` did)."""
+        token leaves it out of the cache (as ``Llama.generate`` did); so does ``stop`` during
+        that decode, which ends the tokens (the only way they end)."""
         lib, ctx, llm, batch = self._lib, self._ctx, self._llm, self._batch
         decode, draw = lib.llama_decode, lib.llama_sampler_sample
         token_slot, pos_slot, input_ids = batch.token, batch.pos, llm.input_ids
+        if self.stopped:  # during the prompt: nothing to draw from
+            return
         while True:
             token = draw(sampler, ctx, -1)
             yield token
@@ -108,6 +162,8 @@ class TokenLoop:
             token_slot[0] = token
             pos_slot[0] = n
             status = decode(ctx, batch)
+            if status == DECODE_ABORTED and self.stopped:
+                return
             if status != 0:
                 raise decode_error(f"llama_decode returned {status}")
             input_ids[n] = token

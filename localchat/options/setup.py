@@ -4,14 +4,17 @@
 asks the recommender, and returns a ``SetupPlan``: the probe in words, the recommendation and
 why, the rows of the choice table (the recommendation first, then the alternatives, then the
 other models on disk, then — offline — the PyPI starter), and, when nothing can be opened
-without a network, exactly what to do. Slow (reads GGUF headers, one HTTP request): call it
-from a worker thread.
+without a network, exactly what to do. The models of the configured endpoints (``[[endpoints]]``,
+options/remote.py) are rows too, right after the recommendation and its alternatives; an endpoint
+that does not answer is one line in ``remote_problems``. Slow (reads GGUF headers, one HTTP
+request, and one to each endpoint, asked meanwhile): call it from a worker thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -20,11 +23,13 @@ from localchat.download.source import HubModel, Starter
 from localchat.errors import HubUnreachableError, LocalChatError
 from localchat.loadsettings import DEFAULT_CTX
 from localchat.options.option import LocalFile, ModelOption, found_in
+from localchat.options.remote import endpoint_options
 
 T = TypeVar("T")
 
 if TYPE_CHECKING:
     from localchat.download.store import LocalModel
+    from localchat.endpoints import Endpoint
     from localchat.hardware.profile import HardwareProfile
     from localchat.options.sources import Sources
     from localchat.recommend import Budget, Candidate, Catalog, Recommendation
@@ -40,6 +45,7 @@ class SetupPlan:
     rows: tuple[ModelOption, ...]  # the recommendation first
     what_to_do: str = ""  # set when nothing can be opened without a network
     recommendation: Recommendation | None = None
+    remote_problems: tuple[str, ...] = ()  # endpoints that could not be listed, one line each
 
 
 def probe_text(profile: HardwareProfile) -> str:
@@ -67,11 +73,37 @@ def what_to_do(online: bool) -> str:
 
 
 def plan_setup(profile: HardwareProfile, sources: Sources, *, ctx: int | None = None,
-               calibration: Calibration, prefer: str | None = None) -> SetupPlan:
+               calibration: Calibration, prefer: str | None = None,
+               endpoints: Sequence[Endpoint] = ()) -> SetupPlan:
     """The first-run plan for ``profile`` (see the module docstring); ``prefer``: the
-    recommender's preference (balanced, faster, quality). A first chat should not wait on a
-    20 GB download when a few-GB option is good: options to download larger than
-    ``FIRST_RUN_DOWNLOAD_BYTES`` rank after the rest, and the best of them is listed beside."""
+    recommender's preference (balanced, faster, quality); ``endpoints``: the servers whose
+    models are offered too. A first chat should not wait on a 20 GB download when a few-GB
+    option is good: options to download larger than ``FIRST_RUN_DOWNLOAD_BYTES`` rank after the
+    rest, and the best of them is listed beside."""
+    if not endpoints:
+        return _plan_local(profile, sources, ctx, calibration, prefer)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="setup-endpoints") as pool:
+        asked = pool.submit(endpoint_options, endpoints)  # up to a few seconds for one that is down
+        plan = _plan_local(profile, sources, ctx, calibration, prefer)
+        remote, problems = asked.result()
+    return with_remote(plan, remote, problems)
+
+
+def with_remote(plan: SetupPlan, remote: Sequence[ModelOption], problems: Sequence[str]) -> SetupPlan:
+    """``plan`` with the endpoints' models among its rows (after the recommendation and its
+    alternatives: a server the user set up is one of the first things they look for) and the
+    endpoints that did not answer; with one of them, nothing needs doing to start chatting."""
+    rows = list(plan.rows)
+    at = 0
+    if plan.recommendation is not None and plan.recommendation.choice is not None:
+        at = 1 + len(plan.recommendation.alternatives)
+    rows[at:at] = remote
+    return dataclasses.replace(plan, rows=tuple(rows), remote_problems=tuple(problems),
+                               what_to_do="" if remote else plan.what_to_do)
+
+
+def _plan_local(profile: HardwareProfile, sources: Sources, ctx: int | None,
+                calibration: Calibration, prefer: str | None) -> SetupPlan:
     from localchat.recommend import Catalog, budget_for, recommend
     from localchat.recommend.candidate import memory_note
     from localchat.recommend.policy import FIRST_RUN_DOWNLOAD_BYTES

@@ -89,6 +89,9 @@ def setup_disk_text(option: ModelOption) -> str:
 def setup_cells(option: ModelOption) -> tuple[str, ...]:
     """The setup's row, in ``SETUP_COLUMNS`` order (the recommendation's model starred)."""
     c = option.candidate
+    if option.remote:  # nothing to size or download: where it runs says it all
+        return (option.model, c.quant or "-", c.ctx_short() if c.ctx else "-", where_text(option),
+                memory_text(option), tps_text(option), same_word_text(option), "server", "-")
     model = f"★ {option.model}" if option.why == "recommended" else option.model
     memory = fmt_bytes(c.footprint.total_bytes) + (f" · {option.memory_note}" if option.memory_note else "")
     return (model, c.quant or "?", c.ctx_short(), c.where_short(), memory,
@@ -133,6 +136,8 @@ def _partial_words(option: ModelOption) -> str:
 
 def setup_details(option: ModelOption) -> str:
     """The setup's highlighted row: the memory arithmetic and the quality cost in full."""
+    if option.remote:
+        return remote_details(option, use="Enter chats with it")
     c = option.candidate
     why = WHY.get(option.why, option.why)
     text = f"{why[:1].upper() + why[1:]}: " if why else ""
@@ -157,8 +162,10 @@ def setup_details(option: ModelOption) -> str:
     return text
 
 
-def remote_details(option: ModelOption) -> str:
-    """A server model's row in full: where it runs and what the server says of it."""
+def remote_details(option: ModelOption, *,
+                   use: str = "Enter switches the chat to it; the conversation goes on") -> str:
+    """A server model's row in full: where it runs, what the server says of it, and what
+    ``use`` does with it."""
     model, c = option.remote, option.candidate
     assert model is not None
     lines = [f"{model.model} runs on {model.host} ({model.endpoint.base_url}): it takes that "
@@ -166,8 +173,7 @@ def remote_details(option: ModelOption) -> str:
     facts = [f"context {c.ctx:,} tokens" if c.ctx else "context: the server does not say",
              f"trained for {c.n_ctx_train:,}" if c.n_ctx_train else ""]
     lines.append("; ".join(f for f in facts if f).capitalize() + ".")
-    lines.append("Loaded: the chat's replies come from it." if option.loaded else
-                 "Enter switches the chat to it; the conversation goes on.")
+    lines.append("Loaded: the chat's replies come from it." if option.loaded else f"{use}.")
     return "\n".join(lines)
 
 

@@ -186,15 +186,16 @@ class ModelHost(App[int]):
             self.log.warning(f"calibration skipped: {exc}")
 
     @contextmanager
-    def model_beside(self, path: str, settings: LoadSettings) -> Iterator[ChatEngine]:
-        """A second model loaded beside the app's (compare quants), marked in use while it is
-        open and closed at the end of the ``with`` (or when the app ends first). Call it from a
-        worker thread: loading is slow. It runs on this machine alone: an RPC worker serves one
-        client at a time, the app's model."""
+    def model_beside(self, path: LoadTarget, settings: LoadSettings) -> Iterator[ChatEngine]:
+        """A second model loaded beside the app's (compare quants; a server's model: its client),
+        a file marked in use while it is open, closed at the end of the ``with`` (or when the
+        app ends first). Call it from a worker thread: loading is slow. A local one runs on this
+        machine alone: an RPC worker serves one client at a time, the app's model."""
         import dataclasses
 
         engine = self.engine_loader(path, dataclasses.replace(settings, rpc_workers=()))
-        marker = mark_in_use(path)  # `localchat rm` must not delete it meanwhile
+        # `localchat rm` must not delete the file meanwhile
+        marker = mark_in_use(path) if isinstance(path, str) else None
         with self._beside_lock:
             self._beside.add(engine)
         try:

@@ -99,6 +99,29 @@ def test_cancel_reaches_the_engine_process_at_once(hosted):
     assert list(hosted.chat(STORY, Sampling(temperature=0.0, max_tokens=4)))[-1].completion_tokens == 4
 
 
+def test_a_stop_during_a_long_prompt_does_not_wait_for_the_rest_of_it(smollm2_path):
+    """The stop reaches llama.cpp inside the prompt's evaluation (its abort callback), and what
+    it leaves in the KV cache is right: the next replies are as if it had never run."""
+    engine = EngineProcess(smollm2_path, LoadSettings(n_ctx=4096))
+    try:
+        short = Sampling(temperature=0.0, max_tokens=8)
+        fox, stitch = "The quick brown fox jumps over the lazy dog. ", "A stitch in time saves nine. "
+        first = [SYSTEM, Message("user", "Summarise: " + fox * 300)]
+        expected = list(engine.chat(first, short))[-1]
+        other = [SYSTEM, Message("user", "Count the words: " + stitch * 400)]
+        cancel = threading.Event()
+        timer = threading.Timer(0.1, cancel.set)  # well before its ~3,000 tokens are in
+        timer.start()
+        stats = list(engine.chat(other, short, cancel))[-1]
+        timer.join()
+        assert stats.finish_reason == "cancelled" and stats.completion_tokens == 0 and not stats.text
+        assert stats.prompt_tokens > 2500 and stats.prompt_eval_tokens < stats.prompt_tokens - 500
+        assert list(engine.chat(first, short))[-1].text == expected.text
+        assert list(engine.chat(other, short))[-1].completion_tokens == 8
+    finally:
+        engine.close()
+
+
 def test_a_reply_left_unread_is_stopped(hosted):
     reply = hosted.chat(STORY, Sampling(temperature=0.0, max_tokens=900))
     next(reply)

@@ -184,7 +184,9 @@ def test_killing_the_engine_process_mid_reply_keeps_the_chat(tmux: Tmux, smollm2
     assert reply.status == "stopped" and all(w in reply.content for w in kept)
 
     tmux.keys("C-r")  # reload the model and regenerate
-    tmux.wait_for(lambda s: "generating" in s, what="the reloaded model to answer", timeout_s=90)
+    # the new reply streams (an Esc before its first token would stop it inside the prompt)
+    tmux.wait_for(lambda s: "generating" in s and len(_reply_words(s)) > 5,
+                  what="the reloaded model to answer", timeout_s=90)
     assert engine_process_pid(tmux.pid()) != first
     tmux.keys("Escape")
     tmux.wait_for(lambda s: "stopped ·" in s and "gen " in s, what="the new reply to stop", timeout_s=60)

@@ -1,5 +1,7 @@
 """``c`` in the model menu: the loaded model's last reply again from another quant of it, side by
-side (screens/compare.py), once that quant is on disk."""
+side (screens/compare.py), once that quant is on disk; or from a model on a server, when the
+loaded model or the highlighted one runs on one (any model: a server names its models its own
+way)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from localchat.tui.usemodel import fetch
 if TYPE_CHECKING:
     from textual.screen import Screen
 
+    from localchat.engine.target import LoadTarget
     from localchat.options.option import ModelOption
     from localchat.tui.host import AppHost
     from localchat.tui.screens.chat import ChatScreen
@@ -27,10 +30,7 @@ def compare_with_loaded(menu: Screen[Any], host: AppHost, row: ModelOption | Non
     if row.loaded:
         menu.notify("That is the loaded model: pick another quant of it to compare.", severity="warning")
         return
-    if row.remote or loaded.remote:
-        menu.notify("Compare works between quants of a model on this machine.", severity="warning")
-        return
-    if row.model != loaded.model:
+    if not (row.remote or loaded.remote) and row.model != loaded.model:
         menu.notify(f"Compare works between quants of the loaded model ({loaded.model}); "
                     f"{row.model} is another model.", severity="warning")
         return
@@ -39,11 +39,14 @@ def compare_with_loaded(menu: Screen[Any], host: AppHost, row: ModelOption | Non
         menu.notify("Wait for the reply to end (or stop it with Esc in the chat) to compare.",
                     severity="warning")
         return
+    if row.remote:  # nothing to download
+        _open_compare(menu, host, loaded, row, row.remote)
+        return
     fetch(host, row, lambda path: _open_compare(menu, host, loaded, row, str(path)))
 
 
 def _open_compare(menu: Screen[Any], host: AppHost, loaded: ModelOption, other: ModelOption,
-                  path: str) -> None:
+                  target: LoadTarget) -> None:
     from localchat.tui.screens.compare import CompareScreen
 
     chat = find_chat(host)
@@ -51,7 +54,7 @@ def _open_compare(menu: Screen[Any], host: AppHost, loaded: ModelOption, other: 
         menu.notify("Say something first: compare regenerates the last reply.", severity="warning")
         return
     menu.dismiss(None)
-    host.push_screen(CompareScreen(chat, loaded, other, path))
+    host.push_screen(CompareScreen(chat, loaded, other, target))
 
 
 def find_chat(app: Any) -> ChatScreen | None:

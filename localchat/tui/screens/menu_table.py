@@ -118,7 +118,7 @@ def size_rows(context: MenuContext, settings: MenuSettings, listings: Sequence[H
               loaded: LoadTarget | None, compare_only: bool = False) -> list[ModelOption]:
     """Every row sized for ``settings`` (in a worker): the Hub repositories' quants first, then
     the models on disk and in the catalog, then the endpoints' models; ``compare_only``: the
-    loaded model's quants only."""
+    loaded model's quants (every model on disk when a server's is loaded) and the endpoints'."""
     loaded_path = loaded if isinstance(loaded, str) else None
     models = None
     if compare_only and loaded_path:
@@ -129,7 +129,7 @@ def size_rows(context: MenuContext, settings: MenuSettings, listings: Sequence[H
     found = [r for listing in listings
              for r in hub_rows(listing, context.budget, settings, context.calibration, context.partials)]
     rows = with_hub_rows(found, rows)
-    return rows if compare_only else rows + mark_loaded(context.remote, loaded)
+    return rows + mark_loaded(context.remote, loaded)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

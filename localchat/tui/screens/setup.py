@@ -4,8 +4,10 @@ load, chat.
 A worker asks ``plan_setup`` (options/setup.py: probe, Hub check, models on disk, recommender);
 the screen shows the plan and a table of choices, the recommendation highlighted. Enter picks the
 highlighted row through the one use-a-model flow (tui/usemodel.py): a model on disk loads at
-once, another is downloaded first; once it has loaded the app saves the choice (the next start
-opens the chat directly) and the chat replaces this screen.
+once, another is downloaded first, a model on a configured server (``[[endpoints]]``) is used
+where it runs; once it has loaded the app saves the choice (the next start opens the chat
+directly) and the chat replaces this screen. A server that does not answer is one line above
+the table; the other rows are there all the same.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class SetupScreen(Screen[None]):
     SetupScreen #setup-warnings { color: $warning; height: auto; }
     SetupScreen #setup-busy { height: auto; }
     SetupScreen #setup-busy LoadingIndicator { height: 1; width: 8; }
+    SetupScreen #setup-remote { color: $warning; height: 1; padding: 0 1; }
     SetupScreen #setup-table { height: auto; max-height: 9; margin: 0 1; }
     SetupScreen #setup-detail { color: $text-muted; height: auto; max-height: 4; padding: 0 1; }
     SetupScreen #setup-loading { height: auto; padding: 0 1; }
@@ -86,6 +89,7 @@ class SetupScreen(Screen[None]):
             yield PlainStatic("", id="setup-why", classes="setup-section hidden")
             yield PlainStatic("", id="setup-warnings", classes="hidden")
             yield PlainStatic("", id="setup-todo", classes="setup-section hidden")
+        yield PlainStatic("", id="setup-remote", classes="hidden")  # a server that did not answer
         yield DataTable(id="setup-table", cursor_type="row", zebra_stripes=True, classes="hidden")
         yield PlainStatic("", id="setup-detail")
         with Vertical(id="setup-loading", classes="hidden"):
@@ -106,7 +110,7 @@ class SetupScreen(Screen[None]):
     def _plan(self) -> SetupPlan:
         return plan_setup(self.app.hardware_profile(), self.app.sources, ctx=self.app.overrides.n_ctx,
                           calibration=self.app.sources.calibration.load(),
-                          prefer=self.app.config.recommend.prefer)
+                          prefer=self.app.config.recommend.prefer, endpoints=self.app.config.endpoints)
 
     @on(Worker.StateChanged)
     def _plan_done(self, event: Worker.StateChanged) -> None:
@@ -130,6 +134,7 @@ class SetupScreen(Screen[None]):
         self._show("#setup-why", plan.explanation)
         self._show("#setup-warnings", "\n".join(f"Warning: {w}" for w in plan.warnings))
         self._show("#setup-todo", plan.what_to_do)
+        self._show("#setup-remote", " · ".join(plan.remote_problems))
         table = self.query_one(DataTable)
         table.clear(columns=True)
         table.add_columns(*SETUP_COLUMNS)
@@ -214,6 +219,7 @@ class SetupScreen(Screen[None]):
     def _loading(self, row: ModelOption, path: LoadTarget, settings: LoadSettings) -> None:
         self.loading_path = path
         self.query_one("#setup-load-text", PlainLabel).update(
+            f"Connecting to {row.model} on {row.remote.host}…" if row.remote else
             f"Loading {row.label} ({fmt_bytes(row.candidate.footprint.total_bytes)} in memory)…")
         self.query_one("#setup-loading").remove_class("hidden")
 
