@@ -6,7 +6,8 @@ Both are loaded once, with the same threads (the server is given localchat's def
 cores for generation, logical ones for the prompt) and context; then the replies alternate, the
 order swapped every round, so drift in the machine's load hits both sides. Each reply is one
 greedy answer to the same prompt, timed by the caller from the text pieces as they arrive:
-generation tok/s = (pieces - 1) / (last piece - first piece), TTFT = first piece - request.
+generation tok/s = tokens after the first piece / (last piece - first piece), TTFT = first piece -
+request (localchat's engine process batches a fast reply's pieces; each says its tokens).
 The machine's load (``uptime``) is printed before and after: on a shared machine the ratio is
 only as good as the load was steady. A third side, a bare httpx2 SSE loop sending the same request
 to the same server, tells the client's own cost (remote / bare) from the server's (bare / local).
@@ -38,16 +39,23 @@ def uptime() -> str:
 
 
 def one_reply(engine, max_tokens: int) -> tuple[float, float, int]:
-    """(TTFT s, generation tok/s, pieces) of one greedy reply, timed by the caller."""
+    """(TTFT s, generation tok/s, tokens) of one greedy reply, timed by the caller. localchat's
+    engine process sends a fast reply's text in batches, each with its token count (a server's
+    client: one piece a token): tok/s is the tokens after the first piece over the time from the
+    first piece to the last."""
     from localchat.engine import Message, Sampling, TextChunk
 
     start = time.perf_counter()
-    times = []
+    first_at = last_at = 0.0
+    first_tokens = tokens = 0
     for event in engine.chat([Message("user", PROMPT)], Sampling(temperature=0.0, max_tokens=max_tokens)):
         if isinstance(event, TextChunk):
-            times.append(time.perf_counter())
-    gen_tps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    return times[0] - start, gen_tps, len(times)
+            last_at = time.perf_counter()
+            tokens += event.tokens
+            if not first_at:
+                first_at, first_tokens = last_at, tokens
+    gen_tps = (tokens - first_tokens) / (last_at - first_at) if last_at > first_at else 0.0
+    return first_at - start, gen_tps, tokens
 
 
 class BareClient:
@@ -125,7 +133,7 @@ def main() -> int:
                     results[side].append(one_reply(engine, args.max_tokens))
                 r, b, loc = results["remote"][-1], results["bare"][-1], results["local"][-1]
                 print(f"  round {n + 1}: remote {r[1]:6.1f}   bare client {b[1]:6.1f}   local "
-                      f"{loc[1]:6.1f} tok/s ({r[2]}/{b[2]}/{loc[2]} pieces)   "
+                      f"{loc[1]:6.1f} tok/s ({r[2]}/{b[2]}/{loc[2]} tokens)   "
                       f"remote/local {r[1] / loc[1]:.3f}")
         finally:
             remote.close()
