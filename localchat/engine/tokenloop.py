@@ -41,7 +41,11 @@ class AbortSignal:
 
     def __init__(self, lib: Any, ctx: Any) -> None:
         self._flag = ctypes.create_string_buffer(2)
-        strlen = ctypes.CDLL(None).strlen
+        self._callback = None
+        try:
+            strlen = ctypes.CDLL(None).strlen  # the C library already loaded (not on Windows)
+        except (OSError, TypeError, AttributeError):
+            return  # no callback: a stop takes effect after the token under way, as before
         self._callback = lib.ggml_abort_callback(ctypes.cast(strlen, ctypes.c_void_p).value)
         lib.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
 
