@@ -22,13 +22,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PROMPT = "Write a detailed story about a lighthouse keeper who finds a message in a bottle."
+from engine_process import one_reply  # noqa: E402  (this folder: the same reply, timed the same)
 
 
 def uptime() -> str:
@@ -36,26 +35,6 @@ def uptime() -> str:
         return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "load: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def one_reply(engine, max_tokens: int) -> tuple[float, float, int]:
-    """(TTFT s, generation tok/s, tokens) of one greedy reply, timed by the caller. localchat's
-    engine process sends a fast reply's text in batches, each with its token count (a server's
-    client: one piece a token): tok/s is the tokens after the first piece over the time from the
-    first piece to the last."""
-    from localchat.engine import Message, Sampling, TextChunk
-
-    start = time.perf_counter()
-    first_at = last_at = 0.0
-    first_tokens = tokens = 0
-    for event in engine.chat([Message("user", PROMPT)], Sampling(temperature=0.0, max_tokens=max_tokens)):
-        if isinstance(event, TextChunk):
-            last_at = time.perf_counter()
-            tokens += event.tokens
-            if not first_at:
-                first_at, first_tokens = last_at, tokens
-    gen_tps = (tokens - first_tokens) / (last_at - first_at) if last_at > first_at else 0.0
-    return first_at - start, gen_tps, tokens
 
 
 class BareClient:
