@@ -75,7 +75,6 @@ class GrowingStatic(PlainStatic):
 
     reserve_lines = 4
     reserved_lines = 0  # the height it has, text and blank lines (0: its text's height)
-    lines = 0  # the lines its text takes
     _shown: tuple[tuple[str, tuple[object, ...]], ...] = ()  # its lines as last wrapped
     _repaint_from: int | None = None  # set while ``grow`` repaints: the first line that changed
     _repaint_to = 0  # ...and the end of the text, old or new
@@ -85,7 +84,6 @@ class GrowingStatic(PlainStatic):
         if not width or not isinstance(content, (str, Content)):
             self._shown = ()
             self.update(content, layout=False)
-            self.lines = 1
             return
         wrapped = Content(for_terminal(content)) if isinstance(content, str) else content  # as shown
         lines = tuple((line.plain, tuple(line.spans)) for line in wrapped.wrap(width))
@@ -98,10 +96,15 @@ class GrowingStatic(PlainStatic):
             self.update(content, layout=False)
         finally:
             self._repaint_from = None
-        self._shown, self.lines = lines, max(len(lines), 1)
+        self._shown = lines
         if self.lines > self.reserved_lines:
             self.reserved_lines = self.lines + self.reserve_lines
             self.styles.height = self.reserved_lines  # a layout
+
+    @property
+    def lines(self) -> int:
+        """The lines its text takes."""
+        return max(len(self._shown), 1)
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
                 recompose: bool = False) -> Self:
