@@ -46,6 +46,7 @@ DECODE_EFFICIENCY = 0.7
 # tok/s, estimated at 1.0 as 72 / 32 (at 0.7: 56 / 23, 0.79 / 0.63); on a faster one (probe
 # 35 GB/s, 110–139 / 72–82 measured) 1.0 gives 141 / 88.
 MEASURED_DECODE_EFFICIENCY = 1.0
+MEASURED = "measured"  # a bandwidth's source when the probe measured it here
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def budget_for(profile: HardwareProfile) -> Budget:
                             f"recommendation is for the CPU alone; rebuild llama-cpp-python for it{fix}")
     ram_bw = mem.bandwidth_gbps or DEFAULT_BANDWIDTH_GBPS["cpu"]
     if mem.bandwidth_gbps:
-        ram_source = "given" if profile.hypothetical else "measured"
+        ram_source = "given" if profile.hypothetical else MEASURED
     else:
         ram_source = f"assumed: {DEFAULT_BANDWIDTH_WORDS['cpu']}"
     base = Budget(ram_bytes=ram, ram_bandwidth_gbps=ram_bw, headroom_bytes=headroom,

@@ -20,7 +20,12 @@ import math
 
 from localchat.recommend.footprint import ModelShape, bytes_per_token
 from localchat.recommend.pool import network_seconds
-from localchat.recommend.profiles import DECODE_EFFICIENCY, MEASURED_DECODE_EFFICIENCY, Budget
+from localchat.recommend.profiles import (
+    DECODE_EFFICIENCY,
+    MEASURED,
+    MEASURED_DECODE_EFFICIENCY,
+    Budget,
+)
 
 # Per-token costs that are not weight reading (seconds). Fitted to `localchat bench` (tg128) on
 # SmolLM2-135M Q4_1 (30 layers, 49k vocabulary) and gemma-3-270m Q4_K_M (18 layers, 262k) on
@@ -44,7 +49,7 @@ def seconds_per_token(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> f
     gpu_layers = min(max(ngl, 0), shape.n_layers)
     seconds = TOKEN_OVERHEAD_S + shape.n_vocab * VOCAB_ENTRY_S
     seconds += (shape.n_layers - gpu_layers) * CPU_LAYER_S
-    ram_efficiency = (MEASURED_DECODE_EFFICIENCY if budget.ram_bandwidth_source == "measured"
+    ram_efficiency = (MEASURED_DECODE_EFFICIENCY if budget.ram_bandwidth_source == MEASURED
                       else DECODE_EFFICIENCY)
     seconds += cpu_bytes / (budget.ram_bandwidth_gbps * 1e9 * ram_efficiency)
     if gpu_bytes or gpu_layers:
