@@ -76,6 +76,29 @@ def streaming_reply(screen: Any) -> Any:
     return None
 
 
+LONG_STORY = "Write a very long story about a dragon and a knight."
+SLOW_S = 90.0  # a busy 2-core machine can take seconds per token
+
+
+async def story_cut_short(pilot: Pilot, end: Callable[[], Any]) -> str:
+    """Ask the real model for a long story, ``end()`` its model process once the story has
+    started, and check the chat kept the reply so far as stopped, shown and stored alike.
+    Returns the notification that says the model process ended."""
+    app, screen = pilot.app, pilot.app.screen
+    await send(pilot, LONG_STORY)
+    await wait_until(pilot, lambda: (v := streaming_reply(screen)) and len(v.content) > 40,
+                     what="the story to start", timeout_s=SLOW_S)
+    end()
+    await wait_until(pilot, lambda: not screen.generating, what="the reply to end", timeout_s=SLOW_S)
+    reply = screen.message_views("assistant")[-1]
+    stored = app.store.get(screen.conversation_id).messages
+    assert reply.status == "stopped" and len(reply.content) > 40
+    assert stored[-1].status == "stopped" and stored[-1].content == reply.content
+    note: str = await wait_until(pilot, lambda: "model process ended" in notices(app) and notices(app),
+                                 what="the notification")
+    return note
+
+
 async def send(pilot: Pilot, text: str) -> None:
     prompt = pilot.app.screen.query_one("#prompt")
     prompt.focus()

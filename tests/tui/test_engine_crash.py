@@ -9,12 +9,18 @@ import signal
 import pytest
 
 from localchat.engine.process import EngineProcess
-from tests.tui.conftest import SIZE, notices, ready, real_app, send, streaming_reply, wait_until
+from tests.tui.conftest import (
+    SIZE,
+    SLOW_S,
+    ready,
+    real_app,
+    story_cut_short,
+    streaming_reply,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-STORY = "Write a very long story about a dragon and a knight."
-SLOW_S = 90.0  # a busy 2-core machine can take seconds per token
 
 async def test_a_killed_engine_process_is_an_event_not_the_end(smollm2_path) -> None:
     app = real_app(str(smollm2_path), max_tokens=900)
@@ -22,18 +28,7 @@ async def test_a_killed_engine_process_is_an_event_not_the_end(smollm2_path) -> 
         screen = await ready(pilot)
         engine = app.engine
         assert isinstance(engine, EngineProcess)  # the TUI's loader runs the model apart
-        await send(pilot, STORY)
-        await wait_until(pilot, lambda: (v := streaming_reply(screen)) and len(v.content) > 40,
-                         what="the story to start", timeout_s=SLOW_S)
-        os.kill(engine.pid, signal.SIGKILL)
-        await wait_until(pilot, lambda: not screen.generating, what="the reply to end", timeout_s=SLOW_S)
-
-        reply = screen.message_views("assistant")[-1]
-        stored = app.store.get(screen.conversation_id).messages
-        assert reply.status == "stopped" and len(reply.content) > 40
-        assert stored[-1].status == "stopped" and stored[-1].content == reply.content
-        note = await wait_until(pilot, lambda: "model process ended" in notices(app) and notices(app),
-                                what="the notification")
+        note = await story_cut_short(pilot, lambda: os.kill(engine.pid, signal.SIGKILL))
         assert "killed by SIGKILL" in note and "Ctrl+R" in note
         assert "model process ended" in str(screen.query_one("#status-speed").render())
 
