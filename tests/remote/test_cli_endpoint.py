@@ -11,7 +11,8 @@ import pytest
 from localchat import paths
 from localchat.cli import main
 from localchat.config import load_config
-from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV, LlamaCppServer, free_port
+from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV, LlamaCppServer
+from tests.served import free_port
 
 pytestmark = pytest.mark.slow
 

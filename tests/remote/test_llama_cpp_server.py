@@ -21,7 +21,8 @@ from localchat.errors import (
     EndpointModelNotFoundError,
     EndpointUnreachableError,
 )
-from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV, LlamaCppServer, free_port
+from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV, LlamaCppServer
+from tests.served import free_port
 
 pytestmark = pytest.mark.slow
 

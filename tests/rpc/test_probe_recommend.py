@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from tests.rpc.workers import ROOT, free_port, localchat_env
+from tests.rpc.workers import ROOT, localchat_env
+from tests.served import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,8 @@ from localchat.loadsettings import LoadSettings
 from localchat.options.words import menu_details, where_text
 from localchat.tui.app import LocalChatApp
 from localchat.tui.modelhost import real_engine_loader
-from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV, free_port
+from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV
+from tests.served import free_port
 from tests.tui.conftest import SIZE, ask, open_store, ready, wait_until
 from tests.tui.scripted import ScriptedEngine
 from tests.tui.test_model_menu import fixed_sources, open_menu, status_model

@@ -24,7 +24,8 @@ from localchat.tui.modelhost import real_engine_loader
 from localchat.tui.screens.chat import ChatScreen
 from localchat.tui.screens.setup import SetupScreen
 from tests.conftest import REPO
-from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV, free_port
+from tests.remote.llamaserver import ALIAS, KEY, KEY_ENV
+from tests.served import free_port
 from tests.tui.conftest import SIZE, ask, open_store, ready, wait_until
 from tests.tui.scripted import ScriptedEngine
 from tests.tui.test_setup import planned, smol_catalog, table_rows, text
