@@ -12,7 +12,9 @@ is taken from them: at a fixed ten updates a second of the older, costlier updat
 generated 20% slower than the bare engine. So after an update that cost the UI thread X seconds
 of CPU, the next one waits until X is at most a share of the time passed (``ui_cpu_share``) and
 at least ``SHOW_MIN_INTERVAL_S``: with a core to spare the text streams at up to 20 updates a
-second; on a machine the model fills, at several.
+second; on a machine the model fills, at several. A one-off cost (the reply's first render, a
+resize, a garbage collection) would hold the text still for a long time at a 4% share (100 ms of
+CPU, 2.5 s), so an update never waits more than ``SHOW_MAX_INTERVAL_S``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from localchat.tui.messages import ReplyFinished, ReplyProgress
 # a checkpoint is one committed, fsynced UPDATE (~0.36 ms, tests/history::test_checkpoint_cost)
 CHECKPOINT_MAX_INTERVAL_S = 0.5
 SHOW_MIN_INTERVAL_S = 0.05
+SHOW_MAX_INTERVAL_S = 1.0
 # When the model's threads take every core, each UI millisecond is taken from them: the TUI ran
 # at about 1 - 1.1 x (UI share) of the bare engine's tokens/s (benchmarks/tui_speed.py, 2 cores:
 # 3% -> 0.94-0.96, 10% -> 0.87). With a core to spare the UI costs the model less (memory
@@ -64,9 +67,10 @@ class UiPacer:
     """When the next screen update may go out, from the UI thread's own CPU clock."""
 
     def __init__(self, ui_thread_id: int | None, share: float | None = None,
-                 min_interval_s: float | None = None) -> None:
+                 min_interval_s: float | None = None, max_interval_s: float | None = None) -> None:
         self.share = UI_CPU_SHARE if share is None else share
         self.min_interval_s = SHOW_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
+        self.max_interval_s = SHOW_MAX_INTERVAL_S if max_interval_s is None else max_interval_s
         self._clock: int | None = None
         if ui_thread_id is not None:
             try:
@@ -83,6 +87,8 @@ class UiPacer:
         since = now - self._shown_at
         if since < self.min_interval_s:
             return False
+        if since >= self.max_interval_s:
+            return True
         return self._ui_cpu() - self._ui_cpu_at <= self.share * since
 
     def shown(self, now: float) -> None:

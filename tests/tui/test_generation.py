@@ -81,6 +81,17 @@ def test_pacer_holds_updates_back_while_the_ui_thread_is_busy() -> None:
     assert pacer.may_show(now + 1.0)  # and less than 10% of 1 s
 
 
+def test_a_one_off_cost_holds_the_text_still_for_at_most_a_second() -> None:
+    pacer = UiPacer(threading.get_ident(), share=0.04, min_interval_s=0.0, max_interval_s=1.0)
+    now = time.perf_counter()
+    pacer.shown(now)
+    busy_until = time.thread_time() + 0.1  # a first render: 100 ms of CPU, 2.5 s at 4%
+    while time.thread_time() < busy_until:
+        pass
+    assert not pacer.may_show(now + 0.9)
+    assert pacer.may_show(now + 1.0)
+
+
 def test_a_backlog_of_progress_collapses_into_the_newest() -> None:
     older, newer = ReplyProgress(7, "Hel", 3, 0.0), ReplyProgress(7, "Hello", 5, 9.0)
     assert older.can_replace(newer)  # the newer one holds all of the older one's text
