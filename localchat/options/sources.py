@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from localchat.download.store import LocalModel, PartialDownload
-    from localchat.hardware.profile import HardwareProfile
+    from localchat.hardware.profile import HardwareProfile, RpcWorkerInfo
     from localchat.recommend.calibration_store import CalibrationStore
     from localchat.recommend.catalog import Catalog
 
@@ -25,6 +25,12 @@ def _probe() -> HardwareProfile:
 
     # the app never imports llama_cpp: an engine process says what the build can do
     return probe(build_info=llama_build_info_in_child)
+
+
+def _pool(workers: tuple[str, ...]) -> tuple[RpcWorkerInfo, ...]:
+    from localchat.engine.rpcprobe import workers_memory
+
+    return workers_memory(workers)
 
 
 def _catalog() -> Catalog:
@@ -65,9 +71,11 @@ class Sources:
     ``check_online()`` raises ``HubUnreachableError`` (with its reason) when the Hub cannot be
     reached; ``partials()`` → downloads that stopped part way (resumed by their next pull);
     ``calibration``: where what llama.cpp allocated and how fast replies ran are kept (load it for
-    the recommender, record loads and replies in it)."""
+    the recommender, record loads and replies in it); ``pool(workers)`` → each llama.cpp RPC
+    worker's free and total memory (``LocalChatError`` naming one that cannot say)."""
 
     probe: Callable[[], HardwareProfile] = field(default=_probe)
+    pool: Callable[[tuple[str, ...]], tuple[RpcWorkerInfo, ...]] = field(default=_pool)
     catalog: Callable[[], Catalog] = field(default=_catalog)
     local_models: Callable[[], list[LocalModel]] = field(default=_local_models)
     check_online: Callable[[], None] = field(default=_check_online)

@@ -31,7 +31,7 @@ from localchat.tui.workers import worker_failure
 if TYPE_CHECKING:
     from localchat.config import Config, ModelChoice
     from localchat.download.inuse import InUse
-    from localchat.hardware.profile import HardwareProfile
+    from localchat.hardware.profile import HardwareProfile, RpcWorkerInfo
     from localchat.options.sources import Sources
 
 EngineLoader = Callable[[LoadTarget, LoadSettings], ChatEngine]
@@ -73,6 +73,7 @@ class ModelHost(App[int]):
     def __init__(self) -> None:
         super().__init__()
         self._profile: HardwareProfile | None = None
+        self._pool: tuple[RpcWorkerInfo, ...] = ()  # the RPC workers' memory, once they said it
         self._profile_lock = threading.Lock()
         self._beside: set[ChatEngine] = set()  # models loaded beside the app's (compare quants)
         self._beside_lock = threading.Lock()
@@ -85,13 +86,33 @@ class ModelHost(App[int]):
         super().notify(for_terminal(message), title=one_line(title), severity=severity,
                        timeout=timeout, markup=False)
 
-    def hardware_profile(self) -> HardwareProfile:
+    def hardware_profile(self, *, ask_pool: bool = False) -> HardwareProfile:
         """The machine as the probe sees it, measured once per run (about 0.2 s: call it from a
-        worker thread). The setup screen and the model menu share it."""
+        worker thread), with the RPC workers' memory when the model loads over a pool (``--rpc``,
+        ``[rpc] workers``), so the setup screen and the model menu size for the pool as
+        ``recommend --rpc`` does. A worker serves one client at a time, so the pool is asked
+        before the first model loads over it (``ask_pool``: the load worker, once the old model
+        has let go), or while no model holds it; until then, and if a worker cannot say, the
+        profile is this machine's alone (and the chat says so)."""
         with self._profile_lock:
             if self._profile is None:
                 self._profile = self.sources.probe()
+            workers = self.config.rpc_workers
+            if workers and not self._pool and (ask_pool or self._pool_free()):
+                try:
+                    self._pool = self.sources.pool(workers)
+                except LocalChatError as exc:
+                    self.notify(f"The model menu sizes for this machine alone: {exc}",
+                                title="RPC workers", severity="warning", timeout=15)
+            if self._pool:
+                import dataclasses
+
+                return dataclasses.replace(self._profile, rpc_workers=self._pool)
             return self._profile
+
+    def _pool_free(self) -> bool:
+        """No model of this app loads or runs over the RPC workers now."""
+        return not (self.load_settings.rpc_workers and (self.loading or self.engine is not None))
 
     @property
     def loaded_file(self) -> str | None:
@@ -165,6 +186,8 @@ class ModelHost(App[int]):
                 done.wait()  # the reply's own worker stores it as stopped, then lets go
             old.close()
             self.release_in_use()
+        if settings.rpc_workers:  # while the workers are free: the menu sizes for the pool
+            self.hardware_profile(ask_pool=True)
         engine = self.engine_loader(path, settings)  # slow: runs here, never on the UI thread
         if get_current_worker().is_cancelled:  # a newer switch_model (or quit) superseded it
             engine.close()
