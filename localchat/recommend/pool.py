@@ -10,6 +10,12 @@ logits (``n_vocab`` floats) when it holds the output layer. So the network adds,
 round trip per worker and those bytes at the link's bandwidth, and each worker a fixed cost
 (``RPC_WORKER_S``, measured). The link is not measured: it is
 assumed from the workers' addresses (network.py), and said.
+
+Checked on the wire (tests/rpc/test_network_cost.py, a relay that counts): with SmolLM2 over two
+workers each generated token waited for exactly one answer from each worker; 6,780 bytes went to
+each (its ``n_embd`` activations, 2,304, and the rest the graph's inputs and the commands:
+``RPC_COMMAND_BYTES``), 2,304 came back from the first and 196,616 (the logits, and a header)
+from the last.
 """
 
 from __future__ import annotations
@@ -22,10 +28,15 @@ from localchat.recommend.profiles import Budget
 
 ROUND_TRIPS_PER_WORKER = 1  # the result of its layers; the rest is sent without waiting
 # What each worker costs a token beyond the link: the commands serialized, sent and run, its graph
-# started. Measured here on loopback (benchmarks/rpc_vs_local.py, SmolLM2 at 1 thread, load ~3.5 on
-# 2 cores): two workers added 4.7 ms a token (38.0 → 32.3 tokens/s).
-RPC_WORKER_S = 2.3e-3
+# started. Measured here on loopback (benchmarks/rpc_vs_local.py, SmolLM2 at 1 thread, 5 rounds):
+# two workers added 2.0, 3.1 and 3.9 ms a token on a quiet 2-core machine (4.7 ms under a load of
+# ~3.5), so about 1.6 ms each.
+RPC_WORKER_S = 1.6e-3
 FLOAT_BYTES = 4  # activations and logits cross as f32
+# what else goes to each worker a token: the graph's small inputs (positions, the attention mask)
+# and the commands' headers (measured: 6,780 bytes a token to each of two SmolLM2 workers, less
+# its 2,304 bytes of activations)
+RPC_COMMAND_BYTES = 4_500
 
 
 def network_seconds(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> float:
@@ -36,7 +47,7 @@ def network_seconds(shape: ModelShape, n_gpu_layers: int, budget: Budget) -> flo
     if ngl <= 0:
         return 0.0
     used = min(len(budget.rpc_workers), ngl)  # each worker gets at least a layer
-    sent = used * 2 * shape.n_embd * FLOAT_BYTES
+    sent = used * (2 * shape.n_embd * FLOAT_BYTES + RPC_COMMAND_BYTES)
     if ngl > shape.n_layers:  # the output layer too: the logits come back
         sent += shape.n_vocab * FLOAT_BYTES
     per_worker = ROUND_TRIPS_PER_WORKER * budget.link_round_trip_s + RPC_WORKER_S

@@ -45,10 +45,10 @@ def test_the_network_costs_a_round_trip_per_worker_and_the_bytes_that_cross():
     shape = shape_from_entry(entry, "Q4_K_M")
     budget = budget_for(laptop(LAN))
     all_layers = network_seconds(shape, -1, budget)
-    # 2 workers × (0.3 ms + 2.3 ms), + 2 × 2 × n_embd floats, + the logits from the last one, at
-    # 117.5 MB/s
-    sent = 2 * 2 * shape.n_embd * 4 + shape.n_vocab * 4
-    assert abs(all_layers - (2 * (0.3e-3 + 2.3e-3) + sent / 117.5e6)) < 1e-9
+    # 2 workers × (0.3 ms + 1.6 ms), + 2 × (2 × n_embd floats and the commands), + the logits
+    # from the last one, at 117.5 MB/s
+    sent = 2 * (2 * shape.n_embd * 4 + 4_500) + shape.n_vocab * 4
+    assert abs(all_layers - (2 * (0.3e-3 + 1.6e-3) + sent / 117.5e6)) < 1e-9
     assert network_seconds(shape, 10, budget) < all_layers  # no logits cross
     assert network_seconds(shape, 0, budget) == 0.0
     assert network_seconds(shape, -1, budget_for(laptop())) == 0.0  # no pool, no network
