@@ -2,7 +2,7 @@
 second while it streams, and cold start.
 
     python3 benchmarks/tui_speed.py [--model PATH] [--max-tokens 256 2000] [--threads 2 1]
-                                    [--rounds 3]
+                                    [--rounds 3] [--history N]
 
 1. Tokens/s: the same model, prompt and greedy sampling, run alternately on the bare engine
    (in this process) and through the headless TUI (``App.run_test``: the engine process, the
@@ -13,6 +13,9 @@ second while it streams, and cold start.
    >= 8 screen updates a second; with 1 (a core to spare), >= 0.98 at >= 15 updates a second;
    for 256- and 2,000-token replies; the updates a second must not fall as a reply grows (the
    first and last fifth of the reply's tokens are compared).
+   ``--history N``: the reply comes in a chat that already holds N exchanges (short ones, so
+   they fit the context), and the bare engine is sent the same turns: a long chat's cost on
+   the screen, with the model's work the same on both sides.
 2. Cold start: a fresh ``python3`` process imports localchat.tui and shows the chat screen
    headless; the time from spawning it to its first painted frame (the model loads in a worker
    after that; the child reports whether it was already loaded). Target: under 1 s.
@@ -39,6 +42,14 @@ sys.path.insert(0, str(ROOT))
 
 PROMPT = "Write a long story about a dragon who learns to paint. Use many details."
 SYSTEM = "You are a helpful assistant."
+
+
+def history_turns(exchanges: int) -> list[tuple[str, str]]:
+    """(question, answer) pairs of an earlier chat, about 60 tokens each."""
+    return [(f"Question {i}: what is a good name for a painting of a dragon, number {i}?",
+             f"Answer {i}: a good name is 'The Dragon's Quiet Colours, Study {i}', because it "
+             "says what the painting shows and leaves room for the viewer to wonder why the "
+             "dragon chose those colours.") for i in range(exchanges)]
 
 FIRST_PAINT_CHILD = r"""
 import sys, time
@@ -68,10 +79,13 @@ def default_model() -> str:
     return str(testmodels.smollm2())
 
 
-def bare_tps(engine, max_tokens: int) -> tuple[float, int]:
+def bare_tps(engine, max_tokens: int, history: int) -> tuple[float, int]:
     from localchat.engine import Message, ReplyStats, Sampling
 
-    messages = [Message("system", SYSTEM), Message("user", PROMPT)]
+    messages = [Message("system", SYSTEM)]
+    for question, answer in history_turns(history):
+        messages += [Message("user", question), Message("assistant", answer)]
+    messages.append(Message("user", PROMPT))
     stats = None
     for event in engine.chat(messages, Sampling(temperature=0.0, max_tokens=max_tokens, seed=1)):
         if isinstance(event, ReplyStats):
@@ -80,7 +94,7 @@ def bare_tps(engine, max_tokens: int) -> tuple[float, int]:
     return stats.gen_tps, stats.completion_tokens
 
 
-async def tui_tps(model: str, load: Any, max_tokens: int) -> dict[str, float]:
+async def tui_tps(model: str, load: Any, max_tokens: int, history: int) -> dict[str, float]:
     """gen tokens/s and tokens inside the headless TUI, and what the UI thread did meanwhile:
     CPU ms per second of the reply, screen updates per second (all, and over the first and the
     last fifth of the reply's tokens)."""
@@ -90,8 +104,8 @@ async def tui_tps(model: str, load: Any, max_tokens: int) -> dict[str, float]:
     from localchat.tui.messages import ReplyFinished, ReplyProgress
 
     config = Config(chat=ChatDefaults(system_prompt=SYSTEM, temperature=0.0, max_tokens=max_tokens))
-    app = LocalChatApp(model, config=config, store=ConversationStore(),
-                       load_settings=load)
+    store = ConversationStore()
+    app = LocalChatApp(model, config=config, store=store, load_settings=load)
     shown: list[tuple[float, int]] = []  # (when, tokens so far) of each screen update
     finished = asyncio.Event()
 
@@ -106,6 +120,15 @@ async def tui_tps(model: str, load: Any, max_tokens: int) -> dict[str, float]:
             await pilot.pause(0.05)
         screen = app.screen
         await screen.action_new_chat()
+        if history:
+            from localchat.tui.convo import new_chat_settings
+
+            earlier = store.create("An earlier chat", new_chat_settings(config.chat))
+            for question, answer in history_turns(history):
+                store.add_message(earlier.id, "user", question)
+                store.add_message(earlier.id, "assistant", answer)
+            await screen.open_conversation(earlier.id)
+            await pilot.pause()
         prompt = screen.query_one("#prompt")
         prompt.text = PROMPT
         prompt.focus()
@@ -139,7 +162,7 @@ def first_paint_s(model: str) -> tuple[float, bool]:
     return float(painted) - start, model_loaded == "True"
 
 
-def child(kind: str, model: str, load: Any, max_tokens: int) -> None:
+def child(kind: str, model: str, load: Any, max_tokens: int, history: int) -> None:
     """One measurement in a fresh process, printed as ``RESULT <json>``."""
     from localchat.engine import load_engine
 
@@ -149,18 +172,18 @@ def child(kind: str, model: str, load: Any, max_tokens: int) -> None:
         generation.UI_CPU_SHARE = float(os.environ["LOCALCHAT_UI_SHARE"])
     if kind == "bare":
         engine = load_engine(model, load)
-        tps, tokens = bare_tps(engine, max_tokens)
+        tps, tokens = bare_tps(engine, max_tokens, history)
         engine.close()
         result: dict[str, float] = {"tps": tps, "tokens": tokens}
     else:
-        result = asyncio.run(tui_tps(model, load, max_tokens))
+        result = asyncio.run(tui_tps(model, load, max_tokens, history))
     print("RESULT " + json.dumps(result), flush=True)
 
 
 def measure(kind: str, args: argparse.Namespace, model: str, threads: int,
             max_tokens: int) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", kind, "--model", model, "--ctx", str(args.ctx),
-           "--max-tokens", str(max_tokens), "--threads", str(threads)]
+           "--max-tokens", str(max_tokens), "--threads", str(threads), "--history", str(args.history)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=True).stdout
     line = [ln for ln in out.splitlines() if ln.startswith("RESULT ")][-1]
     return dict(json.loads(line.removeprefix("RESULT ")))
@@ -178,6 +201,8 @@ def main() -> int:
                         help="generation threads, for both sides (default: 2 and 1)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ctx", type=int, default=4096)
+    parser.add_argument("--history", type=int, default=0,
+                        help="earlier exchanges in the chat the reply comes in (default: none)")
     parser.add_argument("--child", choices=("bare", "tui"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("LOCALCHAT_HOME", tempfile.mkdtemp(prefix="localchat-bench-"))
@@ -187,7 +212,7 @@ def main() -> int:
 
     if args.child:
         child(args.child, model, LoadSettings(n_ctx=args.ctx, n_threads=args.threads[0]),
-              args.max_tokens[0])
+              args.max_tokens[0], args.history)
         return 0
     print(f"load average before: {load_average()}", flush=True)
     # every measurement runs in its own process: llama.cpp's OpenMP threads from one run must
@@ -202,7 +227,8 @@ def main() -> int:
             for kind in ("bare", "tui"):
                 runs[threads, tokens][kind].append(measure(kind, args, model, threads, tokens))
     print(f"load average after:  {load_average()}")
-    print(f"model: {Path(model).name}   rounds: {args.rounds} (interleaved)")
+    print(f"model: {Path(model).name}   rounds: {args.rounds} (interleaved)   "
+          f"earlier exchanges in the chat: {args.history}")
     print("threads  tokens  bare t/s  TUI t/s  TUI/bare  best/best  updates/s  "
           "first 1/5  last 1/5  UI ms/s")
     for threads, tokens in cases:

@@ -83,13 +83,17 @@ class UiPacer:
     def _ui_cpu(self) -> float:
         return time.clock_gettime(self._clock) if self._clock is not None else 0.0
 
+    def spent(self) -> float:
+        """The UI thread's CPU seconds since the last update went out (0 where unknown)."""
+        return self._ui_cpu() - self._ui_cpu_at
+
     def may_show(self, now: float) -> bool:
         since = now - self._shown_at
         if since < self.min_interval_s:
             return False
         if since >= self.max_interval_s:
             return True
-        return self._ui_cpu() - self._ui_cpu_at <= self.share * since
+        return self.spent() <= self.share * since
 
     def shown(self, now: float) -> None:
         self._shown_at = now

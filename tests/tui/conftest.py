@@ -107,10 +107,19 @@ async def send(pilot: Pilot, text: str) -> None:
 
 
 async def ask(pilot: Pilot, text: str) -> Any:
-    """Send ``text`` and wait for its reply to end; returns the reply's view."""
-    count = len(pilot.app.screen.message_views("assistant")) + 1
+    """Send ``text`` and wait for its reply to end; returns the reply's view. (Its own reply,
+    not a count of replies: a long chat keeps only its last messages on screen.)"""
+    screen = pilot.app.screen
+    before = screen.message_views("assistant")
+    last_id = before[-1].message_id if before else None
     await send(pilot, text)
-    return await reply_done(pilot, count)
+
+    def done() -> Any:
+        replies = screen.message_views("assistant")
+        return (replies and replies[-1].message_id != last_id and not screen.generating
+                and replies[-1])
+
+    return await wait_until(pilot, done, what=f"the reply to {text!r}")
 
 
 async def reply_done(pilot: Pilot, count: int = 1) -> Any:

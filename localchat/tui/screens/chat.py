@@ -36,6 +36,7 @@ from localchat.tui.messages import (
 )
 from localchat.tui.screens.conversation import Conversations
 from localchat.tui.screens.replies import Replies
+from localchat.tui.screens.window import EarlierMessages, MessageWindow
 from localchat.tui.widgets.message import MessageView
 from localchat.tui.widgets.plain import PlainLabel
 from localchat.tui.widgets.prompt import PromptInput
@@ -79,6 +80,7 @@ class ChatScreen(Screen[None]):
         self.settings = ConversationSettings()  # set on mount: the chat's own, or the defaults
         self.tps_history: list[float] = []  # tokens/s of this chat's replies (the sparkline)
         self.replies = Replies(self)
+        self.window = MessageWindow(self)  # how much of the conversation is mounted
         self.conversations = Conversations(self, self.replies)
 
     @property
@@ -106,6 +108,7 @@ class ChatScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.log_view.anchor()
+        self.watch(self.log_view, "scroll_y", self.window.scrolled, init=False)
         recent = self.app.store.list(limit=1)
         if recent:
             await self.open_conversation(recent[0].id)
@@ -152,18 +155,13 @@ class ChatScreen(Screen[None]):
         self.chat_title = title
         self.query_one("#chat-title", PlainLabel).update(title)
 
-    async def show_messages(self, stored: Sequence[StoredMessage]) -> None:
-        log = self.log_view
-        await log.remove_children()
-        views = [
-            MessageView(m.role, m.content, status=m.status, message_id=m.id, model=m.model,
-                        stats=m.stats)
-            for m in stored
-            if m.role in ("user", "assistant")
-        ]
-        await log.mount_all(views)
-        log.scroll_end(animate=False)
-        log.anchor()
+    async def show_messages(self, stored: Sequence[StoredMessage], *, reveal: int | None = None) -> None:
+        """The conversation's last messages (screens/window.py), from ``reveal``'s if older."""
+        await self.window.show(stored, reveal=reveal)
+
+    @on(EarlierMessages.Show)
+    async def _show_earlier(self) -> None:
+        await self.window.show_earlier()
 
     async def remove_views_from(self, message_id: int) -> None:
         views = self.message_views()
@@ -250,6 +248,7 @@ class ChatScreen(Screen[None]):
     @on(ReplyFinished)
     async def _reply_finished(self, event: ReplyFinished) -> None:
         await self.replies.finished(event)
+        await self.window.trim()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

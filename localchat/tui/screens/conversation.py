@@ -51,7 +51,8 @@ class ConversationView(Protocol):
     @property
     def sidebar(self) -> Sidebar: ...
     def set_title(self, title: str) -> None: ...
-    async def show_messages(self, stored: Sequence[StoredMessage]) -> None: ...
+    async def show_messages(self, stored: Sequence[StoredMessage], *,
+                            reveal: int | None = None) -> None: ...
     def show_context_use(self) -> None: ...
     def message_views(self, role: str | None = None) -> list[MessageView]: ...
     async def remove_views_from(self, message_id: int) -> None: ...
@@ -152,7 +153,8 @@ class Conversations:
             self.notify("Edit cancelled.")
 
     # ------------------------------------------------------------------ opening
-    async def open(self, conversation_id: int) -> None:
+    async def open(self, conversation_id: int, *, reveal: int | None = None) -> None:
+        """``reveal``: a message shown even when it is older than the messages shown at first."""
         chat = self.chat
         conversation = chat.app.store.get(conversation_id)
         chat.conversation_id = conversation.id
@@ -160,7 +162,7 @@ class Conversations:
         self.editing_id = None
         self.replies.waiting_for_model = False  # a message kept waiting is answered by Ctrl+R later
         chat.set_title(conversation.title)
-        await chat.show_messages(conversation.messages)
+        await chat.show_messages(conversation.messages, reveal=reveal)
         chat.tps_history = [
             float(m.stats["gen_tps"]) for m in conversation.messages
             if m.role == "assistant" and m.stats and m.stats.get("completion_tokens", 0) > 1
@@ -188,7 +190,7 @@ class Conversations:
         if not self.replies.idle("open another chat"):
             return
         try:
-            await self.open(conversation_id)
+            await self.open(conversation_id, reveal=message_id)
         except LocalChatError as exc:
             self.notify(str(exc), severity="error")
             return
