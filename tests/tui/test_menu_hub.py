@@ -267,11 +267,13 @@ def test_a_hub_repository_typed_in_f4_downloads_and_switches_in_a_real_terminal(
         def hub_rows(screen: str) -> list[str]:
             return [line for line in screen.splitlines() if " Q4_1 " in line and line.endswith(" Hub")]
 
+        # the row, then the cursor on it: the detail below says what Enter does (a frame can
+        # hold the row before the detail follows the cursor)
         screen = tmux.wait_for(lambda s: f"{REPO} on the Hub: 1 quant, sized from its header" in s
-                               and hub_rows(s), timeout_s=60, what="the repository's files")
+                               and hub_rows(s) and f"Not on disk: Enter downloads {REPO}:Q4_1" in s,
+                               timeout_s=60, what="the repository's files, the cursor on them")
         [row] = hub_rows(screen)
         assert row.startswith(" SmolLM2-135M-Instr") and " 94 MiB " in row
-        assert f"Not on disk: Enter downloads {REPO}:Q4_1" in screen
         tmux.keys("Enter")
         tmux.wait_for(lambda s: "Q4_1" in s and "ready" in s and "Message · Enter sends" in s,
                       timeout_s=90, what="the chat on the downloaded Q4_1 model")
