@@ -3,8 +3,9 @@
 Every layout of the chat screen (a message added, a streaming reply growing past the blank lines
 kept below it) arranges every widget in the chat's log, so its cost grows with the messages
 mounted: with 80 messages the first screen updates of a reply cost the UI thread 0.25-0.56 s of
-CPU each, and a 1,200-token reply got 74-77 screen updates where it got 194 in a new chat (the
-same reply and pace; tests/tui/test_window.py). So the chat mounts only the last
+CPU each, and a scripted 1,200-token reply got 74-77 screen updates where the same reply at the
+same pace got 177-245 in a new chat (122-189 with this window; ``benchmarks/tui_speed.py
+--history 40`` measures it with a real model). So the chat mounts only the last
 ``SHOWN_MESSAGES`` messages; the earlier ones wait above behind a line that says how many, and
 ``SHOWN_MESSAGES`` more are shown when the user scrolls to the top or clicks that line. Once the
 chat follows its end and holds more than ``SHOWN_MESSAGES + TRIM_SLACK``, the oldest are taken
@@ -34,6 +35,10 @@ TRIM_SLACK = 8
 
 class EarlierMessages(PlainStatic):
     """The line above the first message shown: how many come before it. A click shows them."""
+
+    DEFAULT_CSS = """
+    EarlierMessages { color: $text-muted; padding: 0 1; margin-bottom: 1; }
+    """
 
     class Show(Message):
         """Show the messages before the first one on screen."""
