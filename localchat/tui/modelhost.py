@@ -9,6 +9,7 @@ with the new model once it is ready.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,8 +106,6 @@ class ModelHost(App[int]):
                     self.notify(f"The model menu sizes for this machine alone: {exc}",
                                 title="RPC workers", severity="warning", timeout=15)
             if self._pool:
-                import dataclasses
-
                 return dataclasses.replace(self._profile, rpc_workers=self._pool)
             return self._profile
 
@@ -136,8 +135,6 @@ class ModelHost(App[int]):
         """A model on this machine loads over the config's (or ``--rpc``'s) RPC workers."""
         if isinstance(path, RemoteModel) or settings.rpc_workers == self.config.rpc_workers:
             return settings
-        import dataclasses
-
         return dataclasses.replace(settings, rpc_workers=self.config.rpc_workers)
 
     def prepare_load(self) -> None:
@@ -214,8 +211,6 @@ class ModelHost(App[int]):
         a file marked in use while it is open, closed at the end of the ``with`` (or when the
         app ends first). Call it from a worker thread: loading is slow. A local one runs on this
         machine alone: an RPC worker serves one client at a time, the app's model."""
-        import dataclasses
-
         engine = self.engine_loader(path, dataclasses.replace(settings, rpc_workers=()))
         # `localchat rm` must not delete the file meanwhile
         marker = mark_in_use(path) if isinstance(path, str) else None
